@@ -1,0 +1,254 @@
+"""Keras callbacks that make a run something a person can watch, stop and resume.
+
+Order matters and `train.py` keeps it: samples (and the diversity signal they add to the logs) -> history rows
+-> curves -> checkpoint -> export. History rows are written before the checkpoint, so after a crash at most the
+rows of epochs past the last checkpoint exist; resume drops those and recomputes them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gans.images import save_png
+from keras_gans.io_utils import atomic_write_text
+
+
+def _csv_text(rows: list[dict], fields: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: _fmt(r.get(k, "")) for k in fields})
+    return buf.getvalue()
+
+
+def _fmt(v):
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.6g}"
+    return v
+
+
+def read_csv(path: str | Path) -> list[dict]:
+    """Rows of a CSV we wrote; a torn last line (possible only in files from other tools) is dropped."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return [r for r in rows if None not in r.values() and None not in r]
+
+
+def _numbers(logs: dict) -> dict:
+    out = {}
+    for k, v in (logs or {}).items():
+        try:
+            out[k] = float(v)
+        except (TypeError, ValueError):
+            pass
+    return out
+
+
+def sample_diversity(images: np.ndarray) -> float:
+    """Mean pairwise L2 distance between the fixed-noise samples (in [-1, 1] units per pixel, RMS).
+    It falls towards 0 when G collapses onto few outputs: a cheap mode-collapse signal."""
+    x = images.reshape(len(images), -1).astype(np.float64) / 127.5 - 1.0
+    sq = np.sum(x**2, axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0)
+    n = len(x)
+    return float(np.sqrt(d2).sum() / (n * (n - 1)) / math.sqrt(x.shape[1])) if n > 1 else 0.0
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Writes RUN/samples/epoch_XXXX.png on fixed inputs every `every` epochs, and the grid to TensorBoard."""
+
+    def __init__(self, run_dir, n: int = 64, every: int = 1, tb_writer=None):
+        super().__init__()
+        self.dir = Path(run_dir) / "samples"
+        self.n, self.every, self.writer = n, max(1, int(every)), tb_writer
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        grid = self.model.sample_grid(self.n)
+        save_png(self.dir / f"epoch_{epoch + 1:04d}.png", grid)
+        images = getattr(self.model, "last_sample_images", None)
+        if images is not None and logs is not None:
+            logs["sample_diversity"] = sample_diversity(images)
+        if self.writer is not None:
+            with self.writer.as_default():
+                tf.summary.image("samples", grid[None], step=epoch + 1)
+                self.writer.flush()
+
+
+class HistoryCSV(keras.callbacks.Callback):
+    """RUN/history.csv: one row per epoch with every logged number, rewritten atomically each epoch.
+    On resume the rows of epochs after the restored checkpoint are dropped (they are trained again)."""
+
+    def __init__(self, run_dir, initial_epoch: int = 0):
+        super().__init__()
+        self.path = Path(run_dir) / "history.csv"
+        self.rows = [r for r in read_csv(self.path) if r.get("epoch", "").isdigit() and int(r["epoch"]) <= initial_epoch]
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, **_numbers(logs)}
+        self.rows = [r for r in self.rows if int(r["epoch"]) < epoch + 1] + [row]
+        fields = ["epoch"] + sorted({k for r in self.rows for k in r if k != "epoch"})
+        atomic_write_text(self.path, _csv_text(self.rows, fields))
+
+
+class StepLog(keras.callbacks.Callback):
+    """RUN/steps.csv: the running-mean logs every `every` steps (the fine-grained learning curves).
+    Kept in memory and written atomically at each epoch end, in step with the checkpoints."""
+
+    def __init__(self, run_dir, every: int = 10, initial_step: int = 0):
+        super().__init__()
+        self.path = Path(run_dir) / "steps.csv"
+        self.every = max(1, int(every))
+        self.rows = [r for r in read_csv(self.path) if r.get("step", "").isdigit() and int(r["step"]) <= initial_step]
+        self.step = initial_step
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step % self.every == 0:
+            self.rows.append({"step": self.step, "epoch": self.epoch + 1, **_numbers(logs)})
+
+    def on_epoch_end(self, epoch, logs=None):
+        fields = ["step", "epoch"] + sorted({k for r in self.rows for k in r if k not in ("step", "epoch")})
+        atomic_write_text(self.path, _csv_text(self.rows, fields))
+
+
+class Curves(keras.callbacks.Callback):
+    """RUN/curves.png: losses and D(x)/D(G(z)) over steps (from steps.csv), redrawn each epoch."""
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        draw_curves(self.run_dir)
+
+
+def draw_curves(run_dir, out: str | Path | None = None) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run_dir = Path(run_dir)
+    rows = read_csv(run_dir / "steps.csv")
+    xkey = "step"
+    if len(rows) < 2:
+        rows, xkey = read_csv(run_dir / "history.csv"), "epoch"
+    if not rows:
+        return None
+    keys = [k for k in rows[0] if k not in ("step", "epoch")]
+    groups = {
+        "losses": [k for k in keys if k.endswith("loss") or k in ("gp",) or k.startswith("loss_")],
+        "D outputs": [k for k in keys if k in ("d_real", "d_fake", "d_acc_real", "d_acc_fake")],
+        "gradient norms": [k for k in keys if k.endswith("grad_norm")],
+    }
+    rest = [k for k in keys if not any(k in g for g in groups.values())]
+    if rest:
+        groups["other"] = rest
+    groups = {t: ks for t, ks in groups.items() if ks}
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3.6), squeeze=False)
+    x = [float(r[xkey]) for r in rows]
+    for ax, (title, ks) in zip(axes[0], groups.items()):
+        for k in ks:
+            y = [float(r[k]) if r.get(k) not in ("", None) else np.nan for r in rows]
+            ax.plot(x, y, label=k, linewidth=1.2)
+        ax.set_title(title)
+        ax.set_xlabel(xkey)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    out = Path(out) if out else run_dir / "curves.png"
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    from keras_gans.io_utils import atomic_write_bytes
+
+    atomic_write_bytes(out, buf.getvalue())
+    return out
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves a RunCheckpoint every `every` epochs and at the end of training."""
+
+    def __init__(self, run_ckpt, every: int = 1, total_epochs: int | None = None, chief: bool = True):
+        super().__init__()
+        self.ckpt, self.every, self.total, self.chief = run_ckpt, max(1, int(every)), total_epochs, chief
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0 or (self.total and epoch + 1 == self.total):
+            self.ckpt.save(epoch + 1)
+
+
+class PeriodicExport(keras.callbacks.Callback):
+    """A SavedModel export every `every` epochs (version = epoch number)."""
+
+    def __init__(self, out_dir, name, every: int):
+        super().__init__()
+        self.out_dir, self.name, self.every = out_dir, name, int(every)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.every and (epoch + 1) % self.every == 0:
+            from keras_gans.export import export_model
+
+            export_model(self.model, self.out_dir, self.name, version=epoch + 1)
+
+
+class Watchdog(keras.callbacks.Callback):
+    """Stops (or warns about) a failing run early: non-finite losses, D loss collapsing to ~0, exploding gradients.
+
+    `on_nan`: stop | warn. Messages go to stderr and to `self.events` (a list tests can read).
+    """
+
+    def __init__(self, on_nan: str = "stop", d_loss_floor: float = 1e-3, patience: int = 20,
+                 max_grad_norm: float = 1e4, on_collapse: str = "warn"):
+        super().__init__()
+        self.on_nan, self.floor, self.patience = on_nan, d_loss_floor, patience
+        self.max_grad, self.on_collapse = max_grad_norm, on_collapse
+        self.low = 0
+        self.events: list[str] = []
+        self.stopped_reason: str | None = None
+
+    def _event(self, msg, stop):
+        import sys
+
+        self.events.append(msg)
+        print(f"\nwatchdog: {msg}", file=sys.stderr)
+        if stop:
+            self.stopped_reason = msg
+            self.model.stop_training = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = _numbers(logs)
+        bad = [k for k, v in logs.items() if not math.isfinite(v)]
+        if bad:
+            self._event(f"non-finite {', '.join(sorted(bad))} at batch {batch}", self.on_nan == "stop")
+            return
+        d = logs.get("d_loss")
+        if d is not None and abs(d) < self.floor:
+            self.low += 1
+            if self.low == self.patience:
+                self._event(f"d_loss has stayed below {self.floor} for {self.patience} steps: D wins outright, G gets "
+                            "no signal (try label smoothing, instance noise, a lower d_lr or spectral norm)",
+                            self.on_collapse == "stop")
+        else:
+            self.low = 0
+        for k, v in logs.items():
+            if k.endswith("grad_norm") and v > self.max_grad:
+                self._event(f"{k} = {v:.3g} exceeds {self.max_grad:.3g}", False)

@@ -1,0 +1,142 @@
+"""The command line: `python cli.py COMMAND ...` (or the `keras-gans` console script).
+
+Exit status: 0 on success, 2 on a usage error or bad input (one line on stderr saying what and how to fix it),
+1 on an unexpected failure (with the traceback, for a bug report). TensorFlow is imported only inside commands,
+so `--help` and input errors answer at once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+
+from keras_gans.errors import UserError  # noqa: E402
+
+
+class CLIGroup(click.Group):
+    """Turns UserError into one line + exit 2, anything unexpected into exit 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted; the last complete checkpoint is kept (continue with --resume)", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=CLIGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+def main():
+    """keras_gans: train, sample, evaluate and export the classic GAN family."""
+
+
+def _overrides(set_items, **flags) -> dict:
+    from keras_gans.config import parse_override
+
+    out = dict(parse_override(s) for s in set_items)
+    mapping = {
+        "data": "data.path", "epochs": "train.epochs", "batch_size": "train.batch_size", "seed": "train.seed",
+        "strategy": "train.strategy",
+    }
+    for k, v in flags.items():
+        if v is not None:
+            out[mapping[k]] = v
+    return out
+
+
+@main.command()
+@click.argument("model")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file of keys laid over the preset.")
+@click.option("--data", type=str, help="Image folder (default: the preset's built-in data set).")
+@click.option("--epochs", type=click.IntRange(1), help="Total epochs (with --resume: train up to this many).")
+@click.option("--batch-size", type=click.IntRange(1), help="Global batch size (split across replicas).")
+@click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory (default runs/NAME-TIMESTAMP).")
+@click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE", help="Override any config key, e.g. train.g_lr=1e-4.")
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
+@click.option("--seed", type=int, help="Seed for data order, noise and initialisation.")
+@click.option("--strategy", type=click.Choice(["default", "mirrored", "multiworker"]), help="tf.distribute strategy.")
+@click.option("--deterministic", is_flag=True, help="Enable TensorFlow op determinism (slower).")
+def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resume, seed, strategy, deterministic):
+    """Train MODEL (a preset in configs/, e.g. dcgan, wgan_gp, or a YAML path)."""
+    from keras_gans.config import apply_overrides, load_config, load_run_config, validate, _merge, _read_yaml
+
+    overrides = _overrides(set_items, data=data, epochs=epochs, batch_size=batch_size, seed=seed, strategy=strategy)
+    if deterministic:
+        overrides["train.deterministic"] = True
+    if resume:
+        if not run_dir:
+            raise UserError("--resume needs --run-dir (the run to continue)")
+        cfg = validate(apply_overrides(load_run_config(run_dir), overrides))
+    else:
+        cfg = load_config(model)
+        if config_file:
+            cfg = validate(_merge(cfg, _read_yaml(Path(config_file)), config_file))
+        cfg = validate(apply_overrides(cfg, overrides))
+    from keras_gans.train import train as run_training
+
+    _, run_path, _ = run_training(cfg, run_dir, resume=resume)
+    click.echo(f"done: samples in {run_path / 'samples'}, curves in {run_path / 'curves.png'}")
+
+
+def _is_export(path: Path) -> bool:
+    return (path / "saved_model.pb").is_file() or any(
+        (p / "saved_model.pb").is_file() for p in path.glob("*") if p.name.isdigit()
+    )
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False))
+@click.option("--n", type=click.IntRange(1, 4096), default=64, show_default=True, help="Number of images.")
+@click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Image i uses latent seed SEED*100000+i.")
+@click.option("--nrow", type=int, help="Images per row (default: square grid).")
+def sample(source, n, out, seed, nrow):
+    """Write a grid of N samples from a run directory or a SavedModel export."""
+    import numpy as np
+
+    from keras_gans.images import save_grid
+
+    source = Path(source)
+    seeds = np.arange(n, dtype=np.int64) + int(seed) * 100000
+    if _is_export(source):
+        from keras_gans.export import load_export
+
+        loaded = load_export(source)
+        if "generate" not in loaded.signatures:
+            raise UserError(f"{source} has no 'generate' signature (is it a generator export?)")
+        images = loaded.signatures["generate"](seed=seeds)["images"].numpy()
+    else:
+        from keras_gans.train import load_run
+
+        _, model, epoch = load_run(source)
+        images = model.sample_from_seeds(seeds)
+    save_grid(out, images, nrow=nrow)
+    click.echo(f"wrote {n} samples to {out}")
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--name", help="Model name in saved_models/ (default: the run's name).")
+@click.option("--version", type=click.IntRange(1), help="Version number (default: the next free one).")
+@click.option("--out", type=click.Path(file_okay=False), default="saved_models", show_default=True)
+def export(run, name, version, out):
+    """Export a run's generator as a SavedModel in the TF Serving layout OUT/NAME/VERSION/."""
+    from keras_gans.export import export_model
+    from keras_gans.train import load_run
+
+    cfg, model, epoch = load_run(run)
+    path = export_model(model, out, name or cfg["name"], version)
+    click.echo(f"exported epoch {epoch} of {run} to {path} (signatures: serving_default, generate)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""Configuration: YAML presets over one schema of defaults, validated, overridable, recorded per run.
+
+A preset (``configs/NAME.yaml``) may name a ``base:`` preset it extends. Every key must exist in ``DEFAULTS``;
+an unknown key is an error that names the nearest valid key. ``--set section.key=value`` overrides any key
+(the value is parsed as YAML, so ``--set train.epochs=5`` gives an int). The resolved config is written to
+``RUN/config.yaml`` so later commands need only the run directory.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from keras_gans.errors import UserError
+from keras_gans.io_utils import atomic_write_text
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+# The one schema. A key absent here does not exist. Sections group keys by the layer that reads them.
+DEFAULTS: dict[str, Any] = {
+    "name": "dcgan",  # run / export name
+    "model": "gan",  # model family: gan | cgan | acgan | vae | cyclegan
+    "data": {
+        "path": None,  # image folder; None = the built-in default for this model
+        "builtin": "digits",  # built-in data set used when path is None
+        "image_size": 32,  # images are resized (shorter side) and centre-cropped to this square size
+        "channels": None,  # 1 or 3; None = infer from the data (mixed folders are converted to the majority)
+        "on_bad_file": "skip",  # skip (warn, naming the file) | fail
+        "labels": None,  # labels file for conditional models (tags CSV, i-CLEVR JSON, attribute table)
+        "max_images": None,  # use at most this many images (handy for quick runs)
+        "flip": False,  # random horizontal flip augmentation
+        "cache_dir": None,  # where decoded images are cached as .npy (None = in memory only)
+    },
+    "net": {
+        "arch": "dcgan",  # dcgan | mlp  (for G and D alike; g_arch/d_arch override each)
+        "g_arch": None,
+        "d_arch": None,
+        "latent_dim": 100,
+        "dim": 64,  # hidden width: D's first conv has dim filters, G's first block 8*dim (fewer for small images)
+        "kernel_size": 5,
+        "g_norm": "batch",  # batch | none
+        "d_norm": "batch",  # batch | layer | none   (inner blocks; the first D block never has a norm)
+        "spectral_norm": False,  # SpectralNormalization on every D layer (SNGAN)
+        "sn_power_iterations": 1,
+        "d_activation": "leaky_relu",  # leaky_relu | relu
+        "d_dropout": 0.0,  # dropout after each D block
+        "weights_init": 0.02,  # stddev of the N(0, std) initialiser; None = Keras defaults
+        "mlp_units": [256, 512],  # hidden layers of the MLP nets (G uses them in order, D reversed)
+    },
+    "loss": {
+        "type": "bce",  # bce (non-saturating) | lsgan | wgan | hinge
+        "gp_weight": 0.0,  # WGAN-GP gradient penalty lambda (0 = off)
+        "clip_value": 0.0,  # WGAN weight clipping c (0 = off)
+        "label_smoothing": 0.0,  # one-sided: real targets become 1 - s (bce/lsgan)
+        "instance_noise": 0.0,  # stddev of Gaussian noise added to D's inputs (real and fake)
+    },
+    "train": {
+        "epochs": 5,
+        "batch_size": 64,
+        "d_steps": 1,  # D updates per train step (n_critic); each uses a fresh real batch
+        "g_steps": 1,  # G updates per train step
+        "optimizer": "adam",  # adam | rmsprop
+        "g_lr": 2e-4,
+        "d_lr": 2e-4,
+        "beta_1": 0.5,
+        "beta_2": 0.999,
+        "ema": 0.0,  # decay of G's exponential moving average (0 = off); used for samples and export
+        "seed": 0,
+        "deterministic": False,  # tf.config.experimental.enable_op_determinism
+        "mixed_precision": "auto",  # auto | float32 | mixed_bfloat16 | mixed_float16
+        "jit_compile": False,
+        "steps_per_execution": 1,
+        "strategy": "default",  # default | mirrored | multiworker
+        "steps_per_epoch": None,  # None = one pass over the data
+        "verbose": "auto",
+    },
+    "callbacks": {
+        "sample_every": 1,  # epochs between sample grids
+        "n_samples": 64,  # images in each grid (a square number is best)
+        "checkpoint_every": 1,  # epochs between checkpoints
+        "keep_checkpoints": 3,
+        "log_every": 10,  # steps between rows of steps.csv (per-step curves)
+        "tensorboard": True,
+        "export_every": 0,  # epochs between SavedModel exports (0 = only at the end)
+        "export_dir": "saved_models",
+        "export_at_end": True,
+    },
+    "watchdog": {
+        "on_nan": "stop",  # stop | warn | restore (restore the last checkpoint, lower the LRs, go on)
+        "nan_lr_factor": 0.5,  # with on_nan=restore: multiply both learning rates by this after each restore
+        "nan_retries": 3,  # with on_nan=restore: give up with a clear message after this many restores
+        "d_loss_floor": 1e-3,  # |d_loss| below this for `patience` steps = D has won outright
+        "patience": 50,
+        "on_collapse": "warn",  # warn | stop
+        "max_grad_norm": 1e4,  # warn when a gradient norm exceeds this
+    },
+}
+
+
+def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+VALID_KEYS = sorted(_flatten(DEFAULTS))
+SECTIONS = {k for k, v in DEFAULTS.items() if isinstance(v, dict)}
+
+
+def _nearest(key: str) -> str:
+    candidates = VALID_KEYS + sorted(SECTIONS)
+    match = difflib.get_close_matches(key, candidates, n=1, cutoff=0.4)
+    if not match:  # compare the last component alone ("epoch" -> "train.epochs")
+        tails = {k.split(".")[-1]: k for k in VALID_KEYS}
+        m = difflib.get_close_matches(key.split(".")[-1], list(tails), n=1, cutoff=0.5)
+        match = [tails[m[0]]] if m else []
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _merge(base: dict, override: dict, where: str, prefix: str = "") -> dict:
+    """Deep-merge override into a copy of base, rejecting keys base does not know."""
+    out = copy.deepcopy(base)
+    for k, v in (override or {}).items():
+        key = f"{prefix}{k}"
+        if k not in base:
+            raise UserError(f"unknown config key '{key}' in {where}{_nearest(key)}")
+        if isinstance(base[k], dict):
+            if not isinstance(v, dict):
+                raise UserError(f"config key '{key}' in {where} must be a mapping of keys, got {v!r}")
+            out[k] = _merge(base[k], v, where, key + ".")
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def preset_path(name_or_path: str) -> Path:
+    """A preset name from configs/ (without .yaml) or a path to a YAML file."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+        if not p.is_file():
+            raise UserError(f"config file not found: {name_or_path}")
+        return p
+    cand = CONFIG_DIR / f"{name_or_path.replace('-', '_')}.yaml"
+    if cand.is_file():
+        return cand
+    known = list_presets()
+    m = difflib.get_close_matches(name_or_path, known, n=1)
+    hint = f" (did you mean '{m[0]}'?)" if m else ""
+    raise UserError(f"unknown model preset '{name_or_path}'{hint}; known presets: {', '.join(known)}")
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"{path} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path} must hold a mapping of config keys, got {type(data).__name__}")
+    return data
+
+
+def _load_preset_chain(path: Path, seen: tuple = ()) -> dict:
+    raw = _read_yaml(path)
+    base_name = raw.pop("base", None)
+    if base_name:
+        base_path = preset_path(str(base_name))
+        if base_path.resolve() in seen:
+            raise UserError(f"config 'base' chain loops at {base_path}")
+        base = _load_preset_chain(base_path, seen + (path.resolve(),))
+    else:
+        base = DEFAULTS
+    return _merge(base, raw, str(path))
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise UserError(f"--set expects KEY=VALUE (e.g. train.epochs=5), got '{item}'")
+    key, value = item.split("=", 1)
+    key = key.strip()
+    try:
+        parsed = yaml.safe_load(value) if value.strip() != "" else None
+    except yaml.YAMLError:
+        parsed = value
+    return key, parsed
+
+
+def apply_overrides(cfg: dict, overrides: dict[str, Any]) -> dict:
+    cfg = copy.deepcopy(cfg)
+    for key, value in overrides.items():
+        if key not in VALID_KEYS:
+            raise UserError(f"unknown config key '{key}'{_nearest(key)}")
+        node = cfg
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node[p]
+        node[parts[-1]] = value
+    return cfg
+
+
+def validate(cfg: dict) -> dict:
+    """Check values that would otherwise fail deep inside TensorFlow."""
+    t, d, n = cfg["train"], cfg["data"], cfg["net"]
+    for key in ("epochs", "batch_size", "d_steps", "g_steps"):
+        if not isinstance(t[key], int) or t[key] < 1:
+            raise UserError(f"train.{key} must be a positive integer, got {t[key]!r}")
+    if not isinstance(d["image_size"], int) or d["image_size"] < 8:
+        raise UserError(f"data.image_size must be an integer >= 8, got {d['image_size']!r}")
+    if n["arch"] == "dcgan" and d["image_size"] % 4:
+        raise UserError(f"data.image_size must be a multiple of 4 for the dcgan nets, got {d['image_size']}")
+    if d["on_bad_file"] not in ("skip", "fail"):
+        raise UserError(f"data.on_bad_file must be 'skip' or 'fail', got {d['on_bad_file']!r}")
+    if d["channels"] not in (None, 1, 3):
+        raise UserError(f"data.channels must be 1, 3 or null, got {d['channels']!r}")
+    if cfg["loss"]["type"] not in ("bce", "lsgan", "wgan", "hinge"):
+        raise UserError(f"loss.type must be one of bce, lsgan, wgan, hinge; got {cfg['loss']['type']!r}")
+    if t["strategy"] not in ("default", "mirrored", "multiworker"):
+        raise UserError(f"train.strategy must be default, mirrored or multiworker; got {t['strategy']!r}")
+    return cfg
+
+
+def load_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> dict:
+    """Resolve a preset (with its base chain) and the CLI overrides into one validated config."""
+    cfg = _load_preset_chain(preset_path(name_or_path))
+    cfg = apply_overrides(cfg, overrides or {})
+    return validate(cfg)
+
+
+def load_run_config(run_dir: str | Path) -> dict:
+    """The exact config a run used (RUN/config.yaml), merged over today's defaults for forward compatibility."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise UserError(f"{run_dir} is not a run directory (no config.yaml); pass the --run-dir of a train run")
+    return validate(_merge(DEFAULTS, _read_yaml(path), str(path)))
+
+
+def save_config(cfg: dict, run_dir: str | Path) -> Path:
+    path = Path(run_dir) / "config.yaml"
+    atomic_write_text(path, yaml.safe_dump(cfg, sort_keys=False))
+    return path

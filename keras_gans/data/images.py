@@ -1,0 +1,254 @@
+"""Image folders -> one uint8 array [N, H, W, C], decoded once in parallel and cached.
+
+Decoding uses Pillow (not tf.io) because it reads every format users bring (png, jpg, bmp, webp, palette, 16-bit,
+EXIF-rotated) and lets each bad file be named in a warning instead of failing a whole tf.data epoch. The decoded
+array is cached on disk keyed by the files' names, sizes and mtimes, so the second run starts at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from keras_gans.errors import UserError
+from keras_gans.io_utils import atomic_path
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+# Refuse images that would take more than this many pixels to decode (decompression bombs, broken headers).
+MAX_PIXELS = 8192 * 8192
+
+
+class BadImage(Exception):
+    """One file that cannot be used; the message says why."""
+
+
+@dataclass
+class ImageSet:
+    """Decoded images (uint8, [N, size, size, C]) and the files they came from, in the same order."""
+
+    images: np.ndarray
+    paths: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    labels: dict[str, np.ndarray] = field(default_factory=dict)  # filled by label sources for conditional models
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def find_images(root: str | Path) -> list[str]:
+    """All image files below root (recursive, sorted, hidden files skipped)."""
+    root = Path(root)
+    if not root.exists():
+        raise UserError(f"data folder not found: {root} (pass an existing folder with --data)")
+    if root.is_file():
+        if root.suffix.lower() in IMAGE_EXTENSIONS:
+            return [str(root)]
+        raise UserError(f"--data must be a folder of images, got the file {root}")
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for f in filenames:
+            if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS):
+                found.append(os.path.join(dirpath, f))
+    if not found:
+        raise UserError(
+            f"no images found in {root} (looked recursively for {', '.join(IMAGE_EXTENSIONS)}); "
+            "point --data at a folder that contains image files"
+        )
+    return sorted(found)
+
+
+def _to_array(img: Image.Image, channels: int) -> np.ndarray:
+    """Convert any Pillow mode to uint8 with 1 or 3 channels. Alpha is composited on white; 16-bit is scaled."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        a = np.asarray(img, dtype=np.float64)
+        hi = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(a / hi * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    elif img.mode == "F":
+        a = np.asarray(img, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        a = (a - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(a)
+        img = Image.fromarray(a.astype(np.uint8), "L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    img = img.convert("L" if channels == 1 else "RGB")
+    a = np.asarray(img, dtype=np.uint8)
+    return a[..., None] if channels == 1 else a
+
+
+def _resize_crop(img: Image.Image, size: int) -> Image.Image:
+    """Resize the shorter side to `size` (antialiased bicubic), then centre-crop to a square."""
+    w, h = img.size
+    if (w, h) != (size, size):
+        scale = size / min(w, h)
+        nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+        img = img.resize((nw, nh), Image.Resampling.BICUBIC, reducing_gap=3.0)
+        left, top = (nw - size) // 2, (nh - size) // 2
+        img = img.crop((left, top, left + size, top + size))
+    return img
+
+
+def open_image(path: str) -> Image.Image:
+    """Open and fully decode one image, EXIF orientation applied; raise BadImage with a reason."""
+    try:
+        if os.path.getsize(path) == 0:
+            raise BadImage("empty file (0 bytes)")
+        with Image.open(path) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise BadImage(f"too large to decode ({w}x{h} pixels; the limit is {MAX_PIXELS} pixels)")
+            img.load()
+            rotated = ImageOps.exif_transpose(img)
+            return rotated if rotated is not img else img.copy()
+    except BadImage:
+        raise
+    except Image.DecompressionBombError as e:
+        raise BadImage(f"too large to decode ({e})") from None
+    except (OSError, ValueError, SyntaxError, Image.UnidentifiedImageError) as e:
+        msg = str(e).replace(str(path), "").strip(" :'") or type(e).__name__
+        raise BadImage(f"not a decodable image ({msg})") from None
+
+
+def image_channels(img: Image.Image) -> int:
+    if img.mode in GRAY_MODES:
+        return 1
+    if img.mode == "P":
+        # A palette image whose palette is all grey counts as grayscale.
+        pal = img.getpalette() or []
+        rgb = np.asarray(pal[: 3 * 256], dtype=np.int32).reshape(-1, 3)
+        return 1 if len(rgb) and np.all(rgb[:, 0] == rgb[:, 1]) and np.all(rgb[:, 1] == rgb[:, 2]) else 3
+    return 3
+
+
+def load_image(path: str, size: int, channels: int) -> np.ndarray:
+    return _to_array(_resize_crop(open_image(path), size), channels)
+
+
+def _cache_key(paths: list[str], size: int, channels: int | None) -> str:
+    h = hashlib.sha1(f"v1|{size}|{channels}".encode())
+    for p in paths:
+        try:
+            st = os.stat(p)
+            h.update(f"{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{p}|missing\n".encode())
+    return h.hexdigest()[:20]
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("KERAS_GANS_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "keras_gans"
+    )
+    return Path(base) / "images"
+
+
+def load_images(
+    paths: list[str],
+    size: int,
+    channels: int | None = None,
+    on_bad_file: str = "skip",
+    cache_dir: str | Path | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> ImageSet:
+    """Decode, resize and crop every file (threads in parallel). Bad files are skipped with a warning naming
+    each, or raise, per on_bad_file. Mixed grayscale/colour folders are an error unless channels is given."""
+    if cache_dir is not False:
+        cache = Path(cache_dir) if cache_dir else default_cache_dir()
+        cache_file = cache / f"{_cache_key(paths, size, channels)}.npz"
+        if cache_file.is_file():
+            try:
+                with np.load(cache_file, allow_pickle=False) as z:
+                    kept = [str(p) for p in z["paths"]]
+                    skipped = [tuple(s) for s in z["skipped"].tolist()] if z["skipped"].size else []
+                    _warn_skipped(skipped)
+                    return ImageSet(z["images"], kept, skipped)
+            except Exception:  # a damaged cache is only a cache: decode again
+                pass
+    else:
+        cache_file = None
+
+    def probe(p: str):
+        try:
+            img = open_image(p)
+            return img, image_channels(img), None
+        except BadImage as e:
+            return None, None, str(e)
+
+    workers = workers or min(8, (os.cpu_count() or 2) * 2)
+    bar = _progress(len(paths), "decoding images") if progress and len(paths) > 500 else None
+    opened = []
+    with ThreadPoolExecutor(workers) as pool:
+        for i, r in enumerate(pool.map(probe, paths)):
+            opened.append(r)
+            if bar is not None and (i + 1) % 200 == 0:
+                bar.update(i + 1)
+    if bar is not None:
+        bar.update(len(paths), finalize=True)
+
+    skipped = [(p, err) for p, (_, _, err) in zip(paths, opened) if err]
+    if skipped and on_bad_file == "fail":
+        p, err = skipped[0]
+        raise UserError(
+            f"{p}: {err}; remove the file, or set data.on_bad_file=skip to skip bad files with a warning"
+            + (f" ({len(skipped)} bad files in all)" if len(skipped) > 1 else "")
+        )
+    good = [(p, img, c) for p, (img, c, err) in zip(paths, opened) if not err]
+    if not good:
+        raise UserError(f"none of the {len(paths)} image files could be decoded (first: {skipped[0][0]}: {skipped[0][1]})")
+    if channels is None:
+        counts = {1: sum(c == 1 for _, _, c in good), 3: sum(c == 3 for _, _, c in good)}
+        if counts[1] and counts[3]:
+            raise UserError(
+                f"the folder mixes {counts[1]} grayscale and {counts[3]} colour images; "
+                "choose one with --set data.channels=3 (or 1) and all images are converted"
+            )
+        channels = 1 if counts[1] else 3
+
+    def convert(item):
+        p, img, _ = item
+        return _to_array(_resize_crop(img, size), channels)
+
+    with ThreadPoolExecutor(workers) as pool:
+        arrays = list(pool.map(convert, good))
+    images = np.stack(arrays).astype(np.uint8)
+    _warn_skipped(skipped)
+    result = ImageSet(images, [p for p, _, _ in good], skipped)
+    if cache_file is not None:
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(cache_file) as tmp:
+                with open(tmp, "wb") as f:
+                    np.savez(
+                        f,
+                        images=images,
+                        paths=np.array(result.paths),
+                        skipped=np.array(skipped, dtype=str).reshape(-1, 2),
+                    )
+        except OSError:
+            pass  # a read-only cache folder only costs the next run a re-decode
+    return result
+
+
+def _warn_skipped(skipped):
+    for p, err in skipped[:10]:
+        warnings.warn(f"skipped {p}: {err}", stacklevel=3)
+    if len(skipped) > 10:
+        warnings.warn(f"... and {len(skipped) - 10} more unreadable files skipped", stacklevel=3)
+
+
+def _progress(total: int, what: str):
+    from keras.utils import Progbar
+
+    print(what)
+    return Progbar(total, unit_name="image")

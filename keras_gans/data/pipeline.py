@@ -1,0 +1,88 @@
+"""tf.data pipelines for training: an endless stream of batches whose order depends only on (seed, epoch).
+
+Because epoch e's permutation is drawn from a generator seeded by (seed, e), a run resumed at epoch e sees
+exactly the batches an uninterrupted run would have seen. Batches are gathered from the decoded uint8 arrays
+(cheap numpy indexing), scaled to [-1, 1] in TensorFlow, and prefetched so the next batch is ready when a
+train step ends.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+
+def steps_per_epoch(n_images: int, images_per_step: int) -> int:
+    """Train steps in one pass over the data (at least one; the last partial batch is dropped)."""
+    return max(1, n_images // images_per_step)
+
+
+def epoch_batches(n: int, batch: int, steps: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """Index batches of one epoch: a permutation seeded by (seed, epoch), cut into `steps` batches."""
+    rng = np.random.default_rng([int(seed) & 0x7FFFFFFF, int(epoch)])
+    perm = rng.permutation(n)
+    need = batch * steps
+    if need > n:  # tiny data sets: wrap around
+        perm = np.concatenate([perm] * (need // n + 1))
+    return [perm[i * batch : (i + 1) * batch] for i in range(steps)]
+
+
+def make_train_dataset(
+    arrays: dict[str, np.ndarray],
+    batch_size: int,
+    steps: int,
+    seed: int = 0,
+    start_epoch: int = 0,
+    flip: bool = False,
+    image_keys: tuple[str, ...] = ("image",),
+) -> tf.data.Dataset:
+    """Endless dataset of dict batches {key: [batch, ...]}; uint8 image keys become float32 in [-1, 1].
+
+    `arrays` maps names to equally long arrays (images and any labels). Keys listed in image_keys are images.
+    For unpaired domains (CycleGAN) pass each domain under its own key with its own length: each key is
+    permuted independently.
+    """
+    lengths = {k: len(v) for k, v in arrays.items()}
+    paired = len(set(lengths.values())) == 1
+
+    def gen():
+        epoch = start_epoch
+        while True:
+            if paired:
+                n = next(iter(lengths.values()))
+                for idx in epoch_batches(n, batch_size, steps, seed, epoch):
+                    yield _take(arrays, {k: idx for k in arrays}, flip, image_keys, seed, epoch)
+            else:
+                per_key = {
+                    k: epoch_batches(lengths[k], batch_size, steps, seed + 7919 * j, epoch)
+                    for j, k in enumerate(sorted(arrays))
+                }
+                for s in range(steps):
+                    yield _take(arrays, {k: per_key[k][s] for k in arrays}, flip, image_keys, seed, epoch)
+            epoch += 1
+
+    signature = {
+        k: tf.TensorSpec((batch_size,) + v.shape[1:], tf.as_dtype(v.dtype)) for k, v in arrays.items()
+    }
+    ds = tf.data.Dataset.from_generator(gen, output_signature=signature)
+
+    def scale(batch):
+        return {k: (tf.cast(v, tf.float32) / 127.5 - 1.0) if k in image_keys else v for k, v in batch.items()}
+
+    ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def _take(arrays, idx, flip, image_keys, seed, epoch):
+    out = {}
+    for k, v in arrays.items():
+        b = v[idx[k]]
+        if flip and k in image_keys:
+            rng = np.random.default_rng([int(seed) & 0x7FFFFFFF, int(epoch), int(idx[k][0])])
+            mask = rng.random(len(b)) < 0.5
+            b = b.copy()
+            b[mask] = b[mask, :, ::-1]
+        out[k] = b
+    return out

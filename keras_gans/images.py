@@ -1,0 +1,52 @@
+"""Image utilities shared by callbacks and commands: de-normalise to uint8, tile a grid, save a PNG atomically."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from keras_gans.io_utils import atomic_write_bytes
+
+
+def to_uint8(images) -> np.ndarray:
+    """[-1, 1] floats -> uint8 [0, 255] (the same rounding as the exported signatures)."""
+    x = np.asarray(images, dtype=np.float32)
+    return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, pad_value: int = 255) -> np.ndarray:
+    """Tile uint8 images [N, H, W, C] into one image; nrow images per row (square by default)."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        images = to_uint8(images)
+    n, h, w, c = images.shape
+    ncol = nrow or int(math.ceil(math.sqrt(n)))
+    nrows = int(math.ceil(n / ncol))
+    grid = np.full((nrows * (h + pad) + pad, ncol * (w + pad) + pad, c), pad_value, dtype=np.uint8)
+    for i in range(n):
+        r, col = divmod(i, ncol)
+        y, x = pad + r * (h + pad), pad + col * (w + pad)
+        grid[y : y + h, x : x + w] = images[i]
+    return grid
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def save_png(path: str | Path, image: np.ndarray) -> Path:
+    atomic_write_bytes(path, encode_png(image))
+    return Path(path)
+
+
+def save_grid(path: str | Path, images, nrow: int | None = None) -> Path:
+    return save_png(path, make_grid(images, nrow=nrow))

@@ -1,0 +1,185 @@
+"""Unconditional GANs: DCGAN, SNGAN, WGAN, WGAN-GP, LSGAN, hinge and the MLP/ablation variants are all this one
+class; the loss, the nets and the tricks come from the config.
+
+One train step = `d_steps` discriminator updates (each on its own slice of the real batch, i.e. n_critic with
+fresh real data) followed by `g_steps` generator updates, all inside one tf.function.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_gans import losses, nets
+from keras_gans.models.base import GenerativeModel, make_optimizer, seeds_to_latent
+
+
+class GAN(GenerativeModel):
+    family = "gan"
+    tracker_names = (
+        "d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "gp", "d_grad_norm", "g_grad_norm",
+    )
+
+    def active_trackers(self, cfg):
+        names = list(self.tracker_names)
+        if not cfg["loss"]["gp_weight"]:
+            names.remove("gp")
+        return names
+
+    def __init__(self, cfg: dict, data_info: dict, **kwargs):
+        super().__init__(cfg, data_info, **kwargs)
+        self.loss_type = cfg["loss"]["type"]
+        self.latent_dim = cfg["net"]["latent_dim"]
+        self.d_steps = cfg["train"]["d_steps"]
+        self.g_steps = cfg["train"]["g_steps"]
+        self.gp_weight = float(cfg["loss"]["gp_weight"] or 0.0)
+        self.clip_value = float(cfg["loss"]["clip_value"] or 0.0)
+        self.smoothing = float(cfg["loss"]["label_smoothing"] or 0.0)
+        self.instance_noise = float(cfg["loss"]["instance_noise"] or 0.0)
+        self.ema_decay = float(cfg["train"]["ema"] or 0.0)
+        self.build_nets()
+        self.ema_generator = None
+        if self.ema_decay:
+            self.ema_generator = keras.models.clone_model(self.generator)
+            self.ema_generator.set_weights(self.generator.get_weights())
+            self.ema_generator.trainable = False
+        t = cfg["train"]
+        mp16 = t.get("mixed_precision") == "mixed_float16"
+        self.g_optimizer = make_optimizer(t["optimizer"], t["g_lr"], t["beta_1"], t["beta_2"], mp16)
+        self.d_optimizer = make_optimizer(t["optimizer"], t["d_lr"], t["beta_1"], t["beta_2"], mp16)
+
+    # Families that condition G and D override build_nets, generator_inputs and discriminate.
+    def build_nets(self):
+        self.generator = nets.build_generator(self.cfg["net"], self.image_shape, self.sync_bn)
+        self.discriminator = nets.build_discriminator(self.cfg["net"], self.image_shape, self.sync_bn)
+
+    def generator_inputs(self, batch: int, salt: int, data: dict):
+        """G's inputs for one step (noise; conditional families add the labels)."""
+        return self.normal([batch, self.latent_dim], salt)
+
+    def discriminate(self, images, data: dict, training: bool = True):
+        """D's outputs for images (a dict with at least 'score'; conditional families add heads)."""
+        return {"score": self.discriminator(images, training=training)}
+
+    def extra_d_loss(self, real_out, fake_out, data):
+        """Extra per-example D loss terms (conditional heads); (per-example tensor or 0, trackers dict)."""
+        return 0.0, {}
+
+    def extra_g_loss(self, fake_out, data):
+        return 0.0, {}
+
+    # ----- the optimizer plumbing the core asks for ----------------------------------------------------------
+    def optimizers(self):
+        return {"g": self.g_optimizer, "d": self.d_optimizer}
+
+    def trainable_sets(self):
+        return {"g": self.generator.trainable_variables, "d": self.discriminator.trainable_variables}
+
+    # ----- training --------------------------------------------------------------------------------------------
+    def _noisy(self, images, salt):
+        if not self.instance_noise:
+            return images
+        return images + self.instance_noise * self.normal(tf.shape(images), salt, dtype=images.dtype)
+
+    def d_update(self, real, data, i: int):
+        batch = tf.shape(real)[0]
+        z = self.generator_inputs(batch, 10 + i, data)
+        fake = self.generator(z, training=True)
+        d_loss_fn = losses.d_loss_fn(self.loss_type)
+        with tf.GradientTape() as tape:
+            real_out = self.discriminate(self._noisy(real, 20 + i), data, training=True)
+            fake_out = self.discriminate(self._noisy(fake, 30 + i), data, training=True)
+            per_example = d_loss_fn(real_out["score"], fake_out["score"], self.smoothing)
+            extra, extra_logs = self.extra_d_loss(real_out, fake_out, data)
+            per_example = per_example + extra
+            gp = tf.zeros_like(per_example)
+            if self.gp_weight:
+                alpha = self.uniform([batch], 40 + i)
+                gp = losses.gradient_penalty(
+                    lambda x: self.discriminate(x, data, training=True)["score"], real, fake, alpha, self.gp_weight
+                )
+            loss = self.reduce(per_example + gp)
+        norm = self.apply_update(tape, loss, self.discriminator.trainable_variables, self.d_optimizer)
+        if self.clip_value:
+            for w in self.discriminator.trainable_variables:
+                w.assign(tf.clip_by_value(w, -self.clip_value, self.clip_value))
+        p_real = losses.score_to_prob(self.loss_type, real_out["score"])
+        p_fake = losses.score_to_prob(self.loss_type, fake_out["score"])
+        thr = losses.real_threshold(self.loss_type)
+        logs = {
+            "d_loss": loss,
+            "d_real": self.reduce(p_real),
+            "d_fake": self.reduce(p_fake),
+            "d_acc_real": self.reduce(tf.cast(tf.reshape(real_out["score"], [-1]) > thr, tf.float32)),
+            "d_acc_fake": self.reduce(tf.cast(tf.reshape(fake_out["score"], [-1]) <= thr, tf.float32)),
+            "gp": self.reduce(gp),
+            "d_grad_norm": norm,
+        }
+        logs.update(extra_logs)
+        return logs
+
+    def g_update(self, batch, data, j: int):
+        g_loss_fn = losses.g_loss_fn(self.loss_type)
+        z = self.generator_inputs(batch, 50 + j, data)
+        with tf.GradientTape() as tape:
+            fake = self.generator(z, training=True)
+            fake_out = self.discriminate(self._noisy(fake, 60 + j), data, training=True)
+            extra, extra_logs = self.extra_g_loss(fake_out, data)
+            loss = self.reduce(g_loss_fn(fake_out["score"]) + extra)
+        norm = self.apply_update(tape, loss, self.generator.trainable_variables, self.g_optimizer)
+        if self.ema_generator is not None:
+            self.update_ema()
+        logs = {"g_loss": loss, "g_grad_norm": norm}
+        logs.update(extra_logs)
+        return logs
+
+    def update_ema(self):
+        d = self.ema_decay
+        for e, w in zip(self.ema_generator.weights, self.generator.weights):
+            if w.trainable:
+                e.assign(d * e + (1.0 - d) * tf.cast(w, e.dtype))
+            else:  # batch-norm statistics are copied, not averaged
+                e.assign(w)
+
+    def split_batch(self, data: dict, parts: int) -> list[dict]:
+        """Cut the step's batch into `parts` equal slices, one per D update."""
+        if parts == 1:
+            return [data]
+        pieces = {k: tf.split(v, parts, axis=0) for k, v in data.items()}
+        return [{k: pieces[k][i] for k in data} for i in range(parts)]
+
+    def train_step(self, data):
+        logs = {}
+        slices = self.split_batch(data, self.d_steps)
+        for i, part in enumerate(slices):
+            logs.update(self.d_update(part["image"], part, i))
+        batch = tf.shape(slices[0]["image"])[0]
+        for j in range(self.g_steps):
+            logs.update(self.g_update(batch, slices[j % len(slices)], j))
+        self.step_counter.assign_add(1)
+        return self.update_trackers(logs)
+
+    # ----- hooks -----------------------------------------------------------------------------------------------
+    @property
+    def sampling_generator(self):
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def generate(self, inputs, training=False):
+        return self.sampling_generator(inputs, training=training)
+
+    def export_endpoints(self, archive, uint8_fn, png_fn):
+        g = self.sampling_generator
+        archive.track(g)
+        latent = self.latent_dim
+
+        def serving_default(z):
+            return {"images": uint8_fn(g(z, training=False))}
+
+        def generate(seed):
+            z = seeds_to_latent(seed, latent)
+            images = uint8_fn(g(z, training=False))
+            return {"images": images, "image_bytes": png_fn(images)}
+
+        archive.add_endpoint("serving_default", serving_default, [tf.TensorSpec([None, latent], tf.float32, name="z")])
+        archive.add_endpoint("generate", generate, [tf.TensorSpec([None], tf.int64, name="seed")])
+

@@ -1,0 +1,36 @@
+"""Fully-connected G and D: the MLP baseline of the ablation users run against the CNN."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers
+
+from keras_gans.nets.blocks import activation, initializer, maybe_sn, norm_layer
+
+
+def generator_trunk(z, cfg_net: dict, image_shape, sync_bn: bool = False):
+    init = initializer(cfg_net["weights_init"])
+    x = z
+    for i, units in enumerate(cfg_net["mlp_units"]):
+        x = layers.Dense(units, kernel_initializer=init, name=f"g_fc{i + 1}")(x)
+        if cfg_net["g_norm"] == "batch":
+            x = norm_layer("batch", sync_bn)(x)
+        x = layers.ReLU()(x)
+    x = layers.Dense(int(np.prod(image_shape)), kernel_initializer=init, name="g_out")(x)
+    x = layers.Reshape(tuple(image_shape))(x)
+    return layers.Activation("tanh", dtype="float32", name="image")(x)
+
+
+def discriminator_trunk(x, cfg_net: dict, sync_bn: bool = False):
+    init = initializer(cfg_net["weights_init"])
+    sn, pit = cfg_net["spectral_norm"], cfg_net["sn_power_iterations"]
+    x = layers.Flatten()(x)
+    for i, units in enumerate(reversed(cfg_net["mlp_units"])):
+        x = maybe_sn(layers.Dense(units, kernel_initializer=init, name=f"d_fc{i + 1}"), sn, pit)(x)
+        if i > 0 and not sn and cfg_net["d_norm"] in ("batch", "layer"):
+            x = norm_layer(cfg_net["d_norm"], sync_bn, image=False)(x)
+        x = activation(cfg_net["d_activation"])(x)
+        if cfg_net["d_dropout"]:
+            x = layers.Dropout(cfg_net["d_dropout"])(x)
+    return x

@@ -1,0 +1,255 @@
+"""One training driver for every model family: config -> data -> model -> callbacks -> fit -> export.
+
+The family (a GenerativeModel subclass) owns the train_step; this module owns everything around it that must
+be the same for all of them: the run directory, seeds and precision, the tf.distribute strategy, the data
+pipeline, checkpoints and exact resume, the NaN guard, the callbacks and the final export.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from keras_gans.config import save_config
+from keras_gans.errors import UserError
+
+
+def default_run_dir(cfg: dict) -> Path:
+    return Path("runs") / f"{cfg['name']}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def configure_runtime(cfg: dict):
+    """Seeds, op determinism and the mixed-precision policy, before any layer is built."""
+    import keras
+    import tensorflow as tf
+
+    t = cfg["train"]
+    keras.utils.set_random_seed(int(t["seed"]))
+    if t["deterministic"]:
+        tf.config.experimental.enable_op_determinism()
+    policy = resolve_precision(t["mixed_precision"])
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+def resolve_precision(name: str) -> str:
+    """'auto' -> float32 (see README: bf16 is faster on AVX-512-BF16 CPUs but opt-in, for exactness)."""
+    if name in (None, "auto"):
+        return "float32"
+    if name not in ("float32", "mixed_bfloat16", "mixed_float16"):
+        raise UserError(f"train.mixed_precision must be auto, float32, mixed_bfloat16 or mixed_float16; got {name!r}")
+    return name
+
+
+def make_strategy(name: str):
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise UserError("train.strategy=multiworker needs TF_CONFIG set on every worker (see README, 'Many machines')")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise UserError(f"unknown strategy '{name}' (default, mirrored or multiworker)")
+
+
+def is_chief(strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return True
+    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0)
+
+
+def load_image_set(cfg: dict, progress: bool = True):
+    """The images a run trains on: cfg data.path (any image folder) or the named built-in set."""
+    from keras_gans.data.builtin import load_builtin
+    from keras_gans.data.images import find_images, load_images
+
+    d = cfg["data"]
+    if d["path"]:
+        paths = find_images(d["path"])
+        if d["max_images"]:
+            paths = paths[: int(d["max_images"])]
+        return load_images(
+            paths, d["image_size"], d["channels"], d["on_bad_file"], cache_dir=d["cache_dir"], progress=progress
+        )
+    image_set = load_builtin(d["builtin"], d["image_size"], d["channels"], seed=cfg["train"]["seed"])
+    if d["max_images"]:
+        image_set.images = image_set.images[: int(d["max_images"])]
+        image_set.paths = image_set.paths[: int(d["max_images"])]
+        image_set.labels = {k: v[: int(d["max_images"])] for k, v in image_set.labels.items()}
+    return image_set
+
+
+def prepare(cfg: dict):
+    """(family class, arrays for the pipeline, data_info) for a config; records the resolved channel count."""
+    from keras_gans.models import family_class
+
+    family = family_class(cfg["model"])
+    image_set = family.load_image_set(cfg) if hasattr(family, "load_image_set") else load_image_set(cfg)
+    arrays, info = family.prepare_data(cfg, image_set)
+    cfg["data"]["channels"] = int(info["image_shape"][-1])
+    return family, arrays, info
+
+
+def build_model(cfg: dict, info: dict, strategy=None):
+    from keras_gans.models import create_model
+
+    import tensorflow as tf
+
+    strategy = strategy or tf.distribute.get_strategy()
+    t = cfg["train"]
+    with strategy.scope():
+        model = create_model(cfg, info)
+        kwargs = {"jit_compile": bool(t["jit_compile"])}
+        if t["steps_per_execution"] and int(t["steps_per_execution"]) > 1:
+            kwargs["steps_per_execution"] = int(t["steps_per_execution"])
+        model.compile(**kwargs)
+        model.build_optimizers()
+    return model
+
+
+def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, steps: int, chief: bool, extra=()):
+    import keras
+    import tensorflow as tf
+
+    from keras_gans import callbacks as cb
+
+    c, w = cfg["callbacks"], cfg["watchdog"]
+    writer = tf.summary.create_file_writer(str(run_dir / "logs" / "samples")) if c["tensorboard"] and chief else None
+    watchdog = cb.Watchdog(
+        on_nan="stop" if w["on_nan"] in ("stop", "restore") else "warn",
+        d_loss_floor=w["d_loss_floor"], patience=w["patience"], max_grad_norm=w["max_grad_norm"],
+        on_collapse=w["on_collapse"],
+    )
+    cbs = [watchdog, *extra]
+    if chief:
+        cbs += [
+            cb.SampleGrid(run_dir, c["n_samples"], c["sample_every"], writer),
+            cb.HistoryCSV(run_dir, initial_epoch),
+            cb.StepLog(run_dir, c["log_every"], initial_step=initial_epoch * steps),
+            cb.Curves(run_dir),
+        ]
+        if c["tensorboard"]:
+            cbs.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"))
+    cbs.append(cb.Checkpointer(run_ckpt, c["checkpoint_every"], cfg["train"]["epochs"], chief))
+    if chief and c["export_every"]:
+        cbs.append(cb.PeriodicExport(c["export_dir"], cfg["name"], c["export_every"]))
+    return cbs, watchdog
+
+
+def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, verbose=None, extra_callbacks=()):
+    """Train a model from a resolved config; returns (model, run_dir, fit history dict)."""
+    run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
+    ckpt_index = run_dir / "checkpoints" / "checkpoint"
+    if resume and not ckpt_index.is_file():
+        raise UserError(f"--resume: no checkpoint in {run_dir / 'checkpoints'}; train without --resume first")
+    if not resume and ckpt_index.is_file():
+        raise UserError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --run-dir")
+
+    policy = configure_runtime(cfg)
+    strategy = make_strategy(cfg["train"]["strategy"])
+    chief = is_chief(strategy)
+    family, arrays, info = prepare(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if chief:
+        save_config(cfg, run_dir)
+        from keras_gans.io_utils import atomic_write_text
+
+        atomic_write_text(run_dir / "data_info.json", json.dumps(info, indent=1))
+
+    from keras_gans.checkpoint import RunCheckpoint
+    from keras_gans.data.pipeline import make_train_dataset, steps_per_epoch
+
+    model = build_model(cfg, info, strategy)
+    ckpt_dir = run_dir if chief else run_dir / f".worker-{os.getpid()}"
+    run_ckpt = RunCheckpoint(model, ckpt_dir, cfg["callbacks"]["keep_checkpoints"])
+    initial_epoch = run_ckpt.restore() if resume else 0
+
+    t = cfg["train"]
+    per_step = t["batch_size"] * t["d_steps"]
+    n_images = min(len(v) for v in arrays.values())
+    steps = int(t["steps_per_epoch"] or steps_per_epoch(n_images, per_step))
+    epochs = int(t["epochs"])
+    if verbose is None:
+        verbose = t["verbose"]
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    print(
+        f"training {cfg['name']} ({cfg['model']}, loss {cfg['loss']['type']}) on {n_images} images "
+        f"{'x'.join(map(str, info['image_shape']))}, {steps} steps/epoch, epochs {initial_epoch + 1}..{epochs}, "
+        f"batch {t['batch_size']}, precision {policy}, {strategy.num_replicas_in_sync} replica(s) -> {run_dir}",
+        flush=True,
+    )
+    history: dict = {}
+    retries = 0
+    while initial_epoch < epochs:
+        ds = make_train_dataset(
+            arrays, per_step, steps, seed=t["seed"], start_epoch=initial_epoch,
+            flip=cfg["data"]["flip"], image_keys=family.image_keys,
+        )
+        cbs, watchdog = make_callbacks(cfg, run_dir, model, run_ckpt, initial_epoch, steps, chief, extra_callbacks)
+        h = model.fit(ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=cbs,
+                      verbose=verbose)
+        for k, v in (h.history or {}).items():
+            history.setdefault(k, []).extend(v)
+        if watchdog.stopped_reason is None:
+            break
+        w = cfg["watchdog"]
+        if w["on_nan"] != "restore" or not watchdog.stopped_reason.startswith("non-finite"):
+            raise UserError(
+                f"training stopped: {watchdog.stopped_reason}. The last good checkpoint is in {run_dir / 'checkpoints'}; "
+                "lower the learning rates (--set train.g_lr=... train.d_lr=...) and continue with --resume, "
+                "or set watchdog.on_nan=restore to do this automatically"
+            )
+        retries += 1
+        if retries > int(w["nan_retries"]):
+            raise UserError(
+                f"training stopped: the loss became non-finite again after {w['nan_retries']} restores with lower "
+                f"learning rates; the last good checkpoint is in {run_dir / 'checkpoints'}"
+            )
+        initial_epoch = run_ckpt.restore() if run_ckpt.latest else _reinitialise(model)
+        for opt in model.optimizers().values():
+            opt.learning_rate.assign(opt.learning_rate * float(w["nan_lr_factor"]))
+        print(f"NaN guard: restored epoch {initial_epoch}, learning rates x{w['nan_lr_factor']} "
+              f"(retry {retries}/{w['nan_retries']})", file=sys.stderr, flush=True)
+
+    if chief and cfg["callbacks"]["export_at_end"]:
+        from keras_gans.export import export_model
+
+        path = export_model(model, cfg["callbacks"]["export_dir"], cfg["name"])
+        from keras_gans.io_utils import atomic_write_text
+
+        atomic_write_text(run_dir / "export.json", json.dumps({"path": str(path.resolve())}))
+        print(f"exported SavedModel to {path}", flush=True)
+    return model, run_dir, history
+
+
+def _reinitialise(model) -> int:
+    raise UserError("the loss became non-finite before the first checkpoint; lower the learning rates and start again")
+
+
+def load_run(run_dir: str | Path, restore: bool = True):
+    """Rebuild a run's model from RUN/config.yaml + RUN/data_info.json and restore its newest checkpoint."""
+    from keras_gans.checkpoint import RunCheckpoint
+    from keras_gans.config import load_run_config
+
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir)
+    info_path = run_dir / "data_info.json"
+    if not info_path.is_file():
+        raise UserError(f"{run_dir} has no data_info.json; was it written by `train`?")
+    info = json.loads(info_path.read_text())
+    cfg["train"]["strategy"] = "default"
+    configure_runtime(cfg)
+    model = build_model(cfg, info)
+    epoch = 0
+    if restore:
+        ckpt = RunCheckpoint(model, run_dir, cfg["callbacks"]["keep_checkpoints"])
+        epoch = ckpt.restore(partial=True)
+    return cfg, model, epoch
