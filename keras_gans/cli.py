@@ -138,5 +138,18 @@ def export(run, name, version, out):
     click.echo(f"exported epoch {epoch} of {run} to {path} (signatures: serving_default, generate)")
 
 
+def _register_command_modules():
+    """Every module in keras_gans/commands/ adds its commands to `main` (one module per area)."""
+    import importlib
+    import pkgutil
+
+    from keras_gans import commands
+
+    for mod in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
+        importlib.import_module(f"keras_gans.commands.{mod}")
+
+
+_register_command_modules()
+
 if __name__ == "__main__":
     main()

@@ -27,6 +27,7 @@ def _resize_all(images_u8: np.ndarray, size: int) -> np.ndarray:
 
 
 def load_digits(size: int = 32, channels: int | None = None, **_) -> ImageSet:
+    """The UCI digits from scikit-learn, labelled ('label': 0-9)."""
     from sklearn.datasets import load_digits as sk_load_digits
 
     d = sk_load_digits()
@@ -39,10 +40,21 @@ def load_digits(size: int = 32, channels: int | None = None, **_) -> ImageSet:
     return ImageSet(images, paths, labels={"label": labels})
 
 
-BUILTINS: dict[str, Callable[..., ImageSet]] = {"digits": load_digits}
+# name -> loader, or "module:function" imported on first use. Each loader takes (size, channels, **kwargs).
+BUILTINS: dict[str, Callable[..., ImageSet] | str] = {
+    "digits": load_digits,
+    "faces": "keras_gans.data.procedural:load_faces",
+    "shapes": "keras_gans.data.procedural:load_shapes",
+}
 
 
 def load_builtin(name: str, size: int, channels: int | None = None, **kwargs) -> ImageSet:
     if name not in BUILTINS:
         raise UserError(f"unknown built-in data set '{name}'; known: {', '.join(sorted(BUILTINS))}")
-    return BUILTINS[name](size=size, channels=channels, **kwargs)
+    loader = BUILTINS[name]
+    if isinstance(loader, str):
+        import importlib
+
+        module, attr = loader.split(":")
+        loader = getattr(importlib.import_module(module), attr)
+    return loader(size=size, channels=channels, **kwargs)

@@ -1,19 +1,32 @@
-"""Model families by config name (`model:` key). Each is a GenerativeModel subclass owning its train_step."""
+"""Model families by config name (`model:` key). Each is a GenerativeModel subclass owning its train_step.
+Imported lazily, so a command pays only for the family it uses."""
 
 from __future__ import annotations
 
+import importlib
+
 from keras_gans.errors import UserError
-from keras_gans.models.base import GenerativeModel
-from keras_gans.models.gan import GAN
 
-FAMILIES: dict[str, type[GenerativeModel]] = {"gan": GAN}
+FAMILIES: dict[str, str] = {
+    "gan": "keras_gans.models.gan:GAN",
+    "cgan": "keras_gans.models.conditional:ConditionalGAN",
+    "acgan": "keras_gans.models.conditional:ConditionalGAN",
+    "vae": "keras_gans.models.vae:VAE",
+    "cyclegan": "keras_gans.models.cyclegan:CycleGAN",
+}
 
 
-def family_class(name: str) -> type[GenerativeModel]:
+def family_class(name: str):
     if name not in FAMILIES:
         raise UserError(f"unknown model family '{name}'; known: {', '.join(sorted(FAMILIES))}")
-    return FAMILIES[name]
+    module, attr = FAMILIES[name].split(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as e:
+        if e.name == module:
+            raise UserError(f"model family '{name}' is not available in this version") from None
+        raise
 
 
-def create_model(cfg: dict, data_info: dict) -> GenerativeModel:
+def create_model(cfg: dict, data_info: dict):
     return family_class(cfg["model"])(cfg, data_info)
