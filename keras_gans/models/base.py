@@ -158,6 +158,16 @@ class GenerativeModel(keras.Model):
         z = seeds_to_latent(tf.constant(seeds, tf.int64), self.cfg["net"]["latent_dim"])
         return to_uint8(self.generate(z, training=False))
 
+    def evaluation_samples(self, n: int, seed: int = 0, batch_size: int = 256):
+        """(uint8 images [n, H, W, C], requested labels or None) for metrics. Conditional families return the
+        labels they asked for (a dict of arrays, e.g. {'label': [n]} or {'hair': [n], 'eyes': [n]}), drawn
+        evenly over the classes, so `evaluate` can score conditional accuracy and per-class collapse."""
+        out = []
+        for start in range(0, n, batch_size):
+            seeds = np.arange(start, min(n, start + batch_size), dtype=np.int64) + int(seed) * 1_000_000
+            out.append(self.sample_from_seeds(seeds))
+        return np.concatenate(out), None
+
     def checkpoint_items(self) -> dict:
         """Trackables that make a resume exact (nets, optimizers, step counter)."""
         items = {"model": self}
