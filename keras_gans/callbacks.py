@@ -192,6 +192,8 @@ class Checkpointer(keras.callbacks.Callback):
         self.ckpt, self.every, self.total, self.chief = run_ckpt, max(1, int(every)), total_epochs, chief
 
     def on_epoch_end(self, epoch, logs=None):
+        if not all(math.isfinite(v) for v in _numbers(logs).values()):
+            return  # never checkpoint a diverged model: the NaN guard restores the last good one
         if (epoch + 1) % self.every == 0 or (self.total and epoch + 1 == self.total):
             self.ckpt.save(epoch + 1)
 

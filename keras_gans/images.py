@@ -14,7 +14,7 @@ from keras_gans.io_utils import atomic_write_bytes
 
 def to_uint8(images) -> np.ndarray:
     """[-1, 1] floats -> uint8 [0, 255] (the same rounding as the exported signatures)."""
-    x = np.asarray(images, dtype=np.float32)
+    x = np.nan_to_num(np.asarray(images, dtype=np.float32), nan=-1.0)  # a diverged G draws black, not noise
     return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 

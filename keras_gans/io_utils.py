@@ -10,12 +10,29 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+TMP_MARK = ".tmp-"  # temporary names look like ".NAME.tmp-XXXX": hidden, and found again by remove_stale_temps
+
+
+def remove_stale_temps(folder: str | Path) -> int:
+    """Delete temporaries a killed process left below `folder` (ours, and TensorFlow's checkpoint *_temp dirs)."""
+    n = 0
+    for p in Path(folder).rglob(f".*{TMP_MARK}*"):
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        n += 1
+    ckpts = Path(folder) / "checkpoints"
+    if ckpts.is_dir():
+        for p in ckpts.glob("*_temp*"):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
 @contextmanager
 def atomic_path(path: str | Path, suffix: str = ""):
     """Yield a temporary path in the target's folder; on success rename it over the target."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_MARK}", suffix=suffix or path.suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -43,7 +60,7 @@ def atomic_dir(path: str | Path):
     """Yield a temporary folder beside `path`; on success it replaces `path` (an existing one is removed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}{TMP_MARK}", dir=path.parent))
     try:
         yield tmp
         if path.exists():

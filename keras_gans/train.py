@@ -158,6 +158,10 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
     family, arrays, info = prepare(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     if chief:
+        from keras_gans.io_utils import remove_stale_temps
+
+        remove_stale_temps(run_dir)  # what a killed run left half-written is never read, only removed
+    if chief:
         save_config(cfg, run_dir)
         from keras_gans.io_utils import atomic_write_text
 
