@@ -152,6 +152,10 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
     if not resume and ckpt_index.is_file():
         raise UserError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --run-dir")
 
+    for key in ("path", "labels"):  # record absolute paths, so --resume works from any folder
+        value = cfg["data"].get(key)
+        if isinstance(value, str) and value and os.path.exists(value):
+            cfg["data"][key] = str(Path(value).resolve())
     policy = configure_runtime(cfg)
     strategy = make_strategy(cfg["train"]["strategy"])
     chief = is_chief(strategy)
