@@ -105,8 +105,10 @@ class HistoryCSV(keras.callbacks.Callback):
 
 
 class StepLog(keras.callbacks.Callback):
-    """RUN/steps.csv: the running-mean logs every `every` steps (the fine-grained learning curves).
-    Kept in memory and written atomically at each epoch end, in step with the checkpoints."""
+    """RUN/steps.csv: the mean of each logged value over the last `every` steps (the fine-grained learning
+    curves). Keras hands callbacks running means since the epoch began; the window mean is recovered from two of
+    them, so the curve has no saw-tooth at epoch boundaries. Kept in memory and written atomically at each
+    epoch end, in step with the checkpoints."""
 
     def __init__(self, run_dir, every: int = 10, initial_step: int = 0):
         super().__init__()
@@ -118,11 +120,21 @@ class StepLog(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
+        self.prev_count, self.prev = 0, {}
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
-        if self.step % self.every == 0:
-            self.rows.append({"step": self.step, "epoch": self.epoch + 1, **_numbers(logs)})
+        if self.step % self.every:
+            return
+        count, now = batch + 1, _numbers(logs)
+        window = {}
+        for k, m in now.items():
+            if k in self.prev and count > self.prev_count:
+                window[k] = (count * m - self.prev_count * self.prev[k]) / (count - self.prev_count)
+            else:
+                window[k] = m
+        self.prev_count, self.prev = count, now
+        self.rows.append({"step": self.step, "epoch": self.epoch + 1, **window})
 
     def on_epoch_end(self, epoch, logs=None):
         fields = ["step", "epoch"] + sorted({k for r in self.rows for k in r if k not in ("step", "epoch")})

@@ -90,3 +90,17 @@ def test_run_directory_contents(tmp_path):
     assert len(rows) == 2 and {"d_loss", "g_loss", "d_real", "d_fake", "sample_diversity"} <= set(rows[0])
     steps = list(csv.DictReader(open(run / "steps.csv")))
     assert len(steps) == 6  # 3 steps/epoch x 2 epochs, logged every step
+
+
+def test_steplog_recovers_window_means(tmp_path):
+    from keras_gans.callbacks import StepLog, read_csv
+
+    log = StepLog(tmp_path, every=2)
+    values = [1.0, 3.0, 5.0, 7.0, 9.0, 11.0]
+    log.on_epoch_begin(0)
+    for i, v in enumerate(values):
+        running = sum(values[: i + 1]) / (i + 1)  # what Keras passes: the mean since the epoch began
+        log.on_train_batch_end(i, {"d_loss": running})
+    log.on_epoch_end(0)
+    rows = read_csv(tmp_path / "steps.csv")
+    assert [float(r["d_loss"]) for r in rows] == [2.0, 6.0, 10.0]  # means of (1,3), (5,7), (9,11)
