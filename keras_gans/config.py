@@ -259,6 +259,9 @@ def _validate_cyclegan(cfg: dict):
             raise UserError(f"cyclegan.{key} must be a number >= 0, got {c[key]!r}")
     if not isinstance(c["pool_size"], int) or c["pool_size"] < 0:
         raise UserError(f"cyclegan.pool_size must be an integer >= 0, got {c['pool_size']!r}")
+    if cfg["watchdog"]["on_nan"] == "restore":
+        raise UserError("watchdog.on_nan=restore rescales a constant learning rate, but cyclegan's follows its decay "
+                        "schedule; use watchdog.on_nan=stop (then --resume with lower train.g_lr/d_lr) or warn")
     if c["norm"] not in ("instance", "batch", "none"):
         raise UserError(f"cyclegan.norm must be instance, batch or none; got {c['norm']!r}")
     de = c["decay_epochs"]
