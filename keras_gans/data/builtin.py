@@ -45,6 +45,7 @@ BUILTINS: dict[str, Callable[..., ImageSet] | str] = {
     "digits": load_digits,
     "faces": "keras_gans.data.procedural:load_faces",
     "shapes": "keras_gans.data.procedural:load_shapes",
+    "scenes": "keras_gans.data.domains:load_scenes",  # two unpaired style domains (photos, prints) for CycleGAN
 }
 
 

@@ -1,0 +1,156 @@
+"""`python cli.py transfer PRESET --input FILE_OR_DIR --output DIR`: apply a trained CycleGAN generator to images.
+
+Every input keeps its size and aspect: it is resized (aspect kept, shorter side = the model's training size, both
+sides multiples of 4) for the generator, which is fully convolutional, and the result is resized back to the
+input's exact width and height. Outputs keep the input's base name and relative folder; JPEG and PNG inputs keep
+their format, other formats are written as PNG (or choose with --format).
+
+Exit status: 0 when every input was transferred; 2 when an input could not be read or transferred (each is named
+on stderr as it is skipped, and all the good outputs are still written), or on bad usage; 1 on a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from keras_gans.cli import _is_export, main
+from keras_gans.errors import UserError
+
+WRITE_AS = {".jpg": ".jpg", ".jpeg": ".jpeg", ".png": ".png"}
+
+
+def resolve_preset(name: str) -> dict:
+    """PRESET may be a preset name (cyclegan_ukiyoe), its short form without 'cyclegan_' (ukiyoe) or a YAML path."""
+    from keras_gans.config import load_config
+
+    try:
+        cfg = load_config(name)
+    except UserError as first:
+        try:
+            cfg = load_config(f"cyclegan_{name}")
+        except UserError:
+            raise first from None
+    if cfg["model"] != "cyclegan":
+        raise UserError(f"preset '{name}' is a {cfg['model']} model; transfer needs a cyclegan preset (e.g. ukiyoe)")
+    return cfg
+
+
+def list_inputs(path: Path) -> list[tuple[Path, Path]]:
+    """(input file, its path relative to the input root) for a file or every image below a folder."""
+    from keras_gans.data.images import find_images
+
+    if path.is_file():
+        return [(path, Path(path.name))]
+    return [(Path(p), Path(p).relative_to(path)) for p in find_images(path)]
+
+
+def output_name(rel: Path, fmt: str) -> Path:
+    if fmt == "png":
+        return rel.with_suffix(".png")
+    if fmt == "jpg":
+        return rel.with_suffix(".jpg")
+    return rel.with_suffix(WRITE_AS.get(rel.suffix.lower(), ".png"))
+
+
+def load_translator(cfg: dict, run_dir: str | None, model_dir: str | None, direction: str):
+    """(function uint8 [1, H, W, C] -> uint8 [1, H, W, C], channels, description of the model used)."""
+    if run_dir and model_dir:
+        raise UserError("pass either --run or --model, not both")
+    if run_dir:
+        from keras_gans.train import load_run
+
+        run_cfg, model, epoch = load_run(run_dir)
+        if run_cfg["model"] != "cyclegan":
+            raise UserError(f"{run_dir} is a {run_cfg['model']} run; transfer needs a cyclegan run")
+        return (lambda x: model.transfer(x, direction)), int(model.image_shape[-1]), f"run {run_dir} (epoch {epoch})"
+    if not model_dir:
+        default = Path(cfg["callbacks"]["export_dir"]) / cfg["name"]
+        if not (default.is_dir() and _is_export(default)):
+            raise UserError(
+                f"no trained model for preset '{cfg['name']}' (no export in {default}); train one with "
+                f"`python cli.py train {cfg['name']} --data DIR`, or pass --run RUN_DIR or --model EXPORT_DIR"
+            )
+        model_dir = str(default)
+    import tensorflow as tf
+
+    from keras_gans.export import load_export
+
+    loaded = load_export(model_dir)
+    if direction not in loaded.signatures:
+        raise UserError(f"{model_dir} has no '{direction}' signature: is it a cyclegan export?")
+    sig = loaded.signatures[direction]
+    channels = int(sig.structured_input_signature[1]["images"].shape[-1])
+    return (lambda x: sig(images=tf.constant(x))["images"].numpy()), channels, f"export {model_dir}"
+
+
+def save_image(path: Path, image, quality: int):
+    from PIL import Image
+
+    from keras_gans.io_utils import atomic_path
+
+    img = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+    jpeg = path.suffix.lower() in (".jpg", ".jpeg")
+    with atomic_path(path) as tmp:
+        img.save(tmp, format="JPEG" if jpeg else "PNG", **({"quality": quality} if jpeg else {}))
+
+
+@main.command()
+@click.argument("preset")
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True), help="An image file or a folder (recursive).")
+@click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False), help="Folder for the results.")
+@click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False), help="Use this training run's checkpoint.")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Use this SavedModel export.")
+@click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
+              help="a2b: domain A -> B (photo -> ukiyo-e in the ukiyoe preset); b2a: back.")
+@click.option("--format", "fmt", type=click.Choice(["same", "png", "jpg"]), default="same", show_default=True,
+              help="same: JPEG stays JPEG, PNG stays PNG, anything else becomes PNG.")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
+def transfer(preset, input_path, output_dir, run_dir, model_dir, direction, fmt, quality):
+    """Translate images with a trained CycleGAN (PRESET: e.g. ukiyoe, or cyclegan) at their own size.
+
+    Without --run/--model the newest export of the preset (saved_models/NAME/) is used."""
+    cfg = resolve_preset(preset)
+    src, out = Path(input_path), Path(output_dir)
+    items = list_inputs(src)
+    targets = [(p, out / output_name(rel, fmt)) for p, rel in items]
+    clash = [p for p, t in targets if t.resolve() == p.resolve()]
+    if clash:
+        raise UserError(f"--output {out} would overwrite the input {clash[0]}; choose another output folder")
+    translate, channels, used = load_translator(cfg, run_dir, model_dir, direction)
+
+    from keras.utils import Progbar
+
+    from keras_gans.data.images import BadImage, _to_array, open_image
+
+    click.echo(f"transferring {len(targets)} image(s) {direction} with {used} -> {out}")
+    bar = Progbar(len(targets), unit_name="image") if len(targets) > 1 else None
+    written, skipped = 0, []
+    for i, (path, target) in enumerate(targets):
+        try:
+            image = _to_array(open_image(str(path)), channels)
+            result = translate(image[None])[0]
+            save_image(target, result, quality)
+            written += 1
+        except (BadImage, OSError, ValueError, MemoryError) as e:
+            skipped.append((path, str(e)))
+            click.echo(f"\nskipped {path}: {e}", err=True)
+        except Exception as e:  # a TensorFlow failure on one odd image must not stop the folder
+            import tensorflow as tf
+
+            if not isinstance(e, tf.errors.OpError):
+                raise
+            skipped.append((path, e.message.splitlines()[0]))
+            click.echo(f"\nskipped {path}: {e.message.splitlines()[0]}", err=True)
+        if bar is not None:
+            bar.update(i + 1)
+    click.echo(f"wrote {written} of {len(targets)} image(s) to {out}")
+    if skipped:
+        names = ", ".join(str(p) for p, _ in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+        raise UserError(
+            f"{len(skipped)} of {len(targets)} input(s) could not be transferred and were skipped ({names}); "
+            f"the other {written} were written to {out}"
+        )
+    sys.stdout.flush()
