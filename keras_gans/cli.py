@@ -135,7 +135,7 @@ def export(run, name, version, out):
 
     cfg, model, epoch = load_run(run)
     path = export_model(model, out, name or cfg["name"], version)
-    click.echo(f"exported epoch {epoch} of {run} to {path} (signatures: serving_default, generate)")
+    click.echo(f"exported epoch {epoch} of {run} to {path}")
 
 
 def _register_command_modules():
