@@ -57,3 +57,4 @@ def test_sweep_writes_table_and_figure(tmp_path):
     # A second sweep over the same folder reuses the finished runs instead of training again.
     rows2 = run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8"]), out, common, n_samples=4, fid="off")
     assert rows2[0]["status"].startswith("reused") and rows2[0]["d_loss"] == rows[0]["d_loss"]
+    assert rows2[0]["seconds"] == rows[0]["seconds"] != ""

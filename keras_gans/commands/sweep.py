@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 import math
 import re
 import sys
@@ -188,7 +189,12 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
                     _, model, _ = load_run(run_dir)
                 except Exception:  # noqa: BLE001 - the row still records why it stopped
                     model = None
-        seconds = time.time() - t0
+        seconds = round(time.time() - t0, 1)
+        timing = run_dir / "sweep.json"
+        if done and timing.is_file():  # reused: report the training time measured when it ran
+            seconds = json.loads(timing.read_text()).get("seconds", "")
+        elif not done and model is not None:
+            timing.write_text(json.dumps({"seconds": seconds}))
         images = None
         if model is not None:
             images = model.sample_from_seeds(seeds)
@@ -196,7 +202,7 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
         row = {
             "config": c["label"], "preset": c["preset"],
             "overrides": " ".join(f"{k}={_fmt_value(v)}" for k, v in c["overrides"].items()),
-            "status": status, "epochs": last.get("epoch", ""), "seconds": "" if done else f"{seconds:.1f}",
+            "status": status, "epochs": last.get("epoch", ""), "seconds": _round(seconds),
             "run_dir": str(run_dir),
         }
         for k in COLUMNS:
@@ -280,7 +286,7 @@ def draw_comparison(panels, out_path: Path, ncols: int | None = None):
         ax.set_title(title, fontsize=8)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)
     atomic_write_bytes(out_path, buf.getvalue())
     return out_path
