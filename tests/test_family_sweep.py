@@ -58,3 +58,12 @@ def test_sweep_writes_table_and_figure(tmp_path):
     rows2 = run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8"]), out, common, n_samples=4, fid="off")
     assert rows2[0]["status"].startswith("reused") and rows2[0]["d_loss"] == rows[0]["d_loss"]
     assert rows2[0]["seconds"] == rows[0]["seconds"] != ""
+
+
+def test_sweep_rejects_a_distributed_strategy_for_several_configs(tmp_path):
+    from keras_gans.commands.sweep import parse_grid, run_sweep
+    from keras_gans.errors import UserError
+
+    with pytest.raises(UserError, match="strategy"):
+        run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8,16"]), tmp_path, {"train.strategy": "mirrored"})
+    assert not (tmp_path / "comparison.csv").exists()

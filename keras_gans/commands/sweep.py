@@ -160,6 +160,10 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
             cfg["callbacks"]["export_every"] = 0
         c["cfg"] = validate(cfg)
         c["run_dir"] = out_dir / "runs" / _dirname(c["label"])
+    if len(configs) > 1 and any(c["cfg"]["train"]["strategy"] != "default" for c in configs):
+        # Measured: a second MirroredStrategy in the same process fails in its collectives (shape mismatch).
+        raise UserError("a sweep trains its configs in one process, where only train.strategy=default works for "
+                        "more than one config; drop the strategy, or train each config with `train`")
     labels = [c["label"] for c in configs]
     if len(set(labels)) != len(labels):
         raise UserError("the sweep has two identical configs (a preset named twice?); give each preset once")
