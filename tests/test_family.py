@@ -276,3 +276,9 @@ def test_preset_trains_two_steps_with_finite_losses(preset, tmp_path):
     if cfg["loss"]["clip_value"]:
         c = cfg["loss"]["clip_value"]
         assert all(float(np.abs(w.numpy()).max()) <= c + 1e-7 for w in model.discriminator.trainable_variables)
+
+
+def test_gradient_penalty_with_batch_norm_warns():
+    cfg = tiny_config(loss={"type": "wgan", "gp_weight": 10.0}, net={"d_norm": "batch"})
+    with pytest.warns(UserWarning, match="per-sample"):
+        _model(cfg, build=False)
