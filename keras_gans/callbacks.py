@@ -227,32 +227,44 @@ class PeriodicExport(keras.callbacks.Callback):
 class Watchdog(keras.callbacks.Callback):
     """Stops (or warns about) a failing run early: non-finite losses, D loss collapsing to ~0, exploding gradients.
 
-    `on_nan`: stop | warn. Messages go to stderr and to `self.events` (a list tests can read).
+    It reads the logs after every batch (the epoch's running means the model reports). `on_nan`, `on_collapse`
+    and `on_grad_norm` are each stop | warn. `d_loss_floor` 0 turns the collapse check off (the WGAN presets do:
+    a critic loss near 0 is no failure there). Messages go to stderr and to `self.events` (a list tests read);
+    each kind of warning is given once per epoch, not every batch.
     """
 
     def __init__(self, on_nan: str = "stop", d_loss_floor: float = 1e-3, patience: int = 20,
-                 max_grad_norm: float = 1e4, on_collapse: str = "warn"):
+                 max_grad_norm: float = 1e4, on_collapse: str = "warn", on_grad_norm: str = "warn"):
         super().__init__()
-        self.on_nan, self.floor, self.patience = on_nan, d_loss_floor, patience
-        self.max_grad, self.on_collapse = max_grad_norm, on_collapse
+        self.on_nan, self.floor, self.patience = on_nan, float(d_loss_floor or 0.0), int(patience)
+        self.max_grad = float(max_grad_norm) if max_grad_norm else math.inf
+        self.on_collapse, self.on_grad_norm = on_collapse, on_grad_norm
         self.low = 0
         self.events: list[str] = []
         self.stopped_reason: str | None = None
+        self._warned: set[str] = set()
 
-    def _event(self, msg, stop):
+    def _event(self, msg, stop, key=None):
         import sys
 
+        if not stop and key is not None:
+            if key in self._warned:
+                return
+            self._warned.add(key)
         self.events.append(msg)
         print(f"\nwatchdog: {msg}", file=sys.stderr)
         if stop:
             self.stopped_reason = msg
             self.model.stop_training = True
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._warned.clear()
+
     def on_train_batch_end(self, batch, logs=None):
         logs = _numbers(logs)
         bad = [k for k, v in logs.items() if not math.isfinite(v)]
         if bad:
-            self._event(f"non-finite {', '.join(sorted(bad))} at batch {batch}", self.on_nan == "stop")
+            self._event(f"non-finite {', '.join(sorted(bad))} at batch {batch}", self.on_nan == "stop", "nan")
             return
         d = logs.get("d_loss")
         if d is not None and abs(d) < self.floor:
@@ -260,9 +272,12 @@ class Watchdog(keras.callbacks.Callback):
             if self.low == self.patience:
                 self._event(f"d_loss has stayed below {self.floor} for {self.patience} steps: D wins outright, G gets "
                             "no signal (try label smoothing, instance noise, a lower d_lr or spectral norm)",
-                            self.on_collapse == "stop")
+                            self.on_collapse == "stop", "collapse")
         else:
             self.low = 0
-        for k, v in logs.items():
+        for k, v in sorted(logs.items()):
             if k.endswith("grad_norm") and v > self.max_grad:
-                self._event(f"{k} = {v:.3g} exceeds {self.max_grad:.3g}", False)
+                self._event(f"{k} = {v:.3g} exceeds watchdog.max_grad_norm = {self.max_grad:.3g} at batch {batch} "
+                            "(lower the learning rates, or use a gradient penalty / spectral norm)",
+                            self.on_grad_norm == "stop", k)
+                return

@@ -110,7 +110,8 @@ DEFAULTS: dict[str, Any] = {
         "d_loss_floor": 1e-3,  # |d_loss| below this for `patience` steps = D has won outright
         "patience": 50,
         "on_collapse": "warn",  # warn | stop
-        "max_grad_norm": 1e4,  # warn when a gradient norm exceeds this
+        "max_grad_norm": 1e4,  # a gradient norm above this (running mean of the epoch) is reported
+        "on_grad_norm": "warn",  # warn | stop
     },
 }
 
@@ -240,6 +241,11 @@ def validate(cfg: dict) -> dict:
         raise UserError(f"data.channels must be 1, 3 or null, got {d['channels']!r}")
     if cfg["loss"]["type"] not in ("bce", "lsgan", "wgan", "hinge"):
         raise UserError(f"loss.type must be one of bce, lsgan, wgan, hinge; got {cfg['loss']['type']!r}")
+    w = cfg["watchdog"]
+    for key, allowed in (("on_nan", ("stop", "warn", "restore")), ("on_collapse", ("stop", "warn")),
+                         ("on_grad_norm", ("stop", "warn"))):
+        if w[key] not in allowed:
+            raise UserError(f"watchdog.{key} must be one of {', '.join(allowed)}; got {w[key]!r}")
     if t["strategy"] not in ("default", "mirrored", "multiworker"):
         raise UserError(f"train.strategy must be default, mirrored or multiworker; got {t['strategy']!r}")
     if cfg["model"] == "cyclegan":

@@ -125,7 +125,7 @@ def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, step
     watchdog = cb.Watchdog(
         on_nan="stop" if w["on_nan"] in ("stop", "restore") else "warn",
         d_loss_floor=w["d_loss_floor"], patience=w["patience"], max_grad_norm=w["max_grad_norm"],
-        on_collapse=w["on_collapse"],
+        on_collapse=w["on_collapse"], on_grad_norm=w["on_grad_norm"],
     )
     cbs = [watchdog, *extra]
     if chief:

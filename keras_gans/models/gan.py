@@ -37,6 +37,11 @@ class GAN(GenerativeModel):
         self.smoothing = float(cfg["loss"]["label_smoothing"] or 0.0)
         self.instance_noise = float(cfg["loss"]["instance_noise"] or 0.0)
         self.ema_decay = float(cfg["train"]["ema"] or 0.0)
+        if self.gp_weight and cfg["net"]["d_norm"] == "batch" and not cfg["net"]["spectral_norm"]:
+            import warnings
+
+            warnings.warn("loss.gp_weight with net.d_norm=batch: batch norm mixes the samples, so the gradient "
+                          "penalty is not per-sample (WGAN-GP uses net.d_norm=layer or none)", stacklevel=2)
         self.build_nets()
         self.ema_generator = None
         if self.ema_decay:
@@ -134,7 +139,10 @@ class GAN(GenerativeModel):
         return logs
 
     def update_ema(self):
-        d = self.ema_decay
+        # Warm-up (as tf.train.ExponentialMovingAverage with num_updates): early on the average follows G closely,
+        # so short runs do not sample from a generator that is still ~all initial weights.
+        n = tf.cast(self.g_optimizer.iterations, tf.float32)
+        d = tf.minimum(self.ema_decay, (1.0 + n) / (10.0 + n))
         for e, w in zip(self.ema_generator.weights, self.generator.weights):
             if w.trainable:
                 e.assign(d * e + (1.0 - d) * tf.cast(w, e.dtype))

@@ -1,0 +1,69 @@
+"""The sweep command: grid parsing, one run per config through the one driver, comparison table and figure."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from test_family import TINY
+
+
+def test_grid_parsing_and_expansion():
+    from keras_gans.commands.sweep import expand, parse_grid, split_values
+
+    assert split_values("32,100") == ["32", "100"]
+    assert split_values("[32,64],[64,128]") == ["[32,64]", "[64,128]"]
+    grid = parse_grid(["net.latent_dim=32,100", "net.d_activation=relu,leaky_relu"])
+    assert grid == [("net.latent_dim", [32, 100]), ("net.d_activation", ["relu", "leaky_relu"])]
+    configs = expand(["dcgan", "lsgan"], grid)
+    assert len(configs) == 8
+    assert configs[0]["label"] == "dcgan latent_dim=32 d_activation=relu"
+    assert configs[-1]["overrides"] == {"net.latent_dim": 100, "net.d_activation": "leaky_relu"}
+
+
+def test_bad_grid_is_a_usage_error(tmp_path):
+    from keras_gans.cli import main
+
+    r = CliRunner().invoke(main, ["sweep", "dcgan", "--grid", "net.latent=1,2", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "net.latent_dim" in r.output
+    r = CliRunner().invoke(main, ["sweep", "nosuchpreset", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "unknown model preset" in r.output
+
+
+def test_sweep_writes_table_and_figure(tmp_path):
+    from PIL import Image
+
+    from keras_gans.commands.sweep import parse_grid, run_sweep
+
+    out = tmp_path / "sw"
+    common = {k: v for k, v in TINY.items()}
+    rows = run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8,16"]), out, common, n_samples=4, fid="off")
+    assert [r["config"] for r in rows] == ["mlp_gan latent_dim=8", "mlp_gan latent_dim=16"]
+    with open(out / "comparison.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 2
+    for r in table:
+        assert r["status"] == "ok" and r["epochs"] == "1" and r["fid"] == ""
+        for k in ("d_loss", "g_loss", "sample_diversity"):
+            assert math.isfinite(float(r[k]))
+    md = (out / "comparison.md").read_text()
+    assert md.count("\n") == 4 and "mlp_gan latent_dim=16" in md
+    img = np.asarray(Image.open(out / "comparison.png"))
+    assert img.shape[0] > 100 and img.shape[1] > 200 and img.std() > 10
+    # A second sweep over the same folder reuses the finished runs instead of training again.
+    rows2 = run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8"]), out, common, n_samples=4, fid="off")
+    assert rows2[0]["status"].startswith("reused") and rows2[0]["d_loss"] == rows[0]["d_loss"]
+    assert rows2[0]["seconds"] == rows[0]["seconds"] != ""
+
+
+def test_sweep_rejects_a_distributed_strategy_for_several_configs(tmp_path):
+    from keras_gans.commands.sweep import parse_grid, run_sweep
+    from keras_gans.errors import UserError
+
+    with pytest.raises(UserError, match="strategy"):
+        run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8,16"]), tmp_path, {"train.strategy": "mirrored"})
+    assert not (tmp_path / "comparison.csv").exists()
