@@ -103,6 +103,14 @@ DEFAULTS: dict[str, Any] = {
         "n_test_samples": 4,  # test images per domain in each epoch's A->B->A / B->A->B grid
         "scenes_per_domain": 400,  # size of each domain of the built-in `scenes` set
     },
+    "vae": {  # model: vae (keras_gans/models/vae.py); see configs/vae.yaml for the choice of values
+        "kl_weight": 1.0e-3,  # lambda: loss = recon + lambda * KL (KL summed over latent dims, per image)
+        "kl_schedule": None,  # None | warmup | {epoch: weight, ...} (1-based; each weight holds from that epoch on)
+        "warmup_epochs": 5,  # with kl_schedule=warmup: lambda = kl_weight * min(1, epoch / warmup_epochs)
+        "recon": "mean",  # squared error per image over its pixels in [-1, 1]: mean | sum
+        "holdout": 0.05,  # images held out of training (fraction < 1, or a count) for recon grids and MSE
+        "n_recon": 16,  # originals in RUN/samples/recon_epoch_XXXX.png (each over its reconstruction)
+    },
     "watchdog": {
         "on_nan": "stop",  # stop | warn | restore (restore the last checkpoint, lower the LRs, go on)
         "nan_lr_factor": 0.5,  # with on_nan=restore: multiply both learning rates by this after each restore
@@ -250,6 +258,10 @@ def validate(cfg: dict) -> dict:
         raise UserError(f"train.strategy must be default, mirrored or multiworker; got {t['strategy']!r}")
     if cfg["model"] == "cyclegan":
         _validate_cyclegan(cfg)
+    if cfg["model"] == "vae":
+        from keras_gans.models.kl_schedule import validate_vae_section
+
+        validate_vae_section(cfg["vae"])
     return cfg
 
 

@@ -127,7 +127,7 @@ def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, step
         d_loss_floor=w["d_loss_floor"], patience=w["patience"], max_grad_norm=w["max_grad_norm"],
         on_collapse=w["on_collapse"], on_grad_norm=w["on_grad_norm"],
     )
-    cbs = [watchdog, *extra]
+    cbs = [watchdog, *model.train_callbacks(run_dir, chief), *extra]
     if chief:
         cbs += [
             cb.SampleGrid(run_dir, c["n_samples"], c["sample_every"], writer),

@@ -168,6 +168,12 @@ class GenerativeModel(keras.Model):
             out.append(self.sample_from_seeds(seeds))
         return np.concatenate(out), None
 
+    def train_callbacks(self, run_dir, chief: bool) -> list:
+        """Extra Keras callbacks this family needs during `train` (schedules, extra images). They run before the
+        sample/history callbacks, so numbers they add to the epoch logs land in history.csv. `chief` is False on
+        non-chief workers: change training state there, but write no files."""
+        return []
+
     def checkpoint_items(self) -> dict:
         """Trackables that make a resume exact (nets, optimizers, step counter)."""
         items = {"model": self}

@@ -1,0 +1,215 @@
+"""VAE commands: `latent-map` (2-D t-SNE/PCA map of the latent means, coloured by a label, with its silhouette
+score) and `reconstruct` (originals over reconstructions, and the reconstruction MSE of a folder)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import click
+
+from keras_gans.cli import main
+from keras_gans.errors import UserError
+
+
+def _load_vae(run: str):
+    from keras_gans.train import load_run
+
+    cfg, model, epoch = load_run(run)
+    if not hasattr(model, "encode"):
+        raise UserError(f"{run} is a '{cfg['model']}' run; this command needs a model with an encoder (model: vae)")
+    return cfg, model, epoch
+
+
+def _load_folder(path: str, model, progress: bool = True):
+    from keras_gans.data.images import find_images, load_images
+
+    size, channels = model.image_shape[0], model.image_shape[-1]
+    return load_images(find_images(path), size, channels, "skip", progress=progress)
+
+
+def _read_label_file(path: Path) -> dict[str, str]:
+    """CSV rows `file_or_id,label` (the anime-faces tags form `12,blonde hair blue eyes`); a header row is fine."""
+    if not path.is_file():
+        raise UserError(f"--labels: no such file {path} (give a CSV of file_or_id,label or 'class-subfolders')")
+    out = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.reader(f):
+            if len(row) >= 2 and row[0].strip():
+                out[row[0].strip()] = ",".join(row[1:]).strip()
+    if not out:
+        raise UserError(f"--labels: {path} holds no `file_or_id,label` rows")
+    return out
+
+
+def resolve_labels(paths: list[str], root: str, labels: str | None, attribute: str | None) -> list[str] | None:
+    """One label string per image path: its class sub-folder, or its row in a CSV (by relative path, file name or
+    stem). With `attribute`, labels become 'ATTRIBUTE' / 'not ATTRIBUTE' by substring match."""
+    root_p = Path(root)
+    if labels in (None, "class-subfolders"):
+        rel = [Path(p).relative_to(root_p) if Path(p).is_relative_to(root_p) else Path(p) for p in paths]
+        out = [r.parts[0] if len(r.parts) > 1 else None for r in rel]
+        if labels is None and (any(o is None for o in out) or len(set(out)) < 2):
+            return None  # no labels: an uncoloured map
+        if any(o is None for o in out):
+            raise UserError(f"--labels class-subfolders: images lie directly in {root}, not in class sub-folders")
+    else:
+        table = _read_label_file(Path(labels))
+        out = []
+        missing = 0
+        for p in paths:
+            pp = Path(p)
+            rel = str(pp.relative_to(root_p)) if pp.is_relative_to(root_p) else pp.name
+            lab = table.get(rel, table.get(pp.name, table.get(pp.stem)))
+            missing += lab is None
+            out.append(lab)
+        if missing == len(paths):
+            raise UserError(
+                f"--labels: none of the {len(paths)} images is named in {labels} (rows are matched by relative path, "
+                "file name or file name without extension)"
+            )
+        if missing:
+            click.echo(f"warning: {missing} of {len(paths)} images have no row in {labels}; they are left out", err=True)
+    if attribute:
+        out = [None if o is None else (attribute if attribute in o else f"not {attribute}") for o in out]
+    return out
+
+
+def encode_images(model, images_u8, batch_size: int = 256):
+    import numpy as np
+
+    from keras.utils import Progbar
+
+    bar = Progbar(len(images_u8), unit_name="image") if len(images_u8) > batch_size else None
+    mus = []
+    for start in range(0, len(images_u8), batch_size):
+        x = images_u8[start : start + batch_size].astype(np.float32) / 127.5 - 1.0
+        mu, _ = model.encode(x, training=False)
+        mus.append(np.asarray(mu))
+        if bar is not None:
+            bar.update(min(len(images_u8), start + batch_size))
+    return np.concatenate(mus)
+
+
+def embed_2d(mu, method: str, seed: int = 0):
+    import numpy as np
+
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=2, random_state=seed).fit_transform(mu)
+    from sklearn.manifold import TSNE
+
+    perplexity = float(min(30.0, max(2.0, (len(mu) - 1) / 3.0)))
+    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(
+        np.asarray(mu, np.float64)
+    )
+
+
+def plot_map(points, labels, out: Path, title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import io
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from keras_gans.io_utils import atomic_write_bytes
+
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=5, alpha=0.7)
+    else:
+        classes = sorted(set(labels), key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s))
+        cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+        labels_arr = np.asarray(labels)
+        for i, c in enumerate(classes):
+            m = labels_arr == c
+            ax.scatter(points[m, 0], points[m, 1], s=5, alpha=0.7, color=cmap(i % cmap.N), label=c)
+        if len(classes) <= 20:
+            ax.legend(markerscale=3, fontsize=7, loc="best", ncol=2 if len(classes) > 10 else 1)
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    atomic_write_bytes(out, buf.getvalue())
+
+
+@main.command("latent-map")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True), help="Image folder to encode.")
+@click.option("--labels", help="class-subfolders (default when the folder has them) or a CSV of file_or_id,label.")
+@click.option("--attribute", help="Colour by presence of this text in the label, e.g. 'blonde hair'.")
+@click.option("--out", type=click.Path(dir_okay=False), default="latent_map.png", show_default=True)
+@click.option("--method", type=click.Choice(["tsne", "pca"]), default="tsne", show_default=True)
+@click.option("--n", type=click.IntRange(10, 100000), default=2000, show_default=True, help="Images (a random subset).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def latent_map(run, data_path, labels, attribute, out, method, n, seed):
+    """2-D map (t-SNE or PCA) of a VAE's latent means of the images in --data, coloured by label; prints the
+    silhouette score of the map by label (in [-1, 1]; higher = classes better separated)."""
+    import numpy as np
+
+    cfg, model, epoch = _load_vae(run)
+    image_set = _load_folder(data_path, model)
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.permutation(len(image_set))[: min(n, len(image_set))])
+    paths = [image_set.paths[i] for i in idx]
+    lab = resolve_labels(paths, data_path, labels, attribute)
+    if lab is not None:
+        keep = np.array([x is not None for x in lab])
+        idx, lab = idx[keep], [x for x in lab if x is not None]
+    images = image_set.images[idx]
+    if len(images) < 10:
+        raise UserError(f"latent-map needs at least 10 images, got {len(images)} from {data_path}")
+    click.echo(f"encoding {len(images)} images with {run} (epoch {epoch})")
+    mu = encode_images(model, images)
+    click.echo(f"{method.upper()} of {mu.shape[1]}-d latent means ...")
+    points = embed_2d(mu, method, seed)
+    title = f"{cfg['name']} epoch {epoch}: {method.upper()} of latent means ({len(images)} images)"
+    if lab is not None and 2 <= len(set(lab)) < len(lab):
+        from sklearn.metrics import silhouette_score
+
+        s2 = float(silhouette_score(points, lab))
+        s_latent = float(silhouette_score(mu, lab))
+        title += f"\nsilhouette by label: {s2:.3f} (2-D map), {s_latent:.3f} (latent space)"
+        click.echo(f"silhouette score of the 2-D map by label: {s2:.4f} ({len(set(lab))} labels, {len(lab)} points)")
+        click.echo(f"silhouette score in the {mu.shape[1]}-d latent space: {s_latent:.4f}")
+    elif lab is not None:
+        click.echo("only one label among the images: no silhouette score", err=True)
+        lab = lab if len(set(lab)) else None
+    plot_map(points, lab, Path(out), title)
+    click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", "data_path", type=click.Path(exists=True),
+              help="Image folder to reconstruct (default: the run's held-out images).")
+@click.option("--n", type=click.IntRange(1, 1024), default=16, show_default=True, help="Images in the grid.")
+@click.option("--out", type=click.Path(dir_okay=False), default="reconstructions.png", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Which images go into the grid.")
+def reconstruct(run, data_path, n, out, seed):
+    """Originals over their VAE reconstructions (decoder(mu)), and the reconstruction MSE over all images
+    (per pixel value in [-1, 1]; /4 for [0, 1] units)."""
+    import numpy as np
+
+    from keras_gans.images import save_png
+    from keras_gans.metrics.reconstruction import reconstruction_mse
+
+    cfg, model, epoch = _load_vae(run)
+    if data_path:
+        images, where = _load_folder(data_path, model).images, data_path
+    else:
+        images, where = model.holdout_images(), f"the {run} held-out split"
+        if not len(images):
+            raise UserError(f"{run} kept no held-out images (vae.holdout=0); pass --data FOLDER")
+    mse = reconstruction_mse(model, images)
+    pick = np.sort(np.random.default_rng(seed).permutation(len(images))[: min(n, len(images))])
+    save_png(out, model.reconstruction_grid(images[pick]))
+    click.echo(f"reconstruction MSE on {len(images)} images of {where}: {mse:.5f} ([-1, 1] pixels; "
+               f"{mse / 4:.5f} in [0, 1] units), epoch {epoch}")
+    click.echo(f"wrote {out}")
