@@ -205,6 +205,9 @@ def test_latent_map_and_reconstruct_commands(tiny_run, tmp_path):
     res = _invoke("reconstruct", run, "--out", tmp_path / "rec2.png")  # default: the run's held-out split
     assert res.exit_code == 0 and "held-out split" in res.output, res.output
 
+    res = _invoke("latent-map", run, "--out", tmp_path / "m0.png")  # trained on a built-in set: no held-out files
+    assert res.exit_code == 2 and "pass --data" in res.output, res.output
+
     labels = tmp_path / "labels.csv"
     labels.write_text("nothing.png,x\n")
     res = _invoke("latent-map", run, "--data", digits, "--labels", labels, "--out", tmp_path / "m2.png", "--n", 20)

@@ -4,6 +4,7 @@ score) and `reconstruct` (originals over reconstructions, and the reconstruction
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import click
@@ -141,7 +142,8 @@ def plot_map(points, labels, out: Path, title: str):
 
 @main.command("latent-map")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.option("--data", "data_path", required=True, type=click.Path(exists=True), help="Image folder to encode.")
+@click.option("--data", "data_path", type=click.Path(exists=True),
+              help="Image folder to encode (default: the run's held-out images, labelled by class sub-folder).")
 @click.option("--labels", help="class-subfolders (default when the folder has them) or a CSV of file_or_id,label.")
 @click.option("--attribute", help="Colour by presence of this text in the label, e.g. 'blonde hair'.")
 @click.option("--out", type=click.Path(dir_okay=False), default="latent_map.png", show_default=True)
@@ -154,17 +156,26 @@ def latent_map(run, data_path, labels, attribute, out, method, n, seed):
     import numpy as np
 
     cfg, model, epoch = _load_vae(run)
-    image_set = _load_folder(data_path, model)
+    if data_path:
+        image_set = _load_folder(data_path, model)
+        all_images, all_paths, root = image_set.images, image_set.paths, data_path
+    else:
+        all_paths = model.data_info.get("holdout_paths")
+        if not all_paths:
+            raise UserError(f"{run} has no held-out image files to map (trained on a built-in set, or vae.holdout=0); "
+                            "pass --data FOLDER")
+        all_images, root = model.holdout_images(), os.path.abspath(cfg["data"]["path"])
+        all_paths = [os.path.abspath(p) for p in all_paths]
     rng = np.random.default_rng(seed)
-    idx = np.sort(rng.permutation(len(image_set))[: min(n, len(image_set))])
-    paths = [image_set.paths[i] for i in idx]
-    lab = resolve_labels(paths, data_path, labels, attribute)
+    idx = np.sort(rng.permutation(len(all_images))[: min(n, len(all_images))])
+    paths = [all_paths[i] for i in idx]
+    lab = resolve_labels(paths, root, labels, attribute)
     if lab is not None:
         keep = np.array([x is not None for x in lab])
         idx, lab = idx[keep], [x for x in lab if x is not None]
-    images = image_set.images[idx]
+    images = all_images[idx]
     if len(images) < 10:
-        raise UserError(f"latent-map needs at least 10 images, got {len(images)} from {data_path}")
+        raise UserError(f"latent-map needs at least 10 images, got {len(images)} from {data_path or 'the held-out split'}")
     click.echo(f"encoding {len(images)} images with {run} (epoch {epoch})")
     mu = encode_images(model, images)
     click.echo(f"{method.upper()} of {mu.shape[1]}-d latent means ...")

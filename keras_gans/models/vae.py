@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import keras
@@ -196,7 +197,7 @@ class VAE(GenerativeModel):
             "holdout_indices": [int(i) for i in hold_idx],
         }
         if cfg["data"]["path"]:
-            info["holdout_paths"] = [image_set.paths[i] for i in hold_idx]
+            info["holdout_paths"] = [os.path.abspath(image_set.paths[i]) for i in hold_idx]
         return {"image": image_set.images[train_idx]}, info
 
     def holdout_images(self) -> np.ndarray:
@@ -308,6 +309,8 @@ def draw_vae_curves(run_dir, out=None):
     axes[1].set_title("KL (nats, summed over latents)")
     axes[2].plot(x, col(rows, "kl_weight"), color="C3", label="kl_weight")
     axes[2].set_title("lambda")
+    axes[2].ticklabel_format(axis="y", useOffset=False)
+    axes[2].set_ylim(bottom=0.0, top=max(1e-12, 1.1 * np.nanmax(col(rows, "kl_weight") + [0.0])))
     for ax in axes:
         ax.set_xlabel(xkey)
         ax.grid(alpha=0.3)
