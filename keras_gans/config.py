@@ -99,6 +99,12 @@ DEFAULTS: dict[str, Any] = {
         "on_collapse": "warn",  # warn | stop
         "max_grad_norm": 1e4,  # warn when a gradient norm exceeds this
     },
+    "eval": {
+        "every": 0,  # epochs between FID measurements during training, into history.csv/TensorBoard (0 = off)
+        "n": 1000,  # generated (and at most this many real) images per measurement
+        "features": None,  # inception (null) | path to InceptionV3 .h5 weights | classifier .keras (train-classifier)
+        "data": None,  # real image folder for the reference statistics (null = the run's training images)
+    },
 }
 
 
@@ -229,6 +235,11 @@ def validate(cfg: dict) -> dict:
         raise UserError(f"loss.type must be one of bce, lsgan, wgan, hinge; got {cfg['loss']['type']!r}")
     if t["strategy"] not in ("default", "mirrored", "multiworker"):
         raise UserError(f"train.strategy must be default, mirrored or multiworker; got {t['strategy']!r}")
+    e = cfg.get("eval") or {}
+    if not isinstance(e.get("every"), int) or e["every"] < 0:
+        raise UserError(f"eval.every must be an integer >= 0 (epochs between FID measurements), got {e.get('every')!r}")
+    if not isinstance(e.get("n"), int) or e["n"] < 2:
+        raise UserError(f"eval.n must be an integer >= 2, got {e.get('n')!r}")
     return cfg
 
 
