@@ -32,7 +32,7 @@ def build_classifier(image_size: int, channels: int, num_classes: int, width: in
     for i, mult in enumerate((1, 2, 4)):
         for j in range(1 if mult == 4 else 2):
             x = layers.Conv2D(width * mult, 3, padding="same", use_bias=False, name=f"conv{i}_{j}")(x)
-            x = layers.BatchNormalization()(x)
+            x = layers.BatchNormalization(momentum=0.9)(x)  # short trainings: statistics must settle fast
             x = layers.ReLU()(x)
         if mult != 4:
             x = layers.MaxPooling2D()(x)

@@ -166,14 +166,14 @@ class InceptionFeatures(FeatureExtractor):
 
         if self._fn is None:
 
-            @tf.function(reduce_retracing=True)
+            @tf.function
             def fn(x):
-                x = resize_images(_to_channels(x, 3), INCEPTION_SIZE)
+                x = resize_images(x, INCEPTION_SIZE)
                 x = keras.applications.inception_v3.preprocess_input(x)
                 return self.model(x, training=False)
 
             self._fn = fn
-        out = self._fn(tf.constant(batch))
+        out = self._fn(_to_channels(batch, 3))
         if self.has_probabilities:
             return out[0].numpy(), out[1].numpy()
         return out.numpy(), None
@@ -213,12 +213,12 @@ class ClassifierFeatures(FeatureExtractor):
 
         if self._fn is None:
 
-            @tf.function(reduce_retracing=True)
+            @tf.function
             def fn(x):
-                return self.both(resize_images(_to_channels(x, self.channels), self.input_size), training=False)
+                return self.both(resize_images(x, self.input_size), training=False)
 
             self._fn = fn
-        f, p = self._fn(tf.constant(batch))
+        f, p = self._fn(_to_channels(batch, self.channels))
         return f.numpy(), p.numpy()
 
     def describe(self) -> dict:
