@@ -11,15 +11,12 @@ from click.testing import CliRunner
 from PIL import Image
 
 from tests.conftest import shared_data, tiny_config
+from tests.eval_fixtures import digit_classifier  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(scope="module")
-def classifier(tmp_path_factory):
-    from keras_gans.metrics.classifier import train_classifier
-
-    out = tmp_path_factory.mktemp("clf") / "digits.keras"
-    train_classifier(shared_data("uci-digits"), out, image_size=16, epochs=2, batch_size=32, max_per_class=30, verbose=0)
-    return out
+def classifier(digit_classifier):
+    return digit_classifier[0]
 
 
 @pytest.fixture(scope="module")

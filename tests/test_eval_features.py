@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from keras_gans.errors import UserError
 from tests.conftest import shared_data
+from tests.eval_fixtures import digit_classifier  # noqa: F401 (a fixture)
 
 
 def test_inception_weights_absent_is_one_clear_error(tmp_path, monkeypatch):
@@ -59,17 +60,6 @@ def test_inception_resize_is_antialiased_bicubic():
     y = resize_images(x, 299).numpy()
     assert y.shape == (1, 299, 299, 3) and y.min() >= 0 and y.max() <= 255
     assert 0 < y[0, 150, 148, 0] < 255  # an edge is interpolated, not copied
-
-
-@pytest.fixture(scope="module")
-def digit_classifier(tmp_path_factory):
-    """A small classifier on a subset of the real UCI digits (16 px), trained once for this module."""
-    from keras_gans.metrics.classifier import train_classifier
-
-    data = shared_data("uci-digits")
-    out = tmp_path_factory.mktemp("clf") / "digits.keras"
-    meta = train_classifier(data, out, image_size=16, epochs=6, batch_size=32, max_per_class=60, verbose=0)
-    return out, meta
 
 
 def test_classifier_trains_on_real_digits(digit_classifier):

@@ -79,7 +79,7 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size):
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output FILE.keras (FILE.json beside it).")
 @click.option("--image-size", type=click.IntRange(8), default=32, show_default=True)
 @click.option("--channels", type=click.Choice(["1", "3"]), help="Default: inferred from the images.")
-@click.option("--epochs", type=click.IntRange(1), default=5, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=10, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=128, show_default=True)
 @click.option("--test-fraction", type=click.FloatRange(0.01, 0.9), default=0.15, show_default=True,
               help="Share of every class held out to measure accuracy.")

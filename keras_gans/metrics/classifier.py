@@ -27,13 +27,15 @@ def build_classifier(image_size: int, channels: int, num_classes: int, width: in
     from keras import layers
 
     inp = keras.Input((image_size, image_size, channels), name="image")
-    x = layers.Rescaling(1.0 / 127.5, offset=-1.0)(inp)
-    x = layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed)(x)  # active in training only
+    # Shifts by up to 8% (training only); edge pixels are repeated, so no border of a foreign value appears
+    # (a constant fill of 0 after rescaling would paint grey borders the test images never have).
+    x = layers.RandomTranslation(0.08, 0.08, fill_mode="nearest", seed=seed)(inp)
+    x = layers.Rescaling(1.0 / 127.5, offset=-1.0)(x)
     for i, mult in enumerate((1, 2, 4)):
         for j in range(1 if mult == 4 else 2):
-            x = layers.Conv2D(width * mult, 3, padding="same", use_bias=False, name=f"conv{i}_{j}")(x)
-            x = layers.BatchNormalization(momentum=0.9)(x)  # short trainings: statistics must settle fast
-            x = layers.ReLU()(x)
+            # No batch norm: its moving statistics made inference accuracy fall well below the train-mode
+            # accuracy in short trainings (0.92 vs 0.975 on MNIST); this net trains well without it.
+            x = layers.Conv2D(width * mult, 3, padding="same", activation="relu", name=f"conv{i}_{j}")(x)
         if mult != 4:
             x = layers.MaxPooling2D()(x)
     x = layers.GlobalAveragePooling2D()(x)
@@ -77,7 +79,7 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int):
     return np.array(sorted(train)), np.array(sorted(test))
 
 
-def train_classifier(data, out, image_size: int = 32, channels: int | None = None, epochs: int = 5,
+def train_classifier(data, out, image_size: int = 32, channels: int | None = None, epochs: int = 10,
                      batch_size: int = 128, test_fraction: float = 0.15, seed: int = 0, max_per_class=None,
                      verbose: int | str = "auto") -> dict:
     """Train on data's class sub-folders, save OUT (.keras) and OUT's .json; return the metadata."""
