@@ -14,5 +14,5 @@ def digit_classifier(tmp_path_factory):
 
     data = shared_data("uci-digits")
     out = tmp_path_factory.mktemp("clf") / "digits.keras"
-    meta = train_classifier(data, out, image_size=16, epochs=6, batch_size=32, max_per_class=60, verbose=0)
+    meta = train_classifier(data, out, image_size=16, epochs=10, batch_size=32, max_per_class=100, verbose=0)
     return out, meta
