@@ -114,3 +114,32 @@ def test_conditional_accuracy_single_and_multilabel():
     scores = np.array([[0.9, 0.8, 0.1, 0.0], [0.1, 0.2, 0.9, 0.3]])
     requested = np.array([[1, 1, 0, 0], [0, 1, 0, 0]])
     assert multilabel_accuracy(scores, requested) == pytest.approx(2 / 3)
+
+
+class _OneHotExtractor:
+    """A stand-in classifier: 'predicts' the class written in pixel [0, 0] of each image."""
+
+    name, dim, has_probabilities = "fake", 4, True
+
+    def extract(self, images, progress=False):
+        cls = images[:, 0, 0, 0].astype(int)
+        p = np.eye(4)[cls]
+        return p + 0.01 * np.arange(len(cls))[:, None], p
+
+
+def test_compute_metrics_scores_conditional_accuracy_and_collapse():
+    from keras_gans.errors import UserError
+    from keras_gans.metrics.report import compute_metrics, flat_metrics
+
+    fake = np.zeros((8, 4, 4, 1), np.uint8)
+    fake[:, 0, 0, 0] = [0, 1, 2, 3, 0, 1, 2, 2]
+    requested = {"label": np.array([0, 1, 2, 3, 0, 1, 2, 3])}
+    res, notes = compute_metrics(_OneHotExtractor(), None, fake, requested, ["accuracy", "collapse", "is"])
+    assert res["accuracy"]["value"] == pytest.approx(7 / 8) and res["accuracy"]["per_class"][3] == 0.5
+    assert res["collapse"]["histogram"] == [2, 2, 3, 1]
+    assert flat_metrics(res)["accuracy"] == pytest.approx(7 / 8)
+    res, notes = compute_metrics(_OneHotExtractor(), None, fake, {"hair": requested["label"], "eyes": requested["label"]},
+                                 ["accuracy", "is"])
+    assert "accuracy" not in res and any("several label groups" in n for n in notes)
+    with pytest.raises(UserError, match="unconditional"):
+        compute_metrics(_OneHotExtractor(), None, fake, None, ["accuracy"], explicit=True)
