@@ -121,6 +121,12 @@ DEFAULTS: dict[str, Any] = {
         "max_grad_norm": 1e4,  # a gradient norm above this (running mean of the epoch) is reported
         "on_grad_norm": "warn",  # warn | stop
     },
+    "eval": {
+        "every": 0,  # epochs between FID measurements during training, into history.csv/TensorBoard (0 = off)
+        "n": 1000,  # generated (and at most this many real) images per measurement
+        "features": None,  # inception (null) | path to InceptionV3 .h5 weights | classifier .keras (train-classifier)
+        "data": None,  # real image folder for the reference statistics (null = the run's training images)
+    },
 }
 
 
@@ -262,6 +268,11 @@ def validate(cfg: dict) -> dict:
         from keras_gans.models.kl_schedule import validate_vae_section
 
         validate_vae_section(cfg["vae"])
+    e = cfg.get("eval") or {}
+    if not isinstance(e.get("every"), int) or e["every"] < 0:
+        raise UserError(f"eval.every must be an integer >= 0 (epochs between FID measurements), got {e.get('every')!r}")
+    if not isinstance(e.get("n"), int) or e["n"] < 2:
+        raise UserError(f"eval.n must be an integer >= 2, got {e.get('n')!r}")
     return cfg
 
 

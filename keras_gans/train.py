@@ -131,6 +131,7 @@ def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, step
     if chief:
         cbs += [
             cb.SampleGrid(run_dir, c["n_samples"], c["sample_every"], writer),
+            *_eval_callbacks(cfg),
             cb.HistoryCSV(run_dir, initial_epoch),
             cb.StepLog(run_dir, c["log_every"], initial_step=initial_epoch * steps),
             cb.Curves(run_dir),
@@ -141,6 +142,16 @@ def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, step
     if chief and c["export_every"]:
         cbs.append(cb.PeriodicExport(c["export_dir"], cfg["name"], c["export_every"]))
     return cbs, watchdog
+
+
+def _eval_callbacks(cfg: dict) -> list:
+    """FID every eval.every epochs into the epoch logs (before HistoryCSV/TensorBoard, which record them)."""
+    e = cfg.get("eval") or {}
+    if not e.get("every"):
+        return []
+    from keras_gans.metrics.callback import FIDCallback
+
+    return [FIDCallback(cfg, e["every"], e["n"], e["features"], e["data"], seed=int(cfg["train"]["seed"]))]
 
 
 def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, verbose=None, extra_callbacks=()):

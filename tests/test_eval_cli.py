@@ -1,0 +1,106 @@
+"""evaluate / interpolate / compare on a tiny trained run, and FID over training in history.csv."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from tests.conftest import shared_data, tiny_config
+from tests.eval_fixtures import digit_classifier  # noqa: F401 (a fixture)
+
+
+@pytest.fixture(scope="module")
+def classifier(digit_classifier):
+    return digit_classifier[0]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, classifier):
+    """A 3-step GAN on 16 px digits that also measures FID each epoch with the classifier's features."""
+    from keras_gans.train import train
+
+    run = tmp_path_factory.mktemp("run") / "r1"
+    cfg = tiny_config(eval={"every": 1, "n": 48, "features": str(classifier), "data": None})
+    cfg["train"]["epochs"] = 2
+    train(cfg, run, verbose=0)
+    return run
+
+
+def test_fid_over_training_lands_in_history(tiny_run):
+    rows = list(csv.DictReader(open(tiny_run / "history.csv")))
+    assert len(rows) == 2 and all(float(r["fid"]) > 0 for r in rows)
+
+
+def test_evaluate_writes_eval_json(tiny_run, classifier):
+    from keras_gans.cli import main
+
+    data = shared_data("uci-digits")
+    r = CliRunner().invoke(main, ["evaluate", str(tiny_run), "--data", str(data), "--features", str(classifier),
+                                  "--n", "64", "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    ev = json.loads((tiny_run / "eval.json").read_text())
+    assert ev["n_generated"] == 64 and ev["n_real"] == 64 and ev["seed"] == 3 and ev["epoch"] == 2
+    assert ev["features"]["name"] == "classifier" and ev["features"]["dim"] == 128
+    m = ev["metrics"]
+    assert m["fid"] > 0 and np.isfinite(m["kid"]["mean"]) and 1.0 <= m["is"]["mean"] <= 10.0
+    assert 0 <= m["pr"]["precision"] <= 1 and sum(m["collapse"]["histogram"]) == 64
+    assert "accuracy" not in m and any("accuracy skipped" in n for n in ev["notes"])
+    assert "fid" in r.output and "wrote" in r.output
+    # asking for a metric that cannot apply is one clear error
+    r = CliRunner().invoke(main, ["evaluate", str(tiny_run), "--data", str(data), "--features", str(classifier),
+                                  "--n", "16", "--metrics", "accuracy"])
+    assert r.exit_code == 2 and "unconditional" in r.output
+    r = CliRunner().invoke(main, ["evaluate", str(tiny_run), "--data", str(data), "--metrics", "fid,bogus"])
+    assert r.exit_code == 2 and "bogus" in r.output
+
+
+def test_interpolate_rows_run_between_sample_endpoints(tiny_run, tmp_path):
+    from keras_gans.cli import main
+    from keras_gans.images import make_grid
+    from keras_gans.train import load_run
+
+    out = tmp_path / "interp.png"
+    r = CliRunner().invoke(main, ["interpolate", str(tiny_run), "--steps", "5", "--pairs", "3", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    grid = np.asarray(Image.open(out))
+    _, model, _ = load_run(tiny_run)
+    ends = model.sample_from_seeds(np.arange(6))
+    # grid of 3 rows x 5 columns of 16 px images with 2 px padding; first/last column = sample images 2i / 2i+1
+    assert grid.shape[:2] == (3 * 18 + 2, 5 * 18 + 2)
+    for i in range(3):
+        y = 2 + i * 18
+        np.testing.assert_allclose(grid[y : y + 16, 2 : 18].astype(int), ends[2 * i, ..., 0].astype(int), atol=2)
+        np.testing.assert_allclose(grid[y : y + 16, 74 : 90].astype(int), ends[2 * i + 1, ..., 0].astype(int), atol=2)
+    assert make_grid(ends).dtype == np.uint8
+
+
+def test_slerp_keeps_norm_between_endpoints():
+    from keras_gans.commands.evaluate import interpolate_latents
+
+    rng = np.random.default_rng(0)
+    z0, z1 = rng.normal(size=(2, 64)), rng.normal(size=(2, 64))
+    z1 = z1 / np.linalg.norm(z1, axis=1, keepdims=True) * np.linalg.norm(z0, axis=1, keepdims=True)
+    s = interpolate_latents(z0, z1, 7, "slerp")
+    lin = interpolate_latents(z0, z1, 7, "linear")
+    np.testing.assert_allclose(s[:, 0], z0, rtol=1e-5)
+    np.testing.assert_allclose(s[:, -1], z1, rtol=1e-5)
+    norms = np.linalg.norm(s, axis=-1)
+    np.testing.assert_allclose(norms, norms[:, :1].repeat(7, 1), rtol=1e-4)
+    assert np.linalg.norm(lin[:, 3], axis=-1).max() < norms[:, 3].min()
+
+
+def test_compare_writes_figure_and_table(tiny_run, tmp_path):
+    from keras_gans.cli import main
+
+    out = tmp_path / "cmp"
+    r = CliRunner().invoke(main, ["compare", str(tiny_run), str(tiny_run), "--out", str(out), "--n", "4"])
+    assert r.exit_code == 0, r.output
+    assert (out / "compare.png").stat().st_size > 1000
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    assert len(rows) == 2 and rows[0]["run"] == tiny_run.name
+    assert (out / "metrics.md").read_text().startswith("| run |")
