@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+
+from tests.eval_fixtures import digit_classifier  # noqa: F401
 from click.testing import CliRunner
 
 from test_family import TINY
@@ -41,7 +43,7 @@ def test_sweep_writes_table_and_figure(tmp_path):
 
     out = tmp_path / "sw"
     common = {k: v for k, v in TINY.items()}
-    rows = run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8,16"]), out, common, n_samples=4, fid="off")
+    rows = run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8,16"]), out, common, n_samples=4)
     assert [r["config"] for r in rows] == ["mlp_gan latent_dim=8", "mlp_gan latent_dim=16"]
     with open(out / "comparison.csv", newline="") as f:
         table = list(csv.DictReader(f))
@@ -55,9 +57,19 @@ def test_sweep_writes_table_and_figure(tmp_path):
     img = np.asarray(Image.open(out / "comparison.png"))
     assert img.shape[0] > 100 and img.shape[1] > 200 and img.std() > 10
     # A second sweep over the same folder reuses the finished runs instead of training again.
-    rows2 = run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8"]), out, common, n_samples=4, fid="off")
+    rows2 = run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8"]), out, common, n_samples=4)
     assert rows2[0]["status"].startswith("reused") and rows2[0]["d_loss"] == rows[0]["d_loss"]
     assert rows2[0]["seconds"] == rows[0]["seconds"] != ""
+
+
+def test_sweep_fills_fid_with_a_feature_extractor(tmp_path, digit_classifier):
+    from keras_gans.commands.sweep import parse_grid, run_sweep
+
+    clf, _ = digit_classifier
+    common = {k: v for k, v in TINY.items()}
+    rows = run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8"]), tmp_path, common, n_samples=4,
+                     features=str(clf), fid_n=64)
+    assert math.isfinite(float(rows[0]["fid"])) and float(rows[0]["fid"]) > 0
 
 
 def test_sweep_rejects_a_distributed_strategy_for_several_configs(tmp_path):

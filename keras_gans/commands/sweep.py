@@ -7,7 +7,7 @@ Writes, under --out DIR:
   DIR/comparison.png         one sample grid per config, all on the same latent seeds, labelled
 
 A config whose run directory already holds a finished run is not trained again (its checkpoint is loaded), so a
-sweep can be extended or re-drawn cheaply. FID is filled in when `keras_gans.metrics` provides `fid(real, fake)`
+sweep can be extended or re-drawn cheaply. FID is filled in when `--features` names a feature extractor
 (uint8 image arrays -> float); otherwise the column is left empty.
 """
 
@@ -120,26 +120,23 @@ def _last_row(run_dir: Path) -> dict:
     return rows[-1] if rows else {}
 
 
-def find_fid():
-    """keras_gans.metrics.fid(real_uint8, fake_uint8) -> float when the evaluation module provides it; else None."""
-    import importlib
-
-    try:
-        mod = importlib.import_module("keras_gans.metrics")
-    except ImportError:
+def fid_function(features: str | None):
+    """(real_uint8, fake_uint8) -> FID with the evaluation module's feature extractor (a classifier .keras file,
+    `inception`, or an Inception .h5); None when no extractor is named."""
+    if not features:
         return None
-    fn = getattr(mod, "fid", None)
-    if fn is None:
-        try:
-            fn = importlib.import_module("keras_gans.metrics.fid")
-        except ImportError:
-            return None
-    if not callable(fn):  # a module: look for its function
-        fn = getattr(fn, "fid", None) or getattr(fn, "compute_fid", None)
-    return fn if callable(fn) else None
+    from keras_gans.metrics.features import get_extractor
+    from keras_gans.metrics.fid import fid_from_features
+
+    extractor = get_extractor(features)  # one clear error now if the file is missing, not after training
+
+    def fid(real, fake):
+        return fid_from_features(extractor.features(real), extractor.features(fake))
+
+    return fid
 
 
-def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int = 16, fid: str = "auto",
+def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int = 16, features: str | None = None,
               fid_n: int = 500, export: bool = False) -> list[dict]:
     """Train (or reuse) every config of the sweep and write the comparison files; returns the table rows."""
     import keras
@@ -168,9 +165,7 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
     if len(set(labels)) != len(labels):
         raise UserError("the sweep has two identical configs (a preset named twice?); give each preset once")
 
-    fid_fn = find_fid() if fid != "off" else None
-    if fid == "on" and fid_fn is None:
-        raise UserError("--fid on: keras_gans.metrics has no fid(real, fake) function in this version; use --fid auto")
+    fid_fn = fid_function(features)
     real = None
     seeds = np.arange(n_samples, dtype=np.int64)
     rows, panels = [], []
@@ -319,11 +314,11 @@ def _wrap(text: str, width: int) -> list[str]:
 @click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE", help="Override a key in every config.")
 @click.option("--n-samples", type=click.IntRange(1, 256), default=16, show_default=True,
               help="Images per config in comparison.png (latent seeds 0..N-1 for all).")
-@click.option("--fid", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
-              help="FID column: filled when keras_gans.metrics provides fid() (auto), required (on), or empty (off).")
+@click.option("--features", type=str, help="Feature extractor for the FID column: a classifier file from "
+              "`train-classifier`, `inception` or an Inception .h5 (default: no FID).")
 @click.option("--fid-n", type=click.IntRange(10), default=500, show_default=True, help="Images per side for FID.")
 @click.option("--export", is_flag=True, help="Also write each config's SavedModel export (off by default).")
-def sweep(presets, grid_items, epochs, out_dir, data, batch_size, seed, set_items, n_samples, fid, fid_n, export):
+def sweep(presets, grid_items, epochs, out_dir, data, batch_size, seed, set_items, n_samples, features, fid_n, export):
     """Train PRESETS x the --grid values one after the other and compare them (table + sample figure).
 
     Example: sweep dcgan --grid net.latent_dim=32,100 --grid net.d_activation=relu,leaky_relu --epochs 5 --out sw
@@ -333,4 +328,4 @@ def sweep(presets, grid_items, epochs, out_dir, data, batch_size, seed, set_item
     n = len(presets) * math.prod(len(v) for _, v in grid)
     if n > 64:
         raise UserError(f"the sweep has {n} configs; keep it to 64 or fewer (fewer --grid values or presets)")
-    run_sweep(presets, grid, out_dir, common, n_samples=n_samples, fid=fid, fid_n=fid_n, export=export)
+    run_sweep(presets, grid, out_dir, common, n_samples=n_samples, features=features, fid_n=fid_n, export=export)
