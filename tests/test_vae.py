@@ -202,6 +202,13 @@ def test_latent_map_and_reconstruct_commands(tiny_run, tmp_path):
     assert mse == pytest.approx(reconstruction_mse(model, images), abs=1e-5)
     assert 0 < mse < 4 and (tmp_path / "rec.png").is_file()
 
+    res = _invoke("evaluate", run, "--data", digits, "--metrics", "recon", "--n", 1797)
+    assert res.exit_code == 0, res.output
+    import json
+
+    saved = json.loads((run / "eval.json").read_text())
+    assert saved["metrics"]["recon_mse"] == pytest.approx(mse, abs=1e-5)
+
     res = _invoke("reconstruct", run, "--out", tmp_path / "rec2.png")  # default: the run's held-out split
     assert res.exit_code == 0 and "held-out split" in res.output, res.output
 

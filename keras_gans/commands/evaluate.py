@@ -43,26 +43,39 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size):
     from keras_gans.train import load_run
 
     metrics, explicit = parse_metrics(metrics_text)
-    extractor = get_extractor(features)
+    want_recon = "recon" in metrics
+    metrics = [m for m in metrics if m != "recon"]
+    extractor = get_extractor(features) if metrics else None
     cfg, model, epoch = load_run(run)
+    has_encoder = hasattr(model, "reconstruct")
+    if want_recon and explicit and not has_encoder:
+        raise UserError(f"cannot compute 'recon': it needs a model with an encoder (model: vae), not '{cfg['model']}'")
+    want_recon = want_recon and has_encoder
     size, channels = int(model.image_shape[0]), int(model.image_shape[-1])
     real = None
-    if NEEDS_REAL & set(metrics) or "collapse" in metrics:
+    if NEEDS_REAL & set(metrics) or "collapse" in metrics or want_recon:
         real = load_real_images(data, size, channels, n, seed)
     click.echo(f"generating {n} images from {run} (epoch {epoch}, seed {seed})")
     t0 = time.time()
     fake, labels = model.evaluation_samples(n, seed=seed, batch_size=batch_size)
-    res, notes = compute_metrics(extractor, real, fake, labels, metrics, explicit=explicit, seed=seed, progress=True)
+    res, notes = ({}, []) if not metrics else compute_metrics(
+        extractor, real, fake, labels, metrics, explicit=explicit, seed=seed, progress=True)
+    if want_recon:  # held-out reconstruction error of the VAE on the --data images ([-1, 1] units)
+        from keras_gans.metrics.reconstruction import reconstruction_mse
+
+        res["recon_mse"] = float(reconstruction_mse(model, real))
     result = {
         "run": str(Path(run).resolve()), "epoch": int(epoch), "model": cfg["model"], "name": cfg["name"],
         "data": str(Path(data).resolve()), "n_generated": int(len(fake)), "n_real": int(len(real)) if real is not None else 0,
-        "seed": int(seed), "image_shape": list(map(int, fake.shape[1:])), "features": extractor.describe(),
+        "seed": int(seed), "image_shape": list(map(int, fake.shape[1:])),
+        "features": extractor.describe() if extractor else None,
         "conditional": bool(labels), "metrics": res, "notes": notes, "seconds": round(time.time() - t0, 1),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     out = Path(run) / "eval.json"
     atomic_write_text(out, json.dumps(result, indent=1))
-    rows = [("run", f"{run} (epoch {epoch})"), ("features", f"{extractor.name} ({extractor.dim}-d)"),
+    rows = [("run", f"{run} (epoch {epoch})"),
+            ("features", f"{extractor.name} ({extractor.dim}-d)" if extractor else "none"),
             ("samples", f"{len(fake)} generated, {result['n_real']} real, seed {seed}")]
     rows += list(flat_metrics(res).items())
     click.echo(format_table(rows))

@@ -10,7 +10,7 @@ from keras_gans.metrics.fid import fid_from_features
 from keras_gans.metrics.kid import kid
 from keras_gans.metrics.scores import conditional_accuracy, inception_score, mode_collapse, multilabel_accuracy, prdc
 
-ALL_METRICS = ("fid", "kid", "is", "pr", "collapse", "accuracy")
+ALL_METRICS = ("fid", "kid", "is", "pr", "collapse", "accuracy", "recon")  # recon: models with an encoder
 NEEDS_REAL = {"fid", "kid", "pr"}
 NEEDS_PROBS = {"is", "collapse", "accuracy"}
 
@@ -20,7 +20,7 @@ def parse_metrics(text: str | None) -> tuple[list[str], bool]:
     if not text:
         return list(ALL_METRICS), False
     names = [m.strip().lower() for m in text.split(",") if m.strip()]
-    alias = {"prdc": "pr", "precision": "pr", "recall": "pr", "inception_score": "is", "acc": "accuracy"}
+    alias = {"mse": "recon", "reconstruction": "recon", "prdc": "pr", "precision": "pr", "recall": "pr", "inception_score": "is", "acc": "accuracy"}
     names = [alias.get(m, m) for m in names]
     bad = [m for m in names if m not in ALL_METRICS]
     if bad:
@@ -112,6 +112,8 @@ def flat_metrics(res: dict) -> dict:
         out["modes_covered"] = f"{res['collapse']['modes_covered']}/{res['collapse']['num_classes']}"
     if "accuracy" in res:
         out["accuracy"] = res["accuracy"]["value"]
+    if "recon_mse" in res:
+        out["recon_mse"] = res["recon_mse"]
     return out
 
 
