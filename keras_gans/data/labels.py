@@ -27,7 +27,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +70,8 @@ def _image_keys(path: str, root: Path | None) -> list[str]:
         except ValueError:
             pass
     keys += [p.name, p.stem]
+    if p.stem.isdigit():  # '00012.png' matches the id '12'
+        keys.append(str(int(p.stem)))
     return keys
 
 
@@ -341,9 +342,3 @@ def warn_notes(labels: Labels):
     for n in labels.notes:
         warnings.warn(n, stacklevel=3)
 
-
-def relpath_or_name(p: str, root) -> str:
-    try:
-        return os.path.relpath(p, root)
-    except ValueError:
-        return os.path.basename(p)
