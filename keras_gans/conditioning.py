@@ -150,8 +150,11 @@ def encode_value(meta: dict, value):
     """One request for one condition -> int (softmax) or float32 [K] (sigmoid)."""
     if meta["type"] == "softmax":
         return _class_index(meta, value)
-    if isinstance(value, np.ndarray):
-        return value.astype(np.float32)
+    if isinstance(value, np.ndarray) or (isinstance(value, list) and value and not isinstance(value[0], str)):
+        vec = np.asarray(value, np.float32)
+        if vec.shape != (len(meta["classes"]),):
+            raise UserError(f"{meta['name']}: a label vector needs {len(meta['classes'])} values, got {vec.shape}")
+        return vec
     items = [s for s in (value.split(",") if isinstance(value, str) else list(value))]
     vec = np.zeros(len(meta["classes"]), np.float32)
     for it in items:
@@ -188,21 +191,23 @@ def request_arrays(metas: list[dict], n: int, requests: dict | None = None) -> d
     out = default_arrays(metas, n)
     for name, value in requests.items():
         m = known[name]
-        per_image = isinstance(value, (list, tuple, np.ndarray)) and len(value) == n and not (
-            m["type"] == "sigmoid" and np.ndim(value) == 1 and not isinstance(value[0], (str, list, tuple, np.ndarray))
-        )
         if m["type"] == "softmax":
-            if np.ndim(value) == 1 and per_image:
+            if isinstance(value, (list, tuple, np.ndarray)):
+                if len(value) != n:
+                    raise UserError(f"{name}: got {len(value)} values for {n} images")
                 out[name] = np.array([encode_value(m, v) for v in value], np.int32)
             else:
                 out[name] = np.full([n], encode_value(m, value), np.int32)
-        else:
-            if per_image and np.ndim(value) == 2:
-                out[name] = np.asarray(value, np.float32)
-            elif per_image and isinstance(value[0], (str, list, tuple)):
-                out[name] = np.stack([encode_value(m, v) for v in value])
+        else:  # a label set for all images (names 'a,b' / list of names / vector [K]) or one per image
+            if isinstance(value, np.ndarray) and value.ndim == 2 or (
+                isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple, np.ndarray))
+            ):
+                if len(value) != n:
+                    raise UserError(f"{name}: got {len(value)} label sets for {n} images")
+                out[name] = np.stack([encode_value(m, v if isinstance(v, np.ndarray) else list(v)) for v in value])
             else:
-                out[name] = np.tile(encode_value(m, value)[None], [n, 1])
+                vec = encode_value(m, value if not isinstance(value, tuple) else list(value))
+                out[name] = np.tile(np.asarray(vec, np.float32)[None], [n, 1])
     return out
 
 
