@@ -192,3 +192,18 @@ def test_multilabel_wgan_gp_and_tags_folder(tmp_path):
     (tmp_path / "faces" / "tags.csv").write_text("00000,silver hair blue eyes\n")
     r = _cli("train", "acgan", "--data", str(tmp_path / "faces"), "--run-dir", str(tmp_path / "f"), *TINY)
     assert r.returncode == 2 and "unknown tag 'silver hair'" in r.stderr and "known hair tags: aqua" in r.stderr
+
+
+@pytest.mark.parametrize("mode,loss", [("projection", {"type": "hinge"}), ("concat", {"type": "lsgan"}),
+                                        ("acgan", {"type": "wgan", "gp_weight": 10.0})])
+def test_every_mode_trains_with_other_losses(tmp_path, mode, loss):
+    from keras_gans.train import train
+
+    cfg = tiny_config(model="cgan" if mode != "acgan" else "acgan", loss=loss,
+                      conditional={"mode": mode, "heads": [{"name": "label", "type": "softmax", "classes": 10}]})
+    cfg["train"]["steps_per_epoch"] = 2
+    cfg["data"]["max_images"] = 64
+    model, run, hist = train(cfg, tmp_path / "run", verbose=0)
+    assert np.isfinite(hist["d_loss"][-1]) and np.isfinite(hist["g_loss"][-1])
+    assert ("label_acc_fake" in hist) == (mode == "acgan")
+    assert (run / "samples" / "epoch_0001.png").is_file()
