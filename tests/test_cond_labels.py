@@ -9,7 +9,7 @@ import pytest
 
 from keras_gans import conditioning
 from keras_gans.data import labels as L
-from keras_gans.data.procedural import HAIR_NAMES, OBJECT_NAMES, load_faces, load_shapes
+from keras_gans.data.procedural import HAIR_COLOURS, HAIR_NAMES, OBJECT_NAMES, load_faces, load_shapes
 from keras_gans.errors import UserError
 from tests.conftest import shared_data
 
@@ -119,7 +119,12 @@ def test_procedural_sets_are_deterministic_and_labelled():
     assert not np.array_equal(a.images, load_faces(16, n=30, seed=4).images)
     assert a.labels["hair"].tolist()[:13] == list(range(12)) + [0]
     assert a.label_names["hair"] == HAIR_NAMES and len(a.label_names["eyes"]) == 11
-    # the hair pixels carry the hair colour: the top-centre area is closest to the requested colour
+    # the hair pixels carry the hair colour: the pixel above the eyes is nearest the requested hair colour
+    big = load_faces(64, n=24, seed=1)
+    palette = np.array([HAIR_COLOURS[h] for h in HAIR_NAMES], float)
+    px = big.images[:, 20, 32].astype(float)
+    nearest = np.argmin(((px[:, None] - palette[None]) ** 2).sum(-1), 1)
+    assert nearest.tolist() == big.labels["hair"].tolist()
     s = load_shapes(16, n=9)
     assert s.labels["labels"].sum(1).tolist() == [1, 2, 3] * 3
 
