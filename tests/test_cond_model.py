@@ -175,6 +175,7 @@ def test_train_acgan_smoke_then_sample_with_conditions(tmp_path):
     assert r.returncode == 2 and "unknown hair 'silver'; known: aqua, black, blonde" in r.stderr
 
 
+@pytest.mark.slow
 def test_multilabel_wgan_gp_and_tags_folder(tmp_path):
     """acgan_multilabel (sigmoid head, WGAN-GP) on the built-in shapes; acgan on a `data make faces` folder."""
     run = tmp_path / "ml"
@@ -207,3 +208,17 @@ def test_every_mode_trains_with_other_losses(tmp_path, mode, loss):
     assert np.isfinite(hist["d_loss"][-1]) and np.isfinite(hist["g_loss"][-1])
     assert ("label_acc_fake" in hist) == (mode == "acgan")
     assert (run / "samples" / "epoch_0001.png").is_file()
+
+
+def test_sigmoid_head_on_builtin_shapes(tmp_path):
+    from keras_gans.train import train
+
+    cfg = tiny_config(model="acgan", loss={"type": "wgan", "gp_weight": 10.0},
+                      data={"builtin": "shapes", "max_images": 64},
+                      conditional={"mode": "acgan", "heads": [{"name": "labels", "type": "sigmoid"}]})
+    cfg["train"]["d_steps"] = 2
+    model, run, hist = train(cfg, tmp_path / "run", verbose=0)
+    assert model.heads[0].k == 24 and model.heads[0].classes[1] == "red cube"
+    assert 0.0 <= hist["labels_acc_fake"][-1] <= 1.0 and hist["gp"][-1] > 0
+    imgs = model.sample_from_seeds([1, 1], labels=[["red cube", "blue sphere"], ["gray cylinder"]])
+    assert imgs.shape == (2, 16, 16, 3) and np.abs(imgs[0].astype(int) - imgs[1].astype(int)).max() > 0
