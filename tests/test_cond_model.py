@@ -108,6 +108,9 @@ def test_grid_rows_vary_the_condition_and_columns_the_noise():
     assert np.abs(imgs[0, 0] - imgs[1, 0]).max() > 0 and np.abs(imgs[0, 0] - imgs[0, 1]).max() > 0
     same = m.sample_from_seeds([5, 5], hair=["aqua", "red"], eyes="blue")
     assert np.abs(same[0].astype(int) - same[1].astype(int)).max() > 0
+    bare = m.generate(tf.zeros([3, 16]))  # a bare z gets balanced default conditions (hair 0, 1, 2)
+    np.testing.assert_allclose(bare.numpy(), m.generate({"z": tf.zeros([3, 16]), "hair": tf.constant([0, 1, 2]),
+                                                         "eyes": tf.constant([0, 0, 0])}).numpy())
     imgs, labels = m.evaluation_samples(12, batch_size=5)
     assert imgs.shape == (12, 16, 16, 3) and labels["hair"].tolist()[:4] == [0, 1, 2, 0]
 

@@ -266,6 +266,14 @@ class ConditionalGAN(GAN):
         z = tf.tile(tf.convert_to_tensor(z_cols, tf.float32), [len(classes), 1])
         return to_uint8(self.generate({"z": z, **_tensors(labels)}, training=False)), cols
 
+    def generate(self, inputs, training=False):
+        """Images for {'z': ..., condition: ...}; a bare z tensor (e.g. from an unconditional tool such as
+        interpolation) gets balanced default conditions (image i: class i % K of the first condition, ...)."""
+        if not isinstance(inputs, dict):
+            labels = conditioning.default_arrays(self.condition_meta, int(inputs.shape[0]))
+            inputs = {"z": inputs, **_tensors(labels)}
+        return super().generate(inputs, training=training)
+
     def sample_grid(self, n: int) -> np.ndarray:
         head = self.grid_head()
         rows = head.k if head.k <= 16 else 8
