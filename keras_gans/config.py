@@ -96,7 +96,7 @@ DEFAULTS: dict[str, Any] = {
         "heads": [],
         "adv_weight": 1.0,  # weight of the adversarial (real/fake) loss beside the head weights
         "embed_dim": 0,  # 0 = one-hot / multi-hot labels; >0 = a learned embedding of this size (G and concat-D)
-        "d_fake_class_loss": True,  # ACGAN: D also learns the class of fake images (False cures early collapse)
+        "d_fake_class_loss": True,  # ACGAN: D also learns the class of fake images (false: a known remedy for early collapse)
         "grid_head": None,  # condition varied along the rows of sample grids (default: the first head)
     },
     "watchdog": {
