@@ -95,32 +95,80 @@ def _is_export(path: Path) -> bool:
 
 @main.command()
 @click.argument("source", type=click.Path(exists=True, file_okay=False))
-@click.option("--n", type=click.IntRange(1, 4096), default=64, show_default=True, help="Number of images.")
+@click.option("--n", type=click.IntRange(1, 4096), default=64, show_default=True,
+              help="Number of images (with --vary: images per row).")
 @click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Image i uses latent seed SEED*100000+i.")
 @click.option("--nrow", type=int, help="Images per row (default: square grid).")
-def sample(source, n, out, seed, nrow):
-    """Write a grid of N samples from a run directory or a SavedModel export."""
+@click.option("--label", help="Conditional models: the class, by name or index (e.g. --label 7).")
+@click.option("--labels", help='Conditional models: a label set, e.g. --labels "red cube,blue sphere".')
+@click.option("--hair", help="Conditional models with a hair condition, e.g. --hair blonde.")
+@click.option("--eyes", help="Conditional models with an eyes condition, e.g. --eyes blue.")
+@click.option("--cond", "cond_items", multiple=True, metavar="NAME=VALUE", help="Any condition by name, e.g. hair=red.")
+@click.option("--vary", metavar="NAME", help="Conditional models: one row per class of condition NAME, N per row.")
+def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, vary):
+    """Write a grid of N samples from a run directory or a SavedModel export (conditional: chosen labels)."""
     import numpy as np
 
     from keras_gans.images import save_grid
 
     source = Path(source)
+    wants = label is not None or labels is not None or hair or eyes or cond_items or vary
+    named = {k: v for k, v in (("hair", hair), ("eyes", eyes)) if v is not None}
     seeds = np.arange(n, dtype=np.int64) + int(seed) * 100000
     if _is_export(source):
+        import json
+
+        import tensorflow as tf
+
         from keras_gans.export import load_export
 
         loaded = load_export(source)
         if "generate" not in loaded.signatures:
             raise UserError(f"{source} has no 'generate' signature (is it a generator export?)")
-        images = loaded.signatures["generate"](seed=seeds)["images"].numpy()
+        metas = json.loads(loaded.signatures["conditions"]()["json"].numpy()) if "conditions" in loaded.signatures else []
+        if wants and not metas:
+            raise UserError(f"{source} is an unconditional generator; drop the label options")
+        inputs, nrow = _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow)
+        tf_inputs = {k: tf.constant(v) for k, v in inputs.items()}
+        images = loaded.signatures["generate"](**tf_inputs)["images"].numpy()
     else:
         from keras_gans.train import load_run
 
         _, model, epoch = load_run(source)
-        images = model.sample_from_seeds(seeds)
+        metas = getattr(model, "condition_meta", None) or []
+        if wants and not metas:
+            raise UserError(f"{source} is an unconditional model; drop the label options")
+        inputs, nrow = _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow)
+        seeds = inputs.pop("seed")
+        images = model.sample_from_seeds(seeds, **inputs) if metas else model.sample_from_seeds(seeds)
     save_grid(out, images, nrow=nrow)
-    click.echo(f"wrote {n} samples to {out}")
+    click.echo(f"wrote {len(images)} samples to {out}")
+
+
+def _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow):
+    """{'seed': [...], condition: array} for the requested labels; with vary, one row per class of that condition
+    (the same seeds in every row). Returns (inputs, images per row)."""
+    import numpy as np
+
+    if not metas:
+        return {"seed": seeds}, nrow
+    from keras_gans.conditioning import cli_requests, request_arrays
+
+    req = cli_requests(metas, label=label, labels=labels, cond_items=cond_items, **named)
+    if vary:
+        meta = next((m for m in metas if m["name"] == vary), None)
+        if meta is None:
+            raise UserError(f"--vary: no condition '{vary}'; conditions: {', '.join(m['name'] for m in metas)}")
+        if vary in req:
+            raise UserError(f"--vary {vary} and a value for {vary} together: drop one")
+        k, cols = len(meta["classes"]), len(seeds)
+        row_values = list(range(k)) if meta["type"] == "softmax" else [[c] for c in meta["classes"]]
+        req[vary] = [v for v in row_values for _ in range(cols)]
+        seeds = np.tile(seeds, k)
+        nrow = cols
+    arrays = request_arrays(metas, len(seeds), req)
+    return {"seed": seeds, **arrays}, nrow
 
 
 @main.command()

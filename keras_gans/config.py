@@ -111,6 +111,15 @@ DEFAULTS: dict[str, Any] = {
         "holdout": 0.05,  # images held out of training (fraction < 1, or a count) for recon grids and MSE
         "n_recon": 16,  # originals in RUN/samples/recon_epoch_XXXX.png (each over its reconstruction)
     },
+    "conditional": {  # conditional families (model: cgan | acgan); see keras_gans/models/conditional.py
+        "mode": "acgan",  # concat (labels into G and D's input) | projection (Miyato & Koyama D) | acgan (aux heads)
+        # conditions / D heads, each {name, type: softmax|sigmoid, classes: null|K|[names], weight: 1.0, source: null}
+        "heads": [],
+        "adv_weight": 1.0,  # weight of the adversarial (real/fake) loss beside the head weights
+        "embed_dim": 0,  # 0 = one-hot / multi-hot labels; >0 = a learned embedding of this size (G and concat-D)
+        "d_fake_class_loss": True,  # ACGAN: D also learns the class of fake images (false: a known remedy for early collapse)
+        "grid_head": None,  # condition varied along the rows of sample grids (default: the first head)
+    },
     "watchdog": {
         "on_nan": "stop",  # stop | warn | restore (restore the last checkpoint, lower the LRs, go on)
         "nan_lr_factor": 0.5,  # with on_nan=restore: multiply both learning rates by this after each restore
