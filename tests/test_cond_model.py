@@ -176,6 +176,15 @@ def test_train_acgan_smoke_then_sample_with_conditions(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     r = _cli("sample", str(run), "--hair", "silver", "--out", str(tmp_path / "d.png"))
     assert r.returncode == 2 and "unknown hair 'silver'; known: aqua, black, blonde" in r.stderr
+    # interpolate keeps each row's condition fixed: the latent walk alone changes along a row
+    r = _cli("interpolate", str(run), "--pairs", "2", "--steps", "4", "--out", str(tmp_path / "i.png"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert np.asarray(Image.open(tmp_path / "i.png")).shape[:2] == (2 * 18 + 2, 4 * 18 + 2)
+    from keras_gans.train import load_run
+
+    _, model, _ = load_run(run)
+    inputs = model.interpolation_inputs(np.zeros((8, model.latent_dim), np.float32), 4)
+    assert inputs["hair"].numpy().tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
 
 
 @pytest.mark.slow

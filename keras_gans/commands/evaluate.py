@@ -149,7 +149,7 @@ def interpolate(run, steps, pairs, method, out, seed):
     seeds = np.arange(2 * pairs, dtype=np.int64) + int(seed) * 100000
     z = seeds_to_latent(seeds, int(cfg["net"]["latent_dim"])).numpy()
     zs = interpolate_latents(z[0::2], z[1::2], steps, method).reshape(pairs * steps, -1)
-    inputs = model.interpolation_inputs(zs) if hasattr(model, "interpolation_inputs") else zs
+    inputs = model.interpolation_inputs(zs, steps) if hasattr(model, "interpolation_inputs") else zs
     try:
         images = to_uint8(model.generate(inputs, training=False))
     except (ValueError, TypeError) as e:

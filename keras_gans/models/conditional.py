@@ -274,6 +274,14 @@ class ConditionalGAN(GAN):
             inputs = {"z": inputs, **_tensors(labels)}
         return super().generate(inputs, training=training)
 
+    def interpolation_inputs(self, z, steps: int):
+        """For `interpolate`: the condition stays fixed along each row (row r: class r of the first condition,
+        balanced over the others), so a row shows the latent walk alone."""
+        rows = max(1, int(len(z)) // int(steps))
+        per_row = conditioning.default_arrays(self.condition_meta, rows)
+        labels = {k: np.repeat(v, steps, axis=0) for k, v in per_row.items()}
+        return {"z": tf.convert_to_tensor(z, tf.float32), **_tensors(labels)}
+
     def sample_grid(self, n: int) -> np.ndarray:
         head = self.grid_head()
         rows = head.k if head.k <= 16 else 8
