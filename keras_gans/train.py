@@ -190,7 +190,8 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
     # Every worker must save (the save is collective); only the chief's copy goes into the run directory.
     ckpt_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="keras-gans-worker-"))
     run_ckpt = RunCheckpoint(model, ckpt_dir, cfg["callbacks"]["keep_checkpoints"])
-    initial_epoch = run_ckpt.restore() if resume else 0
+    # A worker resumes from the chief's checkpoints (the run directory must be shared or copied to every machine).
+    initial_epoch = (run_ckpt if chief else RunCheckpoint(model, run_dir)).restore() if resume else 0
 
     t = cfg["train"]
     per_step = t["batch_size"] * t["d_steps"]

@@ -26,7 +26,7 @@ from conftest import tiny_config  # noqa: E402
 from keras_gans.train import train  # noqa: E402
 
 VARIANTS = {
-    "dcgan": {},
+    "dcgan": {"train": {"reuse_fake": True}},
     "wgan_gp": {"loss": {"type": "wgan", "gp_weight": 10.0}, "net": {"d_norm": "layer"},
                 "train": {"d_steps": 2, "beta_1": 0.0, "beta_2": 0.9}},
 }
