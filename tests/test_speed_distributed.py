@@ -54,7 +54,8 @@ def test_multiworker_two_local_workers(tmp_path):
     run_dir = tmp_path / "run"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     procs = [
-        subprocess.Popen([sys.executable, str(HELPERS / "multiworker_worker.py"), str(run_dir), str(i), *map(str, ports)],
+        subprocess.Popen([sys.executable, str(HELPERS / "multiworker_worker.py"), str(run_dir), str(i), *map(str, ports),
+                          str(tmp_path / "exports")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         for i in range(2)
     ]
@@ -79,3 +80,5 @@ def test_multiworker_two_local_workers(tmp_path):
     assert (run_dir / "samples" / "epoch_0001.png").is_file()
     assert len((run_dir / "history.csv").read_text().strip().splitlines()) == 2
     assert not list(run_dir.glob(".worker-*"))  # only the chief writes into the run directory
+    assert [p.name for p in (tmp_path / "exports").iterdir()] == ["dcgan"]  # exported once, by the chief
+    assert (tmp_path / "exports" / "dcgan" / "1" / "saved_model.pb").is_file()

@@ -1,6 +1,6 @@
 """One worker of the two-process MultiWorkerMirroredStrategy test (tests/test_speed_distributed.py).
 
-Usage: multiworker_worker.py RUN_DIR INDEX PORT0 PORT1 — TF_CONFIG is set here, before TensorFlow starts."""
+Usage: multiworker_worker.py RUN_DIR INDEX PORT0 PORT1 [EXPORT_DIR] — TF_CONFIG is set here, before TensorFlow starts."""
 
 import json
 import os
@@ -23,6 +23,9 @@ from keras_gans.train import train  # noqa: E402
 cfg = tiny_config(train={"strategy": "multiworker", "steps_per_epoch": 2, "batch_size": 8, "d_steps": 2,
                          "mixed_precision": "float32"})
 cfg["callbacks"]["n_samples"] = 4
+if len(sys.argv) > 5:  # an export directory: the chief exports at the end, as a real run does
+    cfg["callbacks"]["export_at_end"] = True
+    cfg["callbacks"]["export_dir"] = sys.argv[5]
 model, _, history = train(cfg, run_dir=run_dir, verbose=0)
 print("RESULT " + json.dumps({"index": index, "replicas": int(model.distribute_strategy.num_replicas_in_sync),
                               "d_loss": [float(v) for v in history.get("d_loss", [])],
