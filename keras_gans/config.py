@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
         "batch_size": 64,
         "d_steps": 1,  # D updates per train step (n_critic); each uses a fresh real batch
         "g_steps": 1,  # G updates per train step
+        "reuse_fake": False,  # with d_steps = g_steps = 1: G's loss on the fakes D just trained on (one G forward)
         "optimizer": "adam",  # adam | rmsprop
         "g_lr": 2e-4,
         "d_lr": 2e-4,

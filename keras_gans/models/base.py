@@ -132,6 +132,16 @@ class GenerativeModel(keras.Model):
         return norm
 
     def update_trackers(self, values: dict):
+        """Update the loss trackers. Under a strategy each replica holds a part of every value reduced by the
+        global batch, so the parts are summed across replicas first (gradient norms become the sum of the
+        replicas' partial norms: an upper bound of the global norm, exact with one replica)."""
+        n, _ = replica_info()
+        if n > 1:
+            keys = [k for k in values if k in self.trackers]
+            summed = tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.SUM, [tf.cast(values[k], tf.float32) for k in keys]
+            )
+            values = dict(zip(keys, summed))
         for k, v in values.items():
             if k in self.trackers:
                 self.trackers[k].update_state(v)

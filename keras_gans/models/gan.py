@@ -42,6 +42,7 @@ class GAN(GenerativeModel):
 
             warnings.warn("loss.gp_weight with net.d_norm=batch: batch norm mixes the samples, so the gradient "
                           "penalty is not per-sample (WGAN-GP uses net.d_norm=layer or none)", stacklevel=2)
+        self.reuse_fake = bool(cfg["train"].get("reuse_fake", False))
         self.build_nets()
         self.ema_generator = None
         if self.ema_decay:
@@ -86,10 +87,12 @@ class GAN(GenerativeModel):
             return images
         return images + self.instance_noise * self.normal(tf.shape(images), salt, dtype=images.dtype)
 
-    def d_update(self, real, data, i: int):
+    def d_update(self, real, data, i: int, fake=None):
         batch = tf.shape(real)[0]
-        z = self.generator_inputs(batch, 10 + i, data)
-        fake = self.generator(z, training=True)
+        if fake is None:
+            z = self.generator_inputs(batch, 10 + i, data)
+            fake = self.generator(z, training=True)
+        fake = tf.stop_gradient(fake)
         d_loss_fn = losses.d_loss_fn(self.loss_type)
         with tf.GradientTape() as tape:
             real_out = self.discriminate(self._noisy(real, 20 + i), data, training=True)
@@ -123,18 +126,24 @@ class GAN(GenerativeModel):
         logs.update(extra_logs)
         return logs
 
-    def g_update(self, batch, data, j: int):
+    def g_update(self, batch, data, j: int, before_d=None):
+        """One G update. With `before_d` (train.reuse_fake), G's forward pass is run once for the step: the D
+        update `before_d(fake)` runs on it first (not recorded), then G's loss is taken on the same batch."""
         g_loss_fn = losses.g_loss_fn(self.loss_type)
-        z = self.generator_inputs(batch, 50 + j, data)
+        z = self.generator_inputs(batch, 50 + j if before_d is None else 10, data)
+        d_logs = {}
         with tf.GradientTape() as tape:
             fake = self.generator(z, training=True)
+            if before_d is not None:
+                with tape.stop_recording():
+                    d_logs = before_d(fake)
             fake_out = self.discriminate(self._noisy(fake, 60 + j), data, training=True)
             extra, extra_logs = self.extra_g_loss(fake_out, data)
             loss = self.reduce(g_loss_fn(fake_out["score"]) + extra)
         norm = self.apply_update(tape, loss, self.generator.trainable_variables, self.g_optimizer)
         if self.ema_generator is not None:
             self.update_ema()
-        logs = {"g_loss": loss, "g_grad_norm": norm}
+        logs = {**d_logs, "g_loss": loss, "g_grad_norm": norm}
         logs.update(extra_logs)
         return logs
 
@@ -157,6 +166,13 @@ class GAN(GenerativeModel):
         return [{k: pieces[k][i] for k in data} for i in range(parts)]
 
     def train_step(self, data):
+        if self.reuse_fake and self.d_steps == 1 and self.g_steps == 1:
+            # One G forward per step (as in the PyTorch DCGAN tutorial): D trains on the fakes, then G's loss is
+            # taken on the same fakes through the updated D. Saves a G forward pass (~8% of the step).
+            logs = self.g_update(tf.shape(data["image"])[0], data, 0,
+                                 before_d=lambda fake: self.d_update(data["image"], data, 0, fake=fake))
+            self.step_counter.assign_add(1)
+            return self.update_trackers(logs)
         logs = {}
         slices = self.split_batch(data, self.d_steps)
         for i, part in enumerate(slices):
