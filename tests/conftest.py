@@ -42,6 +42,7 @@ def tiny_config(**sections) -> dict:
     cfg["train"]["epochs"] = 1
     cfg["train"]["steps_per_epoch"] = 3
     cfg["train"]["verbose"] = 0
+    cfg["train"]["mixed_precision"] = "float32"  # exact comparisons; bf16 has its own tests
     cfg["callbacks"]["n_samples"] = 16
     cfg["callbacks"]["tensorboard"] = False
     cfg["callbacks"]["export_at_end"] = False

@@ -7,16 +7,18 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import REPO, tiny_config
 
 
-def test_export_round_trip_in_fresh_process(tmp_path):
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_export_round_trip_in_fresh_process(tmp_path, precision):
     from keras_gans.export import export_model
     from keras_gans.images import to_uint8
     from keras_gans.train import train
 
-    cfg = tiny_config(callbacks={"export_dir": str(tmp_path / "sm")})
+    cfg = tiny_config(callbacks={"export_dir": str(tmp_path / "sm")}, train={"mixed_precision": precision})
     model, run, _ = train(cfg, tmp_path / "run", verbose=0)
     path = export_model(model, tmp_path / "saved_models", "digits", version=3)
     assert path == tmp_path / "saved_models" / "digits" / "3"

@@ -117,7 +117,7 @@ def tiny_run(tmp_path_factory):
         "--set", "net.latent_dim=8", "--set", "train.batch_size=16", "--set", "train.steps_per_epoch=3",
         "--set", "callbacks.n_samples=16", "--set", "callbacks.tensorboard=false", "--set", f"callbacks.export_dir={sm}",
         "--set", "train.verbose=0", "--set", "vae.kl_weight=0.1", "--set", "vae.kl_schedule={2: 0.25, 3: 0.0}",
-        "--set", "vae.n_recon=12",
+        "--set", "vae.n_recon=12", "--set", "train.mixed_precision=float32",  # exact export comparison
     )
     assert res.exit_code == 0, res.output
     return run, sm
