@@ -196,7 +196,6 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
         from keras_gans.io_utils import remove_stale_temps
 
         remove_stale_temps(run_dir)  # what a killed run left half-written is never read, only removed
-    if chief:
         save_config(cfg, run_dir)
         from keras_gans.io_utils import atomic_write_text
 
