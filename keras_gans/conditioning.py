@@ -217,18 +217,14 @@ def cli_requests(metas: list[dict], label=None, labels=None, cond_items=(), **na
     req = {}
     softmax = [m for m in metas if m["type"] == "softmax"]
     sigmoid = [m for m in metas if m["type"] == "sigmoid"]
-    if label is not None:
-        target = [m for m in metas if m["name"] == "label"] or softmax
+    for flag, value, kind, candidates in (("--label", label, "class", softmax), ("--labels", labels, "label-set", sigmoid)):
+        if value is None:
+            continue
+        target = [m for m in metas if m["name"] == flag.lstrip("-")] or candidates
         if len(target) != 1:
-            raise UserError("--label needs a model with one class condition; this one has "
+            raise UserError(f"{flag} needs a model with one {kind} condition; this one has "
                             + ", ".join(m["name"] for m in metas) + " (use --cond NAME=VALUE)")
-        req[target[0]["name"]] = label
-    if labels is not None:
-        target = [m for m in metas if m["name"] == "labels"] or sigmoid
-        if len(target) != 1:
-            raise UserError("--labels needs a model with one label-set condition; this one has "
-                            + ", ".join(m["name"] for m in metas) + " (use --cond NAME=VALUE)")
-        req[target[0]["name"]] = labels
+        req[target[0]["name"]] = value
     for k, v in named.items():
         if v is not None:
             req[k] = v

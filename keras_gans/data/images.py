@@ -178,49 +178,44 @@ def load_images(
     else:
         cache_file = None
 
-    def probe(p: str):
+    def decode(p: str):
+        """One pass per file: decode, resize, convert; only the small result is kept (not the full image)."""
         try:
             img = open_image(p)
-            return img, image_channels(img), None
+            native = image_channels(img)
+            return _to_array(_resize_crop(img, size), channels or native), native, None
         except BadImage as e:
             return None, None, str(e)
 
     workers = workers or min(8, (os.cpu_count() or 2) * 2)
     bar = _progress(len(paths), "decoding images") if progress and len(paths) > 500 else None
-    opened = []
+    decoded = []
     with ThreadPoolExecutor(workers) as pool:
-        for i, r in enumerate(pool.map(probe, paths)):
-            opened.append(r)
+        for i, r in enumerate(pool.map(decode, paths)):
+            decoded.append(r)
             if bar is not None and (i + 1) % 200 == 0:
                 bar.update(i + 1)
     if bar is not None:
         bar.update(len(paths), finalize=True)
 
-    skipped = [(p, err) for p, (_, _, err) in zip(paths, opened) if err]
+    skipped = [(p, err) for p, (_, _, err) in zip(paths, decoded) if err]
     if skipped and on_bad_file == "fail":
         p, err = skipped[0]
         raise UserError(
             f"{p}: {err}; remove the file, or set data.on_bad_file=skip to skip bad files with a warning"
             + (f" ({len(skipped)} bad files in all)" if len(skipped) > 1 else "")
         )
-    good = [(p, img, c) for p, (img, c, err) in zip(paths, opened) if not err]
+    good = [(p, a, c) for p, (a, c, err) in zip(paths, decoded) if not err]
     if not good:
         raise UserError(f"none of the {len(paths)} image files could be decoded (first: {skipped[0][0]}: {skipped[0][1]})")
-    if channels is None:
+    if channels is None:  # each array kept its own channel count: they must agree
         counts = {1: sum(c == 1 for _, _, c in good), 3: sum(c == 3 for _, _, c in good)}
         if counts[1] and counts[3]:
             raise UserError(
                 f"the folder mixes {counts[1]} grayscale and {counts[3]} colour images; "
                 "choose one with --set data.channels=3 (or 1) and all images are converted"
             )
-        channels = 1 if counts[1] else 3
-
-    def convert(item):
-        p, img, _ = item
-        return _to_array(_resize_crop(img, size), channels)
-
-    with ThreadPoolExecutor(workers) as pool:
-        arrays = list(pool.map(convert, good))
+    arrays = [a for _, a, _ in good]
     images = np.stack(arrays).astype(np.uint8)
     _warn_skipped(skipped)
     result = ImageSet(images, [p for p, _, _ in good], skipped)

@@ -123,11 +123,9 @@ class GenerativeModel(keras.Model):
         """Gradients (loss-scaled where the optimizer asks) applied; returns the global gradient norm."""
         scaled = optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
         grads = tape.gradient(scaled, variables)
-        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-            scale = tf.cast(optimizer.dynamic_scale, tf.float32)
-            norm = tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads if g is not None]) / scale
-        else:
-            norm = tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads if g is not None])
+        norm = tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads if g is not None])
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):  # report the unscaled norm
+            norm = norm / tf.cast(optimizer.dynamic_scale, tf.float32)
         optimizer.apply_gradients(zip(grads, variables))
         return norm
 

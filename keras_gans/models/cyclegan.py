@@ -164,14 +164,9 @@ class Domains:
 
 
 def _encode_samples(images: np.ndarray) -> list[str]:
-    from PIL import Image
+    from keras_gans.images import encode_png
 
-    out = []
-    for im in images:
-        buf = io.BytesIO()
-        Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).save(buf, format="PNG")
-        out.append(base64.b64encode(buf.getvalue()).decode("ascii"))
-    return out
+    return [base64.b64encode(encode_png(im)).decode("ascii") for im in images]
 
 
 def _decode_samples(items: list[str], channels: int) -> np.ndarray:
