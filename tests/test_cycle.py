@@ -247,8 +247,9 @@ def test_export_has_transfer_signatures(trained):
     loaded = tf.saved_model.load(str(tmp / "sm" / "cyc" / "1"))
     assert {"serving_default", "a2b", "b2a", "a2b_bytes", "b2a_bytes"} <= set(loaded.signatures)
     x = model.sample_a
-    np.testing.assert_array_equal(loaded.signatures["b2a"](images=tf.constant(x))["images"].numpy(),
-                                  model.transfer(x, "b2a"))
+    # Within one uint8 level: under mixed_bfloat16 the graph and eager kernels may round one pixel differently.
+    np.testing.assert_allclose(loaded.signatures["b2a"](images=tf.constant(x))["images"].numpy().astype(int),
+                               model.transfer(x, "b2a").astype(int), atol=1)
     odd = np.random.default_rng(0).integers(0, 256, (23, 41, 3), dtype=np.uint8)
     png = tf.io.encode_png(odd)
     out = loaded.signatures["serving_default"](image_bytes=tf.stack([png, tf.io.encode_jpeg(x[0])]))["image_bytes"]
