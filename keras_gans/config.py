@@ -121,6 +121,15 @@ DEFAULTS: dict[str, Any] = {
         "d_fake_class_loss": True,  # ACGAN: D also learns the class of fake images (false: a known remedy for early collapse)
         "grid_head": None,  # condition varied along the rows of sample grids (default: the first head)
     },
+    "augment": {  # differentiable augmentation of every image D sees (keras_gans/augment.py, docs/augment.md)
+        "policy": "",  # "" = off | any of color,translation,cutout, comma-separated (DiffAugment, Zhao et al. 2020)
+        "p": 1.0,  # probability each op is applied to each image (fixed mode); adaptive mode starts at 0
+        "adaptive": False,  # ADA-style: p follows r_t = E[sign(D(real))] towards `target` (Karras et al. 2020)
+        "target": 0.6,  # r_t target of the adaptive mode
+        "ada_images": 100000,  # images shown to D for the adaptive p to move by 1
+        "translation_ratio": 0.125,  # largest shift, as a fraction of the image size
+        "cutout_ratio": 0.5,  # side of the cut-out square, as a fraction of the image size
+    },
     "watchdog": {
         "on_nan": "stop",  # stop | warn | restore (restore the last checkpoint, lower the LRs, go on)
         "nan_lr_factor": 0.5,  # with on_nan=restore: multiply both learning rates by this after each restore
@@ -272,6 +281,9 @@ def validate(cfg: dict) -> dict:
             raise UserError(f"watchdog.{key} must be one of {', '.join(allowed)}; got {w[key]!r}")
     if t["strategy"] not in ("default", "mirrored", "multiworker"):
         raise UserError(f"train.strategy must be default, mirrored or multiworker; got {t['strategy']!r}")
+    from keras_gans.augment import check_config as check_augment
+
+    check_augment(cfg)
     if cfg["model"] == "cyclegan":
         _validate_cyclegan(cfg)
     if cfg["model"] == "vae":

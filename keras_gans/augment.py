@@ -1,0 +1,154 @@
+"""Differentiable augmentation of every image D sees: DiffAugment (Zhao et al. 2020) and an adaptive probability
+in the manner of ADA (Karras et al. 2020).
+
+Why: on a few thousand images D memorises the training set and stops teaching G. Augmenting *both* real and fake
+images, in D's update and in G's, with ops that gradients pass through, lets D see more distinct images without
+G learning to produce augmented ones (the augmentations are applied to G's output, so G is graded on images that
+went through the same transform as the real ones).
+
+The ops work on images in [-1, 1], NHWC, any batch, and take their randomness from a `uniform(shape, salt)`
+function (the model's stateless noise), so a resumed run replays the same augmentations.
+
+- ``color``: brightness (+U(-0.5, 0.5)), saturation (x U(0, 2)) and contrast (x U(0.5, 1.5)) per image;
+- ``translation``: shift by up to ``ratio`` of the size (integer pixels, zero padding), per image;
+- ``cutout``: zero a square of ``ratio`` of the size at a random place, per image.
+
+With ``p < 1`` each op is applied to each image with probability p (ADA's per-sample skip); the adaptive mode
+moves p after every D update by ``sign(r_t - target) * batch / ada_images``, where r_t = E[sign(D(x_real) - thr)]
+is the share of real images D is sure of (Karras et al.'s r_t heuristic): D winning on the reals -> more
+augmentation, D losing -> less.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import tensorflow as tf
+
+POLICIES = ("color", "translation", "cutout")
+COLOUR_WORDS = ("hair", "eye", "colour", "color")
+
+
+def parse_policy(policy) -> tuple[str, ...]:
+    """'translation,cutout' | ['translation', 'cutout'] | '' / None -> a tuple of known op names."""
+    if policy in (None, "", "none", False):
+        return ()
+    items = policy.split(",") if isinstance(policy, str) else list(policy)
+    names = tuple(str(p).strip() for p in items if str(p).strip())
+    bad = [n for n in names if n not in POLICIES]
+    if bad:
+        from keras_gans.errors import UserError
+
+        raise UserError(f"augment.policy: unknown op(s) {', '.join(bad)}; choose from {', '.join(POLICIES)}")
+    return names
+
+
+def _per_image(uniform, x, salt):
+    return uniform([tf.shape(x)[0], 1, 1, 1], salt)
+
+
+def color(x, uniform, salt: int):
+    dt = x.dtype
+    x = tf.cast(x, tf.float32)
+    x = x + (_per_image(uniform, x, salt) - 0.5)
+    mean = tf.reduce_mean(x, axis=-1, keepdims=True)
+    x = (x - mean) * (_per_image(uniform, x, salt + 1) * 2.0) + mean
+    mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
+    x = (x - mean) * (_per_image(uniform, x, salt + 2) + 0.5) + mean
+    return tf.cast(x, dt)
+
+
+def translation(x, uniform, salt: int, ratio: float = 0.125):
+    """Shift each image by integer (dy, dx) in [-ratio*H, ratio*H]; pixels shifted in are 0 (gathered, so the
+    gradient flows to the pixels that stay)."""
+    b, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    sh = tf.cast(tf.cast(h, tf.float32) * ratio + 0.5, tf.int32)
+    sw = tf.cast(tf.cast(w, tf.float32) * ratio + 0.5, tf.int32)
+    u = uniform([b, 2], salt)
+    dy = tf.cast(tf.floor(u[:, 0] * tf.cast(2 * sh + 1, tf.float32)), tf.int32) - sh
+    dx = tf.cast(tf.floor(u[:, 1] * tf.cast(2 * sw + 1, tf.float32)), tf.int32) - sw
+    # Pad by one zero pixel on each side; indices that fall outside land on the padding.
+    padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    gy = tf.clip_by_value(tf.range(h)[None, :] - dy[:, None] + 1, 0, h + 1)  # [b, h]
+    gx = tf.clip_by_value(tf.range(w)[None, :] - dx[:, None] + 1, 0, w + 1)  # [b, w]
+    rows = tf.gather(padded, gy, axis=1, batch_dims=1)  # [b, h, w+2, c]
+    return tf.gather(rows, gx, axis=2, batch_dims=1)
+
+
+def cutout(x, uniform, salt: int, ratio: float = 0.5):
+    """Zero one (ratio*H) x (ratio*W) square per image, centred anywhere (it may hang over the edge)."""
+    b, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    ch = tf.cast(tf.cast(h, tf.float32) * ratio + 0.5, tf.int32)
+    cw = tf.cast(tf.cast(w, tf.float32) * ratio + 0.5, tf.int32)
+    u = uniform([b, 2], salt)
+    cy = tf.cast(tf.floor(u[:, 0] * tf.cast(h + (1 - ch % 2), tf.float32)), tf.int32)
+    cx = tf.cast(tf.floor(u[:, 1] * tf.cast(w + (1 - cw % 2), tf.float32)), tf.int32)
+    ys = tf.range(h)[None, :] - (cy[:, None] - ch // 2)  # [b, h]; inside the square where 0 <= ys < ch
+    xs = tf.range(w)[None, :] - (cx[:, None] - cw // 2)
+    in_y = tf.logical_and(ys >= 0, ys < ch)
+    in_x = tf.logical_and(xs >= 0, xs < cw)
+    inside = tf.logical_and(in_y[:, :, None], in_x[:, None, :])  # [b, h, w]
+    return x * tf.cast(tf.logical_not(inside), x.dtype)[..., None]
+
+
+OPS = {"color": color, "translation": translation, "cutout": cutout}
+
+
+def diff_augment(x, policy, uniform, salt: int, p=None, translation_ratio=0.125, cutout_ratio=0.5):
+    """Apply the ops of `policy` in order (color, translation, cutout as given). With `p` (a scalar tensor in
+    [0, 1]) each op is kept per image with probability p; p=None applies every op to every image."""
+    for i, name in enumerate(policy):
+        s = salt * 16 + 4 * i
+        if name == "translation":
+            y = translation(x, uniform, s, translation_ratio)
+        elif name == "cutout":
+            y = cutout(x, uniform, s, cutout_ratio)
+        else:
+            y = OPS[name](x, uniform, s)
+        if p is not None:
+            keep = tf.cast(_per_image(uniform, x, s + 3) < tf.cast(p, tf.float32), x.dtype)
+            y = keep * y + (1.0 - keep) * x
+        x = y
+    return x
+
+
+def next_p(p, real_scores, threshold: float, target: float, step: float):
+    """ADA's update: p + sign(r_t - target) * step, clipped to [0, 1]; r_t = mean sign(score - threshold)."""
+    scores = tf.reshape(tf.cast(real_scores, tf.float32), [tf.shape(real_scores)[0], -1])
+    r_t = tf.reduce_mean(tf.sign(scores - threshold))
+    return tf.clip_by_value(p + tf.sign(r_t - target) * step, 0.0, 1.0), r_t
+
+
+def colour_conditioned(cfg: dict) -> bool:
+    """True when a conditional model is asked to name colours (hair/eye heads, or classes named like colours)."""
+    if cfg.get("model") not in ("cgan", "acgan"):
+        return False
+    for h in (cfg.get("conditional") or {}).get("heads") or []:
+        text = " ".join([str(h.get("name", "")), str(h.get("source") or "")]).lower()
+        if any(w in text for w in COLOUR_WORDS):
+            return True
+    return False
+
+
+def check_config(cfg: dict) -> None:
+    """Validate the augment section; warn when colour augmentation meets colour conditions."""
+    from keras_gans.errors import UserError
+
+    a = cfg["augment"]
+    policy = parse_policy(a["policy"])
+    if policy and "color" in policy and colour_conditioned(cfg):
+        warnings.warn(
+            "augment.policy includes 'color' on a colour-conditioned model: colour augmentation changes the very "
+            "hair/eye colours D is asked to name; use 'translation,cutout'", stacklevel=2
+        )
+    for key, lo, hi in (("p", 0.0, 1.0), ("target", -1.0, 1.0), ("translation_ratio", 0.0, 0.5),
+                        ("cutout_ratio", 0.0, 1.0)):
+        v = a[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            raise UserError(f"augment.{key} must be a number in [{lo}, {hi}], got {v!r}")
+    if isinstance(a["ada_images"], bool) or not isinstance(a["ada_images"], (int, float)) or a["ada_images"] <= 0:
+        raise UserError(f"augment.ada_images must be a positive number of images, got {a['ada_images']!r}")
+    if not isinstance(a["adaptive"], bool):
+        raise UserError(f"augment.adaptive must be true or false, got {a['adaptive']!r}")
+    if a["adaptive"] and not policy:
+        raise UserError("augment.adaptive needs augment.policy (e.g. translation,cutout)")
