@@ -103,6 +103,7 @@ DEFAULTS: dict[str, Any] = {
         "decay_epochs": None,  # epochs of linear LR decay to 0 at the end (None = the second half of train.epochs)
         "n_test_samples": 4,  # test images per domain in each epoch's A->B->A / B->A->B grid
         "scenes_per_domain": 400,  # size of each domain of the built-in `scenes` set
+        "photo_domain": "A",  # which folder side holds the photos (A | B): `transfer` runs photo -> style by default
     },
     "vae": {  # model: vae (keras_gans/models/vae.py); see configs/vae.yaml for the choice of values
         "kl_weight": 1.0e-3,  # lambda: loss = recon + lambda * KL (KL summed over latent dims, per image)
@@ -313,6 +314,8 @@ def _validate_cyclegan(cfg: dict):
     if cfg["watchdog"]["on_nan"] == "restore":
         raise UserError("watchdog.on_nan=restore rescales a constant learning rate, but cyclegan's follows its decay "
                         "schedule; use watchdog.on_nan=stop (then --resume with lower train.g_lr/d_lr) or warn")
+    if c["photo_domain"] not in ("A", "B"):
+        raise UserError(f"cyclegan.photo_domain must be A or B (the folder side that holds the photos), got {c['photo_domain']!r}")
     if c["norm"] not in ("instance", "batch", "none"):
         raise UserError(f"cyclegan.norm must be instance, batch or none; got {c['norm']!r}")
     de = c["decay_epochs"]

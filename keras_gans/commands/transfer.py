@@ -55,8 +55,31 @@ def output_name(rel: Path, fmt: str) -> Path:
     return rel.with_suffix(WRITE_AS.get(rel.suffix.lower(), ".png"))
 
 
-def load_translator(cfg: dict, run_dir: str | None, model_dir: str | None, direction: str):
-    """(function uint8 [1, H, W, C] -> uint8 [1, H, W, C], channels, description of the model used)."""
+SHIPPED = Path(__file__).resolve().parents[2] / "saved_models"  # the trained exports that ship with the repo
+
+
+def default_export(cfg: dict, preset: str) -> Path | None:
+    """The export `transfer PRESET` uses without --run/--model: the newest in ./saved_models/NAME (what
+    `export RUN` publishes), else the one shipped in the repository's saved_models/ (found from any folder)."""
+    names = [cfg["name"], preset, cfg["name"].removeprefix("cyclegan_")]
+    for base in (Path(cfg["callbacks"]["export_dir"] or "saved_models"), SHIPPED):
+        for name in dict.fromkeys(names):
+            p = base / name
+            if p.is_dir() and _is_export(p):
+                return p
+    return None
+
+
+def resolve_direction(direction: str, photo_domain: str) -> str:
+    """auto / to-style -> photo -> style; to-photo -> back; a2b / b2a as given."""
+    from keras_gans.models.cyclegan import style_directions
+
+    d = style_directions(photo_domain)
+    return {"auto": d["photo2style"], "to-style": d["photo2style"], "to-photo": d["style2photo"]}.get(direction, direction)
+
+
+def load_translator(cfg: dict, run_dir: str | None, model_dir: str | None, direction: str, preset: str = ""):
+    """(function uint8 [1, H, W, C] -> uint8 [1, H, W, C], channels, description of the model used, direction)."""
     if run_dir and model_dir:
         raise UserError("pass either --run or --model, not both")
     if run_dir:
@@ -65,25 +88,33 @@ def load_translator(cfg: dict, run_dir: str | None, model_dir: str | None, direc
         run_cfg, model, epoch = load_run(run_dir)
         if run_cfg["model"] != "cyclegan":
             raise UserError(f"{run_dir} is a {run_cfg['model']} run; transfer needs a cyclegan run")
-        return (lambda x: model.transfer(x, direction)), int(model.image_shape[-1]), f"run {run_dir} (epoch {epoch})"
+        direction = resolve_direction(direction, run_cfg["cyclegan"]["photo_domain"])
+        return (lambda x: model.transfer(x, direction)), int(model.image_shape[-1]), f"run {run_dir} (epoch {epoch})", direction
     if not model_dir:
-        default = Path(cfg["callbacks"]["export_dir"]) / cfg["name"]
-        if not (default.is_dir() and _is_export(default)):
+        default = default_export(cfg, preset)
+        if default is None:
             raise UserError(
-                f"no trained model for preset '{cfg['name']}' (no export in {default}); train one with "
+                f"no trained model for preset '{cfg['name']}' (no export in saved_models/{cfg['name']}); train one with "
                 f"`python cli.py train {cfg['name']} --data DIR`, or pass --run RUN_DIR or --model EXPORT_DIR"
             )
         model_dir = str(default)
+    import json
+
     import tensorflow as tf
 
     from keras_gans.export import load_export
 
     loaded = load_export(model_dir)
+    if "directions" in loaded.signatures:
+        photo_domain = json.loads(loaded.signatures["directions"]()["json"].numpy())["photo_domain"]
+    else:  # exports written before the `directions` signature: the preset says which side is the photo
+        photo_domain = cfg["cyclegan"]["photo_domain"]
+    direction = resolve_direction(direction, photo_domain)
     if direction not in loaded.signatures:
         raise UserError(f"{model_dir} has no '{direction}' signature: is it a cyclegan export?")
     sig = loaded.signatures[direction]
     channels = int(sig.structured_input_signature[1]["images"].shape[-1])
-    return (lambda x: sig(images=tf.constant(x))["images"].numpy()), channels, f"export {model_dir}"
+    return (lambda x: sig(images=tf.constant(x))["images"].numpy()), channels, f"export {model_dir}", direction
 
 
 def save_image(path: Path, image, quality: int):
@@ -103,15 +134,17 @@ def save_image(path: Path, image, quality: int):
 @click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False), help="Folder for the results.")
 @click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False), help="Use this training run's checkpoint.")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Use this SavedModel export.")
-@click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
-              help="a2b: domain A -> B (photo -> ukiyo-e in the ukiyoe preset); b2a: back.")
+@click.option("--direction", type=click.Choice(["auto", "to-style", "to-photo", "a2b", "b2a"]), default="auto",
+              show_default=True, help="auto / to-style: photo -> style (the side cyclegan.photo_domain names is the "
+              "photo side); to-photo: back; a2b / b2a: by folder side.")
 @click.option("--format", "fmt", type=click.Choice(["same", "png", "jpg"]), default="same", show_default=True,
               help="same: JPEG stays JPEG, PNG stays PNG, anything else becomes PNG.")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
 def transfer(preset, input_path, output_dir, run_dir, model_dir, direction, fmt, quality):
     """Translate images with a trained CycleGAN (PRESET: e.g. ukiyoe, or cyclegan) at their own size.
 
-    Without --run/--model the newest export of the preset (saved_models/NAME/) is used."""
+    Without --run/--model the newest export of the preset in ./saved_models/NAME/ is used, else the trained model
+    shipped in the repository's saved_models/ (e.g. saved_models/ukiyoe)."""
     cfg = resolve_preset(preset)
     src, out = Path(input_path), Path(output_dir)
     items = list_inputs(src)
@@ -119,7 +152,7 @@ def transfer(preset, input_path, output_dir, run_dir, model_dir, direction, fmt,
     clash = [p for p, t in targets if t.resolve() == p.resolve()]
     if clash:
         raise UserError(f"--output {out} would overwrite the input {clash[0]}; choose another output folder")
-    translate, channels, used = load_translator(cfg, run_dir, model_dir, direction)
+    translate, channels, used, direction = load_translator(cfg, run_dir, model_dir, direction, preset)
 
     from keras.utils import Progbar
 

@@ -35,6 +35,13 @@ from keras_gans.nets.resnet import build_resnet_generator
 DIRECTIONS = ("a2b", "b2a")
 
 
+def style_directions(photo_domain: str) -> dict:
+    """{'photo2style': 'a2b' | 'b2a', 'style2photo': the other} for the side that holds the photos."""
+    to_style = "a2b" if str(photo_domain).upper() == "A" else "b2a"
+    return {"photo_domain": str(photo_domain).upper(), "photo2style": to_style,
+            "style2photo": "b2a" if to_style == "a2b" else "a2b"}
+
+
 # ----- learning rate ----------------------------------------------------------------------------------------------
 @keras.saving.register_keras_serializable(package="keras_gans")
 class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -219,6 +226,8 @@ def load_domains(cfg: dict, progress: bool = True) -> Domains:
         )
     test_set = load_builtin(d["builtin"], size, channels, seed=seed + 100_003, n=k)
     dom, tdom = train_set.labels["domain"], test_set.labels["domain"]
+    if c["photo_domain"] == "B":  # the built-in "photos" go on the side the config names as the photo side
+        dom, tdom = 1 - dom, 1 - tdom
     a, b = train_set.images[dom == 0], train_set.images[dom == 1]
     if limit:
         a, b = a[:limit], b[:limit]
@@ -418,18 +427,24 @@ class CycleGAN(GenerativeModel):
         raise UserError("a cyclegan run translates images instead of sampling noise; use `python cli.py transfer`")
 
     def export_endpoints(self, archive, uint8_fn, png_fn):
-        """One SavedModel, both directions: `serving_default` = `a2b_bytes` (image_bytes string [batch] -> PNG
-        image_bytes string [batch]), `b2a_bytes` likewise, and the uint8 tensor signatures `a2b` / `b2a`
-        (images uint8 [batch, H, W, C], any H and W -> images uint8 of the same shape)."""
+        """One SavedModel, both directions: `serving_default` = photo -> style as image bytes (image_bytes string
+        [batch] -> PNG image_bytes string [batch]; `a2b_bytes` when cyclegan.photo_domain is A, else `b2a_bytes`),
+        `a2b_bytes` / `b2a_bytes`, the uint8 tensor signatures `a2b` / `b2a` (images uint8 [batch, H, W, C], any H
+        and W -> images uint8 of the same shape), and `directions` (no input -> json: which side is the photo)."""
+        import json
+
         size, ch = int(self.image_shape[0]), int(self.image_shape[-1])
         archive.track(self.g_ab)
         archive.track(self.g_ba)
+        meta = style_directions(self.cfg["cyclegan"].get("photo_domain", "A"))
         for direction in DIRECTIONS:
             tensor_fn, bytes_fn = _transfer_endpoints(self.generator_for(direction), size, ch)
             archive.add_endpoint(direction, tensor_fn, [tf.TensorSpec([None, None, None, ch], tf.uint8, name="images")])
             archive.add_endpoint(f"{direction}_bytes", bytes_fn, [tf.TensorSpec([None], tf.string, name="image_bytes")])
-            if direction == "a2b":
+            if direction == meta["photo2style"]:
                 archive.add_endpoint("serving_default", bytes_fn, [tf.TensorSpec([None], tf.string, name="image_bytes")])
+        text = json.dumps({**meta, "image_size": size, "name": self.cfg["name"]})
+        archive.add_endpoint("directions", lambda: {"json": tf.constant(text)}, [])
 
 
 def _transfer_endpoints(g, size: int, ch: int):
