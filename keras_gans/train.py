@@ -38,7 +38,7 @@ def configure_runtime(cfg: dict):
 
 def resolve_precision(name: str) -> str:
     """'auto' -> mixed_float16 on a GPU, mixed_bfloat16 on a CPU with native bf16 (AVX-512-BF16 / AMX), else
-    float32. Chosen by measurement (docs/readme/speed.md): bf16 trains the 64 px DCGAN ~1.5x faster on such CPUs."""
+    float32. Chosen by measurement (docs/speed.md): bf16 trains the 64 px DCGAN ~1.5x faster on such CPUs."""
     if name in (None, "auto"):
         return auto_precision()
     if name not in ("float32", "mixed_bfloat16", "mixed_float16"):
