@@ -73,7 +73,7 @@ def make_strategy(name: str):
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
         if "TF_CONFIG" not in os.environ:
-            raise UserError("train.strategy=multiworker needs TF_CONFIG set on every worker (see README, 'Many machines')")
+            raise UserError("train.strategy=multiworker needs TF_CONFIG set on every worker (see docs/training.md, 'Several machines')")
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise UserError(f"unknown strategy '{name}' (default, mirrored or multiworker)")
 
