@@ -16,7 +16,7 @@ from keras_gans.errors import UserError
 INSTALL_HINT = 'the demo needs Gradio: pip install -e ".[demo]"'
 # small GAN images: enlarge without blurring; fonts from the system (the page must work offline)
 CSS = """
-#grid img, #strip img, #translated img { image-rendering: pixelated; }
+#grid img, #strip img, #translated img { image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }
 """
 FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]
 MONO = ["ui-monospace", "Consolas", "monospace"]
