@@ -159,6 +159,13 @@ def serve(model: logic.DemoModel, port: int = 7860, block: bool = True):
     app = build_app(model, workdir)
     app.queue(default_concurrency_limit=1)  # one TensorFlow call at a time: the CPU is the bottleneck anyway
     theme = gr.themes.Default(font=FONTS, font_mono=MONO)
+    if block:  # `kill PID` stops like Ctrl+C, so the temporary folder is removed
+        import signal
+
+        def _stop(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, _stop)
     try:
         app.launch(server_name="127.0.0.1", server_port=int(port), share=False, inbrowser=False, ssr_mode=False,
                    prevent_thread_lock=not block, theme=theme, css=CSS, footer_links=[], quiet=False,
