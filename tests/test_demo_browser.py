@@ -1,7 +1,7 @@
 """`python cli.py demo` in a real browser: headless Chromium (driven by Playwright) opens the page served on
 127.0.0.1, chooses seeds and conditions, clicks, and checks the decoded pixels of the images that appear against
 the export called directly. Skips with a reason when Gradio, Playwright or a Chromium binary is absent
-(install: pip install -e ".[demo,demo-test]"; apt-get install chromium). Slow: ~1 minute (three pages, one through the CLI)."""
+(install: pip install -e ".[demo,demo-test]"; apt-get install chromium). Slow: three pages, one through the CLI."""
 
 from __future__ import annotations
 

@@ -60,7 +60,8 @@ def resolve_export(path: str | Path) -> Path:
         try:
             target = Path(json.loads(pointer.read_text())["path"])
         except (ValueError, KeyError, TypeError):
-            raise UserError(f"{pointer} is not valid JSON with a 'path'; re-export with `python cli.py export {p}`") from None
+            raise UserError(f"{pointer} is not valid JSON with a 'path'; "
+                            f"re-export with `python cli.py export {p}`") from None
         for cand in ([target] if target.is_absolute() else [p / target, target]):
             found = cand.is_dir() and _as_version(cand)
             if found:
@@ -257,7 +258,8 @@ def grid_inputs(metas: list[dict], seed: int, n: int, choices=None, vary: str | 
     if vary and vary != NO_VARY:
         meta = next((m for m in metas if m["name"] == vary), None)
         if meta is None:
-            raise UserError(f"no condition '{vary}' to vary; conditions: {', '.join(m['name'] for m in metas) or 'none'}")
+            names = ", ".join(m["name"] for m in metas) or "none"
+            raise UserError(f"no condition '{vary}' to vary; conditions: {names}")
         k = len(meta["classes"])
         if k * n > MAX_IMAGES:
             raise UserError(f"varying {vary} makes {k} rows of {n} = {k * n} images; at most {MAX_IMAGES}: "
