@@ -25,6 +25,9 @@ pytestmark = pytest.mark.slow
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 SHOTS = os.environ.get("KERAS_GANS_DEMO_SHOTS")  # a folder (e.g. docs/img) to copy the page screenshots into
+# the shipped exports (or others, by these variables) get their own page tests when present
+SHIPPED = {"acgan": os.environ.get("KERAS_GANS_DEMO_ACGAN", str(REPO / "saved_models" / "acgan")),
+           "ukiyoe": os.environ.get("KERAS_GANS_DEMO_UKIYOE", str(REPO / "saved_models" / "ukiyoe"))}
 
 
 def chromium_path() -> str | None:
@@ -193,11 +196,16 @@ def tiles(grid: np.ndarray, n: int, size: int = 16, pad: int = 2, nrow: int | No
 
 
 def shot(page, tmp_path, name):
+    """A full-page screenshot; with KERAS_GANS_DEMO_SHOTS=DIR also DIR/demo_NAME.png (256 colours: small)."""
+    from PIL import Image
+
     path = tmp_path / f"demo_{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    img = Image.open(path)
+    assert img.width >= 800 and np.asarray(img.convert("L")).std() > 5  # a rendered page, not a blank one
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(SHOTS) / path.name)
+        img.convert("RGB").quantize(256).save(Path(SHOTS) / path.name, optimize=True)
     return path
 
 
@@ -297,7 +305,7 @@ def test_cyclegan_page_uploads_a_photo(servers, exports, page, tmp_path):
     from keras_gans.demo import logic
 
     photo = np.random.default_rng(0).integers(0, 256, (45, 61, 3)).astype(np.uint8)  # any size, not the 16 px
-    Image.fromarray(photo).save(tmp_path / "photo.png")
+    Image.fromarray(photo).save(tmp_path / "photo.png")  # PNG: the pixels the page sends are these exactly
     open_page(page, servers["cyc"].url)
     page.set_input_files("#photo input[type=file]", str(tmp_path / "photo.png"))
     page.wait_for_selector("#photo img")
@@ -322,3 +330,83 @@ def test_server_stops_and_removes_its_files(servers):
     assert s.proc.returncode is not None
     leftovers = [p for p in Path("/tmp").glob("keras_gans_demo_*") if str(p) in str(cfg)]
     assert not leftovers
+
+
+# ----- the shipped exports (saved_models/acgan, saved_models/ukiyoe) when this checkout has them -------------------
+def shipped(name):
+    from keras_gans.demo.logic import resolve_export
+
+    _require()
+    try:
+        resolve_export(SHIPPED[name])
+    except Exception:
+        pytest.skip(f"no export at {SHIPPED[name]} (set KERAS_GANS_DEMO_{name.upper()} to test another)")
+    return SHIPPED[name]
+
+
+def test_shipped_acgan_page(browser, page, tmp_path):
+    """`python cli.py demo saved_models/acgan`: choose a class of every condition, generate, compare with the
+    export; change one condition; vary it (one row per class); screenshot."""
+    from keras_gans.demo import logic
+
+    path = shipped("acgan")
+    server = Server(path, tmp_path / "acgan.log")
+    try:
+        model = direct(path)
+        size = model.generate(np.zeros(1, np.int64), logic._first_class_arrays(model.metas, 1)).shape[1]
+        softmax = [m for m in model.metas if m["type"] == "softmax"]
+        assert softmax, "the acgan export has no softmax condition to choose"
+        server.wait()
+        open_page(page, server.url)
+        set_number(page, "seed", 1)
+        set_number(page, "grid-size", 9)
+        picks = {m["name"]: m["classes"][min(2, len(m["classes"]) - 1)] for m in softmax}
+        picks.update({k: v for k, v in (("hair", "blonde"), ("eyes", "blue")) if k in picks
+                      and v in next(m["classes"] for m in softmax if m["name"] == k)})
+        for name, cls in picks.items():
+            choose(page, f"cond-{name}", cls)
+        grid = click_for_image(page, "generate", "grid")
+        assert grid.shape[:2] == (3 * (size + 2) + 2, 3 * (size + 2) + 2)
+        choices = [picks.get(m["name"], logic.default_choice(m)) for m in model.metas]
+        _, arrays, _, _ = logic.grid_inputs(model.metas, 1, 9, choices)
+        np.testing.assert_array_equal(tiles(grid, 9, size).reshape(9, size, size, -1),
+                                      model.generate(logic.grid_seeds(1, 9), arrays).reshape(9, size, size, -1))
+        first = softmax[0]
+        other = next(c for c in first["classes"] if c != picks[first["name"]])
+        choose(page, f"cond-{first['name']}", other)
+        changed = click_for_image(page, "generate", "grid")
+        assert np.abs(changed.astype(int) - grid.astype(int)).mean() > 1.0
+        choose(page, "vary", first["name"])
+        set_number(page, "grid-size", 6)
+        rows = click_for_image(page, "generate", "grid")
+        assert rows.shape[:2] == (len(first["classes"]) * (size + 2) + 2, 6 * (size + 2) + 2)
+        shot(page, tmp_path, "acgan")
+    finally:
+        server.stop()
+
+
+def test_shipped_ukiyoe_page(browser, page, tmp_path):
+    """`python cli.py demo saved_models/ukiyoe`: upload a photo (a real one from ../shared when present), get the
+    translated image at the photo's size, equal to the export called directly; screenshot."""
+    from PIL import Image
+
+    from keras_gans.demo import logic
+
+    path = shipped("ukiyoe")
+    server = Server(path, tmp_path / "ukiyoe.log")
+    try:
+        photos = sorted((REPO.parent / "shared" / "data" / "ukiyoe2photo" / "testB").glob("*.jpg"))
+        photo = (np.asarray(Image.open(photos[0]).convert("RGB")) if photos else
+                 np.random.default_rng(0).integers(0, 256, (120, 90, 3)).astype(np.uint8))
+        Image.fromarray(photo).save(tmp_path / "photo.png")
+        model = direct(path)
+        server.wait()
+        open_page(page, server.url)
+        page.set_input_files("#photo input[type=file]", str(tmp_path / "photo.png"))
+        page.wait_for_selector("#photo img")
+        out = click_for_image(page, "translate", "translated")
+        assert out.shape == photo.shape and out.std() > 5
+        np.testing.assert_array_equal(out, logic.translate_image(model, photo, "a2b"))
+        shot(page, tmp_path, "ukiyoe")
+    finally:
+        server.stop()
