@@ -225,3 +225,20 @@ def test_cli_demo_without_gradio_names_the_install_command(monkeypatch):
     r = CliRunner().invoke(main, ["demo", "."])
     assert r.exit_code == 2
     assert r.output.strip().splitlines()[-1] == 'error: the demo needs Gradio: pip install -e ".[demo]"'
+
+
+class _Sig:
+    """A stand-in for a loaded SavedModel signature: its named inputs and nothing to run."""
+
+    def __init__(self, *names):
+        self.structured_input_signature = ((), {n: None for n in names})
+
+
+@pytest.mark.parametrize("sigs,message", [
+    ({"generate": _Sig("seed", "hair"), "serving_default": _Sig("z", "hair")}, "no 'conditions' signature"),
+    ({"encode": _Sig("images")}, "no 'generate' signature"),
+    ({"a2b": _Sig("images")}, "needs the a2b_bytes signature"),
+])
+def test_exports_the_page_cannot_serve_say_why(sigs, message):
+    with pytest.raises(UserError, match=message):
+        logic.model_from_signatures(sigs, "m/1")

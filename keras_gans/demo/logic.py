@@ -134,6 +134,10 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
                         "VAE) and CycleGAN exports from `python cli.py export`")
     metas = json.loads(sigs["conditions"]()["json"].numpy()) if "conditions" in sigs else []
     gen, dec = sigs["generate"], sigs.get("serving_default")
+    extra = sorted(set(gen.structured_input_signature[1]) - {"seed"} - {m["name"] for m in metas})
+    if extra:  # label inputs without their class names: the page could not offer choices
+        raise UserError(f"{name}: 'generate' takes {', '.join(extra)} but the export has no 'conditions' signature "
+                        "naming their classes; re-export the run with `python cli.py export RUN`")
     latent_dim = int(dec.structured_input_signature[1]["z"].shape[-1]) if dec is not None else 0
 
     def generate(seeds, conds):
