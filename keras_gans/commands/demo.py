@@ -8,7 +8,7 @@ from keras_gans.cli import main
 
 
 @main.command()
-@click.argument("source", type=click.Path(exists=True, file_okay=False))
+@click.argument("source", metavar="EXPORT_OR_RUN", type=click.Path(exists=True, file_okay=False))
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True,
               help="Serve on http://127.0.0.1:PORT/ (this machine only).")
 def demo(source, port):
