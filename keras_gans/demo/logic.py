@@ -1,0 +1,373 @@
+"""The demo's logic without Gradio: find the export, read its signatures and conditions, and turn a page request
+(seed, grid size, condition choices, an uploaded photo) into arrays through the export's own signatures.
+
+The page calls the export exactly as a TF Serving client would: `generate` (seed [+ conditions]) for grids,
+`serving_default` (z [+ conditions]) for interpolation, `a2b_bytes` / `b2a_bytes` (PNG bytes) for CycleGAN.
+So the page is also a check of the export. Latent seeds follow `sample`: image i of seed S uses S*100000+i, so a
+grid here equals `python cli.py sample EXPORT --seed S --n N`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from keras_gans.errors import UserError
+
+MIXED = "mixed"  # softmax choice: balanced over the classes (image i gets class i % K), as `sample` does
+NO_VARY = "none"
+MAX_IMAGES = 256  # per grid (rows x columns); keeps one request to a second or two on a CPU
+MAX_COLUMNS = 64
+MAX_STEPS = 64
+MAX_SEED = 2**40  # seeds are int64 and multiplied by 100000 (sample's rule); stay far from overflow
+
+
+# ----- finding the export ------------------------------------------------------------------------------------------
+def _versions(base: Path) -> list[Path]:
+    """Version folders of an export base (saved_models/NAME or RUN/export), highest first."""
+    if not base.is_dir():
+        return []
+    vs = [p for p in base.iterdir() if p.is_dir() and p.name.isdigit() and (p / "saved_model.pb").is_file()]
+    return sorted(vs, key=lambda p: int(p.name), reverse=True)
+
+
+def _as_version(p: Path) -> Path | None:
+    if (p / "saved_model.pb").is_file():
+        return p
+    vs = _versions(p)
+    return vs[0] if vs else None
+
+
+def resolve_export(path: str | Path) -> Path:
+    """The SavedModel folder to serve for EXPORT_OR_RUN: an export version folder, an export base (highest version),
+    or a run directory: RUN/export.json first, then the highest RUN/export/N, then the run config's
+    export_dir/NAME (where training exported before RUN/export/ existed)."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{p} does not exist; pass an export (saved_models/NAME) or a run directory")
+    if not p.is_dir():
+        raise UserError(f"{p} is a file; pass an export folder (saved_models/NAME) or a run directory")
+    found = _as_version(p)
+    if found:
+        return found
+    pointer = p / "export.json"
+    if pointer.is_file():
+        try:
+            target = Path(json.loads(pointer.read_text())["path"])
+        except (ValueError, KeyError, TypeError):
+            raise UserError(f"{pointer} is not valid JSON with a 'path'; "
+                            f"re-export with `python cli.py export {p}`") from None
+        for cand in ([target] if target.is_absolute() else [p / target, target]):
+            found = cand.is_dir() and _as_version(cand)
+            if found:
+                return found
+    found = _as_version(p / "export")
+    if found:
+        return found
+    if (p / "config.yaml").is_file():
+        try:
+            import yaml
+
+            cfg = yaml.safe_load((p / "config.yaml").read_text()) or {}
+            base = Path(cfg["callbacks"]["export_dir"]) / cfg["name"]
+        except Exception:
+            base = None
+        found = base is not None and _as_version(base)
+        if found:
+            return found
+        raise UserError(f"run {p} has no export yet; make one with `python cli.py export {p}` and pass its folder")
+    raise UserError(f"{p} is neither a SavedModel export (no saved_model.pb) nor a run directory (no config.yaml)")
+
+
+# ----- the export, as plain callables -------------------------------------------------------------------------------
+@dataclass
+class DemoModel:
+    """What the page needs from an export. Built by load_model() from a SavedModel; tests may build one from numpy
+    functions. Every callable takes and returns numpy arrays."""
+
+    kind: str  # latent | conditional | cyclegan
+    name: str = "model"
+    metas: list[dict] = field(default_factory=list)  # conditions: {name, type softmax|sigmoid, classes}
+    generate: Callable | None = None  # (seeds int64 [n], {condition: array}) -> uint8 [n, H, W, C]
+    decode: Callable | None = None  # (z float32 [n, L], {condition: array}) -> uint8 [n, H, W, C]
+    latents: Callable | None = None  # seeds int64 [n] -> z float32 [n, L] (as the export's generate makes them)
+    translate: Callable | None = None  # (list of image bytes, direction) -> list of PNG bytes
+    directions: list[str] = field(default_factory=list)
+    channels: int = 3
+    latent_dim: int = 0
+    signatures: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        sigs = ", ".join(self.signatures)
+        if self.kind == "cyclegan":
+            return f"CycleGAN export `{self.name}` ({self.channels} channels; signatures: {sigs})"
+        conds = "; ".join(f"{m['name']} ({m['type']}, {len(m['classes'])} classes)" for m in self.metas)
+        what = f"conditional generator, conditions: {conds}" if self.metas else "latent generator"
+        return f"{what} `{self.name}` (latent_dim {self.latent_dim}; signatures: {sigs})"
+
+
+def model_from_signatures(sigs, name: str = "model") -> DemoModel:
+    """A DemoModel over a loaded SavedModel's `signatures` mapping (what tf.saved_model.load(path).signatures is)."""
+    import tensorflow as tf
+
+    names = sorted(sigs.keys())
+    if "a2b_bytes" in sigs or "a2b" in sigs:
+        dirs = [d for d in ("a2b", "b2a") if f"{d}_bytes" in sigs]
+        if not dirs:
+            raise UserError(f"{name}: a transfer export needs the a2b_bytes signature; re-export it with this version")
+        channels = int(sigs["a2b"].structured_input_signature[1]["images"].shape[-1]) if "a2b" in sigs else 3
+
+        def translate(blobs, direction):
+            if direction not in dirs:
+                raise UserError(f"direction must be one of {', '.join(dirs)}, got {direction!r}")
+            out = sigs[f"{direction}_bytes"](image_bytes=tf.constant(list(blobs), tf.string))["image_bytes"]
+            return [bytes(b) for b in out.numpy()]
+
+        return DemoModel("cyclegan", name, translate=translate, directions=dirs, channels=channels, signatures=names)
+    if "generate" not in sigs:
+        raise UserError(f"{name} has no 'generate' signature: the demo serves generator exports (GAN, conditional, "
+                        "VAE) and CycleGAN exports from `python cli.py export`")
+    metas = json.loads(sigs["conditions"]()["json"].numpy()) if "conditions" in sigs else []
+    gen, dec = sigs["generate"], sigs.get("serving_default")
+    extra = sorted(set(gen.structured_input_signature[1]) - {"seed"} - {m["name"] for m in metas})
+    if extra:  # label inputs without their class names: the page could not offer choices
+        raise UserError(f"{name}: 'generate' takes {', '.join(extra)} but the export has no 'conditions' signature "
+                        "naming their classes; re-export the run with `python cli.py export RUN`")
+    latent_dim = int(dec.structured_input_signature[1]["z"].shape[-1]) if dec is not None else 0
+
+    def generate(seeds, conds):
+        kw = {k: tf.constant(v) for k, v in conds.items()}
+        return gen(seed=tf.constant(np.asarray(seeds, np.int64)), **kw)["images"].numpy()
+
+    def decode(z, conds):
+        kw = {k: tf.constant(v) for k, v in conds.items()}
+        return dec(z=tf.constant(np.asarray(z, np.float32)), **kw)["images"].numpy()
+
+    def latents(seeds):
+        from keras_gans.models.base import seeds_to_latent
+
+        return seeds_to_latent(tf.constant(np.asarray(seeds, np.int64)), latent_dim).numpy()
+
+    probe = generate(np.zeros([1], np.int64), _first_class_arrays(metas, 1))  # also warms the graph up
+    return DemoModel("conditional" if metas else "latent", name, metas, generate,
+                     decode if dec is not None else None, latents if dec is not None else None,
+                     channels=int(probe.shape[-1]), latent_dim=latent_dim, signatures=names)
+
+
+def load_model(path: str | Path) -> DemoModel:
+    import tensorflow as tf
+
+    version = resolve_export(path)
+    try:
+        loaded = tf.saved_model.load(str(version))
+    except Exception as e:  # a corrupt or foreign SavedModel: say which folder, not a TensorFlow traceback
+        raise UserError(f"could not load the SavedModel in {version}: {str(e).splitlines()[0]}") from None
+    name = version.parent.name if version.name.isdigit() else version.name
+    if name == "export":
+        name = version.parent.parent.name
+    model = model_from_signatures(loaded.signatures, f"{name}/{version.name}")
+    model._loaded = loaded  # keep the variables alive as long as the model
+    return model
+
+
+# ----- page requests -> arrays -------------------------------------------------------------------------------------
+def parse_seed(value) -> int:
+    """A seed from a page box (int, float or text) -> int in [0, MAX_SEED)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"the seed must be a whole number, got {value!r}") from None
+    if not np.isfinite(f) or f != int(f) or not 0 <= f < MAX_SEED:
+        raise UserError(f"the seed must be a whole number from 0 to {MAX_SEED - 1}, got {value!r}")
+    return int(f)
+
+
+def new_seed(rng: np.random.Generator | None = None) -> int:
+    return int((rng or np.random.default_rng()).integers(0, 1_000_000))
+
+
+def grid_seeds(seed: int, n: int) -> np.ndarray:
+    """Image i of seed S uses latent seed S*100000+i (the `sample --seed` rule)."""
+    return np.arange(n, dtype=np.int64) + np.int64(seed) * 100000
+
+
+def control_for(meta: dict) -> str:
+    """The page control a condition gets: a dropdown (one class of K), checkboxes (a label set), or one checkbox
+    (a binary attribute: on/off)."""
+    if meta["type"] == "softmax":
+        return "dropdown"
+    return "checkbox" if len(meta["classes"]) == 1 else "checkboxes"
+
+
+def default_choice(meta: dict):
+    c = control_for(meta)
+    return MIXED if c == "dropdown" else (True if c == "checkbox" else [meta["classes"][0]])
+
+
+def condition_request(metas: list[dict], choices) -> dict:
+    """The page's condition controls (one value per condition, in metas order, or a dict by name) -> a request for
+    keras_gans.conditioning.request_arrays. Softmax: a class name, or MIXED (balanced over images). Sigmoid: the
+    checked class names (none checked = all off), or a bool for a one-class (binary) attribute."""
+    if not isinstance(choices, dict):
+        choices = list(choices)
+        if len(choices) != len(metas):
+            raise UserError(f"expected {len(metas)} condition values, got {len(choices)}")
+        choices = {m["name"]: v for m, v in zip(metas, choices)}
+    req = {}
+    for m in metas:
+        v = choices.get(m["name"])
+        if m["type"] == "softmax":
+            if v is None or v == "" or v == MIXED:
+                continue
+            req[m["name"]] = v
+        else:
+            k = len(m["classes"])
+            vec = np.zeros(k, np.float32)
+            if isinstance(v, (bool, np.bool_)):
+                vec[:] = float(v)
+            else:
+                for c in ([v] if isinstance(v, str) else list(v or [])):
+                    from keras_gans.conditioning import encode_value
+
+                    vec = np.maximum(vec, encode_value(m, str(c)))
+            req[m["name"]] = vec
+    return req
+
+
+def _first_class_arrays(metas, n):
+    from keras_gans.conditioning import request_arrays
+
+    req = {m["name"]: 0 for m in metas if m["type"] == "softmax"}
+    req.update({m["name"]: np.eye(len(m["classes"]), dtype=np.float32)[0] for m in metas if m["type"] == "sigmoid"})
+    return request_arrays(metas, n, req)
+
+
+def grid_inputs(metas: list[dict], seed: int, n: int, choices=None, vary: str | None = None):
+    """(seeds int64, {condition: array}, images per row, row names) for a grid of n images (with vary: one row of n
+    per class of that condition, the same seeds in every row)."""
+    from keras_gans.conditioning import request_arrays
+
+    n = int(n)
+    if not 1 <= n <= MAX_COLUMNS * (1 if vary and vary != NO_VARY else 4):
+        raise UserError(f"grid size must be 1..{MAX_COLUMNS if vary and vary != NO_VARY else MAX_IMAGES}, got {n}")
+    seeds = grid_seeds(seed, n)
+    req = condition_request(metas, choices) if metas else {}
+    rows: list[str] = []
+    nrow = None
+    if vary and vary != NO_VARY:
+        meta = next((m for m in metas if m["name"] == vary), None)
+        if meta is None:
+            names = ", ".join(m["name"] for m in metas) or "none"
+            raise UserError(f"no condition '{vary}' to vary; conditions: {names}")
+        k = len(meta["classes"])
+        if k * n > MAX_IMAGES:
+            raise UserError(f"varying {vary} makes {k} rows of {n} = {k * n} images; at most {MAX_IMAGES}: "
+                            f"use {MAX_IMAGES // k} or fewer per row")
+        req.pop(vary, None)
+        if meta["type"] == "softmax":
+            req[vary] = np.repeat(np.arange(k, dtype=np.int32), n)
+        else:
+            req[vary] = np.repeat(np.eye(k, dtype=np.float32), n, axis=0)
+        seeds = np.tile(seeds, k)
+        nrow, rows = n, list(meta["classes"])
+    arrays = request_arrays(metas, len(seeds), req) if metas else {}
+    return seeds, arrays, nrow, rows
+
+
+def generate_grid(model: DemoModel, seed, n, choices=None, vary=None):
+    """(grid uint8 [H, W, C], images uint8 [N, h, w, C], caption) through the export's `generate` signature."""
+    from keras_gans.images import make_grid
+
+    if model.generate is None:
+        raise UserError("this export has no generate signature")
+    seeds, arrays, nrow, rows = grid_inputs(model.metas, parse_seed(seed), n, choices, vary)
+    images = np.asarray(model.generate(seeds, arrays))
+    grid = make_grid(images, nrow=nrow)
+    caption = f"{len(images)} images, latent seeds {int(seeds[0])}..{int(seeds[:int(n)][-1])}"
+    if rows:
+        caption += f"; rows top to bottom: {vary} = " + ", ".join(rows)
+    return grid, images, caption
+
+
+def interpolation_frames(model: DemoModel, seed_a, seed_b, steps: int = 8, method: str = "slerp", choices=None):
+    """uint8 [steps, H, W, C] from the first image of seed A's grid to that of seed B's, through the export's
+    `serving_default` (z in). Conditions stay fixed along the strip (a mixed class -> its first class)."""
+    from keras_gans.commands.evaluate import interpolate_latents
+
+    if model.decode is None or model.latents is None:
+        raise UserError("this export has no serving_default(z) signature to interpolate with")
+    steps = int(steps)
+    if not 2 <= steps <= MAX_STEPS:
+        raise UserError(f"interpolation steps must be 2..{MAX_STEPS}, got {steps}")
+    if method not in ("linear", "slerp"):
+        raise UserError(f"method must be linear or slerp, got {method!r}")
+    z = model.latents(np.array([grid_seeds(parse_seed(seed_a), 1)[0], grid_seeds(parse_seed(seed_b), 1)[0]]))
+    path = interpolate_latents(z[:1], z[1:], steps, method)[0]
+    conds = {}
+    if model.metas:
+        from keras_gans.conditioning import request_arrays
+
+        req = condition_request(model.metas, choices if choices is not None else
+                                [default_choice(m) for m in model.metas])
+        one = request_arrays(model.metas, 1, req)  # mixed -> class 0 for a single image
+        conds = {k: np.repeat(v, steps, axis=0) for k, v in one.items()}
+    return np.asarray(model.decode(path, conds))
+
+
+def gif_bytes(frames: np.ndarray, ms: int = 120, min_side: int = 128) -> bytes:
+    """An animated GIF that walks the frames forth and back (looping); small frames are enlarged (nearest) so the
+    animation is visible."""
+    from PIL import Image
+
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or len(frames) < 1:
+        raise UserError("no frames to animate")
+    scale = max(1, -(-min_side // min(frames.shape[1:3])))
+    seq = list(frames) + list(frames[-2:0:-1])
+    pics = []
+    for f in seq:
+        img = Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f)
+        pics.append(img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img)
+    buf = io.BytesIO()
+    pics[0].save(buf, format="GIF", save_all=True, append_images=pics[1:], duration=ms, loop=0)
+    return buf.getvalue()
+
+
+def translate_image(model: DemoModel, image: np.ndarray, direction: str = "a2b") -> np.ndarray:
+    """An uploaded photo (uint8 [H, W], [H, W, 3] or [H, W, 4], any size) -> the translated uint8 image of the same
+    height and width, through the export's `{direction}_bytes` signature (PNG in, PNG out)."""
+    from keras_gans.images import encode_png
+
+    if model.translate is None:
+        raise UserError("this export does not translate images (no a2b_bytes signature)")
+    if image is None:
+        raise UserError("upload a photo first")
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3 or image.shape[-1] not in (1, 3, 4) or min(image.shape[:2]) < 1:
+        raise UserError(f"expected an image of shape [H, W, 1|3|4], got {list(image.shape)}")
+    if image.shape[-1] == 4:
+        image = image[..., :3]
+    out = model.translate([encode_png(image)], direction)[0]
+    return decode_png(out)
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(data)))
+    return img[..., None] if img.ndim == 2 else img
+
+
+def display(image: np.ndarray) -> np.ndarray:
+    """Gray [H, W, 1] -> [H, W] (what image widgets and PIL expect); colour unchanged."""
+    image = np.asarray(image)
+    return image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
