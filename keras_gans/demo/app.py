@@ -132,7 +132,7 @@ def _generator_page(gr, model, workdir: Path):
 def _cyclegan_page(gr, model):
     with gr.Row():
         direction = gr.Radio(model.directions, value=model.directions[0], label="direction", elem_id="direction",
-                             info="a2b: domain A -> B (photo -> ukiyo-e for the ukiyoe preset)")
+                             info="the first choice is photo -> style (the export's `directions` signature says which side is the photo)")
     with gr.Row():
         photo = gr.Image(label="photo (any size)", type="numpy", sources=["upload", "clipboard"], image_mode="RGB",
                          elem_id="photo")

@@ -118,6 +118,11 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
     names = sorted(sigs.keys())
     if "a2b_bytes" in sigs or "a2b" in sigs:
         dirs = [d for d in ("a2b", "b2a") if f"{d}_bytes" in sigs]
+        if "directions" in sigs:  # photo -> style first: the page's default is what `transfer` does by default
+            import json
+
+            first = json.loads(sigs["directions"]()["json"].numpy())["photo2style"]
+            dirs = sorted(dirs, key=lambda d: d != first)
         if not dirs:
             raise UserError(f"{name}: a transfer export needs the a2b_bytes signature; re-export it with this version")
         channels = int(sigs["a2b"].structured_input_signature[1]["images"].shape[-1]) if "a2b" in sigs else 3
