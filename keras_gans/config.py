@@ -89,7 +89,7 @@ DEFAULTS: dict[str, Any] = {
         "log_every": 10,  # steps between rows of steps.csv (per-step curves)
         "tensorboard": True,
         "export_every": 0,  # epochs between SavedModel exports (0 = only at the end)
-        "export_dir": "saved_models",
+        "export_dir": None,  # null = the export stays in RUN/export/N; a folder = also publish to FOLDER/NAME/N
         "export_at_end": True,
     },
     "cyclegan": {  # CycleGAN (model: cyclegan); data.path is a folder with trainA/ trainB/ (testA/ testB/)

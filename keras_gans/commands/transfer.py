@@ -67,7 +67,7 @@ def load_translator(cfg: dict, run_dir: str | None, model_dir: str | None, direc
             raise UserError(f"{run_dir} is a {run_cfg['model']} run; transfer needs a cyclegan run")
         return (lambda x: model.transfer(x, direction)), int(model.image_shape[-1]), f"run {run_dir} (epoch {epoch})"
     if not model_dir:
-        default = Path(cfg["callbacks"]["export_dir"]) / cfg["name"]
+        default = Path(cfg["callbacks"]["export_dir"] or "saved_models") / cfg["name"]  # where `export RUN` publishes
         if not (default.is_dir() and _is_export(default)):
             raise UserError(
                 f"no trained model for preset '{cfg['name']}' (no export in {default}); train one with "
@@ -102,7 +102,8 @@ def save_image(path: Path, image, quality: int):
 @click.option("--input", "input_path", required=True, type=click.Path(exists=True), help="An image file or a folder (recursive).")
 @click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False), help="Folder for the results.")
 @click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False), help="Use this training run's checkpoint.")
-@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Use this SavedModel export.")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False),
+              help="Use this SavedModel export (a version folder, an export base NAME/, or a run's own RUN/export).")
 @click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
               help="a2b: domain A -> B (photo -> ukiyo-e in the ukiyoe preset); b2a: back.")
 @click.option("--format", "fmt", type=click.Choice(["same", "png", "jpg"]), default="same", show_default=True,
@@ -121,12 +122,11 @@ def transfer(preset, input_path, output_dir, run_dir, model_dir, direction, fmt,
         raise UserError(f"--output {out} would overwrite the input {clash[0]}; choose another output folder")
     translate, channels, used = load_translator(cfg, run_dir, model_dir, direction)
 
-    from keras.utils import Progbar
-
     from keras_gans.data.images import BadImage, _to_array, open_image
+    from keras_gans.io_utils import progbar
 
     click.echo(f"transferring {len(targets)} image(s) {direction} with {used} -> {out}")
-    bar = Progbar(len(targets), unit_name="image") if len(targets) > 1 else None
+    bar = progbar(len(targets), "image") if len(targets) > 1 else None
     written, skipped = 0, []
     for i, (path, target) in enumerate(targets):
         try:
