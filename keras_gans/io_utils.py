@@ -64,8 +64,12 @@ def _path_in(text: str) -> str | None:
     """The first absolute-looking path in a TensorFlow error message (it names the file it failed on)."""
     import re
 
-    m = re.search(r"(/[^\s;:,'\"]+)", text)
-    return m.group(1) if m else None
+    paths = [m.group(1) for m in re.finditer(r"(?:^|[\s'\"])(/[^\s;,'\"]+)", text) if not m.group(1).startswith("/job:")]
+    if not paths:
+        return None
+    path = paths[-1]
+    m = re.match(r"(.*?)/[^/]*_temp(/|$)", path)  # a checkpoint's temporary folder: name the folder it is in
+    return m.group(1) if m else path
 
 
 def disk_error_message(info: dict, what: str = "") -> str:
