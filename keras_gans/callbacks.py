@@ -228,6 +228,28 @@ class PeriodicExport(keras.callbacks.Callback):
                 export_model(self.model, self.out_dir, self.name, version=epoch + 1)
 
 
+class EpochLog(keras.callbacks.Callback):
+    """One plain line per epoch ("epoch 3/25 - 12.1s - d_loss 0.6931 - ..."), for output that goes to a log file:
+    Keras' progress bar redraws itself with ANSI codes and backspaces, which only a terminal understands."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = int(epochs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import time
+
+        self.t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        import sys
+        import time
+
+        parts = [f"epoch {epoch + 1}/{self.epochs}", f"{time.perf_counter() - self.t0:.1f}s"]
+        parts += [f"{k} {v:.4g}" for k, v in sorted(_numbers(logs).items())]
+        print(" - ".join(parts), file=sys.stdout, flush=True)
+
+
 class Watchdog(keras.callbacks.Callback):
     """Stops (or warns about) a failing run early: non-finite losses, D loss collapsing to ~0, exploding gradients.
 

@@ -334,8 +334,14 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     epochs = int(t["epochs"])
     if verbose is None:
         verbose = t["verbose"]
-    if verbose == "auto" or (verbose == 1 and not sys.stdout.isatty()):
-        verbose = 1 if sys.stdout.isatty() else 2  # a log gets one plain line per epoch, no bar redrawn with ANSI codes
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    epoch_log = None
+    if verbose and (verbose == 2 or not sys.stdout.isatty()):
+        from keras_gans.callbacks import EpochLog
+
+        epoch_log = EpochLog(epochs)  # a log gets one plain line per epoch, not a bar redrawn with ANSI codes
+        verbose = 0
     print(
         f"training {cfg['name']} ({cfg['model']}, loss {cfg['loss']['type']}) on {n_images} images "
         f"{'x'.join(map(str, info['image_shape']))}, {steps} steps/epoch, epochs {initial_epoch + 1}..{epochs}, "
@@ -350,6 +356,8 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
             flip=cfg["data"]["flip"], image_keys=family.image_keys,
         )
         cbs, watchdog = make_callbacks(cfg, run_dir, model, run_ckpt, initial_epoch, steps, chief, extra_callbacks)
+        if epoch_log is not None:
+            cbs.append(epoch_log)  # last: its line shows what the other callbacks added to the logs
         from keras_gans import distributed
 
         ds = distributed.replica_order(ds, strategy.num_replicas_in_sync, t["d_steps"])
