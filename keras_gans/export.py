@@ -60,7 +60,7 @@ def _newest_version(base: Path) -> Path | None:
 def find_export(path: str | Path) -> Path:
     """The SavedModel folder that `path` names: a version folder (holds saved_model.pb), an export base NAME/ with
     numbered versions (the newest), or a run directory (its own export: RUN/export.json, else the newest
-    RUN/export/N). Raises UserError saying what to do when there is none. Needs no TensorFlow."""
+    RUN/export/N). Raises UserError saying what to do when there is none; reads only the file system."""
     p = Path(path)
     if (p / "saved_model.pb").is_file():
         return p

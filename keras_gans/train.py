@@ -305,7 +305,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     strategy = make_strategy(cfg["train"]["strategy"])
     chief = is_chief(strategy)
     family, arrays, info = prepare(cfg)
-    check_data_size(cfg, arrays, strategy.num_replicas_in_sync)
+    check_data_size(cfg, arrays)
 
     from keras_gans.checkpoint import RunCheckpoint
     from keras_gans.data.pipeline import make_train_dataset, steps_per_epoch
@@ -397,15 +397,13 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     return model, run_dir, history
 
 
-def check_data_size(cfg: dict, arrays: dict, replicas: int = 1):
+def check_data_size(cfg: dict, arrays: dict):
     """Stop (UserError) where training cannot work, warn where it works badly: fewer images than one batch means
     every batch repeats the same few images (BatchNorm statistics and D's judgement then say little)."""
     import warnings
 
     t = cfg["train"]
     batch = int(t["batch_size"])
-    if batch % replicas:
-        raise UserError(f"train.batch_size {batch} cannot be split over {replicas} replicas; use a multiple of {replicas}")
     sizes = {k: len(v) for k, v in arrays.items()}
     n = min(sizes.values())
     if n < 1:
