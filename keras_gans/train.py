@@ -312,6 +312,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
 
     model = build_model(cfg, info, strategy)
     # Only now, with the config, the data and the model known to work, does the run directory come to exist.
+    new_lrs = _changed_learning_rates(cfg, run_dir) if resume else {}
     run_dir.mkdir(parents=True, exist_ok=True)
     if chief:
         from keras_gans.io_utils import atomic_write_text, remove_stale_temps
@@ -326,6 +327,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     run_ckpt = RunCheckpoint(model, ckpt_dir, cfg["callbacks"]["keep_checkpoints"])
     # A worker resumes from the chief's checkpoints (the run directory must be shared or copied to every machine).
     initial_epoch = (run_ckpt if chief else RunCheckpoint(model, run_dir)).restore() if resume else 0
+    _apply_learning_rates(model, new_lrs)
 
     t = cfg["train"]
     per_step = t["batch_size"] * t["d_steps"]
@@ -395,6 +397,34 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
             print(f"published it to {record['published']} (callbacks.export_dir is set; without it the export "
                   "stays in the run: publish with `python cli.py export RUN`)", flush=True)
     return model, run_dir, history
+
+
+def _changed_learning_rates(cfg: dict, run_dir: Path) -> dict:
+    """{optimizer name: lr} for train.g_lr / d_lr that this resume changes (compared with RUN/config.yaml before it
+    is rewritten). The checkpoint restores the optimizers' learning rates (a NaN-guard reduction must survive a
+    resume), so a new value asked for on the command line has to be applied after the restore."""
+    from keras_gans.config import load_run_config
+
+    try:
+        old = load_run_config(run_dir)["train"]
+    except UserError:
+        return {}
+    t = cfg["train"]
+    out = {}
+    for key, names in (("g_lr", ("g", "vae")), ("d_lr", ("d",))):
+        if float(t[key]) != float(old[key]):
+            out.update({n: float(t[key]) for n in names})
+    return out
+
+
+def _apply_learning_rates(model, lrs: dict):
+    for name, opt in model.optimizers().items():
+        if name in lrs:
+            try:
+                opt.learning_rate.assign(lrs[name])
+                print(f"--resume: optimizer '{name}' learning rate set to {lrs[name]:g}", flush=True)
+            except AttributeError:  # a schedule (cyclegan's decay): it is rebuilt from the config already
+                pass
 
 
 def check_data_size(cfg: dict, arrays: dict):
