@@ -83,12 +83,17 @@ def test_export_stays_in_run_and_resume_is_repeatable(tmp_path, monkeypatch):
     # a preset or --set that contradicts the recorded run is an error naming the differences
     _one_line(run_cli("train", "wgan", "--run-dir", run, "--resume", *TINY), "loss.type", "name")
     _one_line(run_cli("train", "dcgan", "--run-dir", run, "--resume", "--set", "net.dim=16"), "net.dim", "8", "16")
-    # ... keys that may change (train.epochs) continue the run
-    _ok(run_cli("train", "dcgan", "--run-dir", run, "--resume", "--epochs", 2))
+    # ... keys that may change (train.epochs, train.g_lr) continue the run, and take effect
+    _ok(run_cli("train", "dcgan", "--run-dir", run, "--resume", "--epochs", 2, "--set", "train.g_lr=1e-4"))
     assert (run / "checkpoints" / "ckpt-2.index").is_file()
+    from keras_gans.train import load_run
+
+    _, model, epoch = load_run(run)
+    assert epoch == 2 and float(model.g_optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
+    assert float(model.d_optimizer.learning_rate.numpy()) == pytest.approx(2e-4)
     assert find_export(run) == run / "export" / "2" and json.loads((run / "export.json").read_text())["epoch"] == 2
     # the same command again: nothing left to train, no new export version
-    _ok(run_cli("train", "dcgan", "--run-dir", run, "--resume", "--epochs", 2))
+    _ok(run_cli("train", "dcgan", "--run-dir", run, "--resume", "--epochs", 2, "--set", "train.g_lr=1e-4"))
     assert sorted(p.name for p in (run / "export").iterdir()) == ["1", "2"]
     # publishing is a command (or callbacks.export_dir)
     _ok(run_cli("export", run, "--out", tmp_path / "pub"))
