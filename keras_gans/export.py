@@ -105,12 +105,13 @@ def export_to_run(model, run_dir: str | Path, epoch: int, publish_dir: str | Pat
     run_dir = Path(run_dir)
     record = _read_record(run_dir)
     own = run_dir / "export" / str(record.get("version", ""))
-    if record.get("epoch") == int(epoch) and (own / "saved_model.pb").is_file():
+    up_to_date = record.get("epoch") == int(epoch) and (own / "saved_model.pb").is_file()
+    if up_to_date:
         path = own  # this epoch is exported already (a repeated --resume of a finished run)
     else:
         path = export_model(model, run_dir, "export")
         record = {"path": str(path.resolve()), "version": int(path.name), "epoch": int(epoch)}
-    if publish_dir:
+    if publish_dir and not (up_to_date and record.get("published") and Path(record["published"]).is_dir()):
         base = Path(publish_dir) / model.cfg["name"]
         version = int(publish_version) if publish_version is not None else next_version(base)
         target = base / str(version)
