@@ -196,7 +196,9 @@ def _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow
 @click.option("--version", type=click.IntRange(1), help="Version number (default: the next free one).")
 @click.option("--out", type=click.Path(file_okay=False), default="saved_models", show_default=True)
 def export(run, name, version, out):
-    """Export a run's generator as a SavedModel in the TF Serving layout OUT/NAME/VERSION/."""
+    """Publish a run's generator as a SavedModel in the TF Serving layout OUT/NAME/VERSION/.
+
+    Training keeps its own export in RUN/export/N; this is the step that puts a version where TF Serving looks."""
     from keras_gans.export import export_model
     from keras_gans.train import load_run
 
