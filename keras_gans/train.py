@@ -84,8 +84,8 @@ def resume_config(run_dir: str | Path, preset: str | None, overrides: dict, conf
         shown = "; ".join(diffs[:6]) + (f"; and {len(diffs) - 6} more" if len(diffs) > 6 else "")
         raise UserError(
             f"--resume: the command contradicts the run in {run_dir} ({shown}); a resume may change only "
-            f"{', '.join(k.rstrip('.') + ('.*' if k.endswith('.') else '') for k in RESUME_MAY_CHANGE)} "
-            "(docs/reliability.md); start a new run with another --run-dir"
+            "train.epochs, the learning rates and keys that do not change what is trained (callbacks.*, watchdog.*, "
+            "eval.*, ...: see docs/reliability.md); start a new run with another --run-dir"
         )
     return asked
 
