@@ -211,17 +211,43 @@ class Checkpointer(keras.callbacks.Callback):
 
 
 class PeriodicExport(keras.callbacks.Callback):
-    """A SavedModel export every `every` epochs (version = epoch number)."""
+    """A SavedModel export every `every` epochs: into RUN/export/ (next version) when run_dir is given, and
+    published to out_dir/NAME/EPOCH when out_dir (callbacks.export_dir) is set."""
 
-    def __init__(self, out_dir, name, every: int):
+    def __init__(self, out_dir, name, every: int, run_dir=None):
         super().__init__()
-        self.out_dir, self.name, self.every = out_dir, name, int(every)
+        self.out_dir, self.name, self.every, self.run_dir = out_dir, name, int(every), run_dir
 
     def on_epoch_end(self, epoch, logs=None):
         if self.every and (epoch + 1) % self.every == 0:
-            from keras_gans.export import export_model
+            from keras_gans.export import export_model, export_to_run
 
-            export_model(self.model, self.out_dir, self.name, version=epoch + 1)
+            if self.run_dir is not None:
+                export_to_run(self.model, self.run_dir, epoch + 1, self.out_dir, publish_version=epoch + 1)
+            elif self.out_dir:
+                export_model(self.model, self.out_dir, self.name, version=epoch + 1)
+
+
+class EpochLog(keras.callbacks.Callback):
+    """One plain line per epoch ("epoch 3/25 - 12.1s - d_loss 0.6931 - ..."), for output that goes to a log file:
+    Keras' progress bar redraws itself with ANSI codes and backspaces, which only a terminal understands."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = int(epochs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import time
+
+        self.t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        import sys
+        import time
+
+        parts = [f"epoch {epoch + 1}/{self.epochs}", f"{time.perf_counter() - self.t0:.1f}s"]
+        parts += [f"{k} {v:.4g}" for k, v in sorted(_numbers(logs).items())]
+        print(" - ".join(parts), file=sys.stdout, flush=True)
 
 
 class Watchdog(keras.callbacks.Callback):

@@ -24,6 +24,8 @@ class CLIGroup(click.Group):
     """Turns UserError into one line + exit 2, anything unexpected into exit 1."""
 
     def invoke(self, ctx):
+        previous = warnings.showwarning
+        warnings.showwarning = _one_line_warning
         try:
             return super().invoke(ctx)
         except UserError as e:
@@ -32,6 +34,22 @@ class CLIGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("\ninterrupted; the last complete checkpoint is kept (continue with --resume)", err=True)
             sys.exit(130)
+        except Exception as e:  # a full disk or a read-only folder is the user's to fix: one line, exit 2
+            from keras_gans.io_utils import disk_error, disk_error_message
+
+            info = disk_error(e)
+            if info is None:
+                raise
+            click.echo(f"error: {disk_error_message(info)}", err=True)
+            sys.exit(2)
+        finally:
+            warnings.showwarning = previous
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Python warnings as one line each ('warning: ...'), readable in a log; no source line, no file:lineno."""
+    text = " ".join(str(message).split())
+    print(f"warning: {text}", file=file or sys.stderr, flush=True)
 
 
 @click.group(cls=CLIGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -67,23 +85,24 @@ def _overrides(set_items, **flags) -> dict:
 @click.option("--deterministic", is_flag=True, help="Enable TensorFlow op determinism (slower).")
 def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resume, seed, strategy, deterministic):
     """Train MODEL (a preset in configs/, e.g. dcgan, wgan_gp, or a YAML path)."""
-    from keras_gans.config import apply_overrides, load_config, load_run_config, validate, _merge, _read_yaml
+    from keras_gans.config import apply_overrides, load_config, validate, _merge, _read_yaml
 
     overrides = _overrides(set_items, data=data, epochs=epochs, batch_size=batch_size, seed=seed, strategy=strategy)
     if deterministic:
         overrides["train.deterministic"] = True
-    if resume:
-        if not run_dir:
-            raise UserError("--resume needs --run-dir (the run to continue)")
-        cfg = validate(apply_overrides(load_run_config(run_dir), overrides))
+    if resume and not run_dir:
+        raise UserError("--resume needs --run-dir (the run to continue)")
+    from keras_gans.train import preset_origin, resume_config, train as run_training
+
+    # --resume is repeatable: it continues a run that has a checkpoint and starts one that has none yet.
+    if resume and (Path(run_dir) / "checkpoints" / "checkpoint").is_file():
+        cfg = resume_config(run_dir, model, overrides, config_file)
     else:
         cfg = load_config(model)
         if config_file:
             cfg = validate(_merge(cfg, _read_yaml(Path(config_file)), config_file))
         cfg = validate(apply_overrides(cfg, overrides))
-    from keras_gans.train import train as run_training
-
-    _, run_path, _ = run_training(cfg, run_dir, resume=resume)
+    _, run_path, _ = run_training(cfg, run_dir, resume=resume, origin=preset_origin(model))
     click.echo(f"done: samples in {run_path / 'samples'}, curves in {run_path / 'curves.png'}")
 
 
@@ -177,7 +196,9 @@ def _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow
 @click.option("--version", type=click.IntRange(1), help="Version number (default: the next free one).")
 @click.option("--out", type=click.Path(file_okay=False), default="saved_models", show_default=True)
 def export(run, name, version, out):
-    """Export a run's generator as a SavedModel in the TF Serving layout OUT/NAME/VERSION/."""
+    """Publish a run's generator as a SavedModel in the TF Serving layout OUT/NAME/VERSION/.
+
+    Training keeps its own export in RUN/export/N; this is the step that puts a version where TF Serving looks."""
     from keras_gans.export import export_model
     from keras_gans.train import load_run
 

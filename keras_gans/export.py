@@ -1,4 +1,8 @@
-"""SavedModel exports in the layout TF Serving loads: saved_models/NAME/VERSION/ (saved_model.pb + variables/).
+"""SavedModel exports in the layout TF Serving loads: BASE/NAME/VERSION/ (saved_model.pb + variables/).
+
+Training writes its export into the run (RUN/export/VERSION); publishing to a shared saved_models/NAME/ happens
+only on request (`export RUN`, or the callbacks.export_dir key), so a throwaway run never becomes the version TF
+Serving serves. `find_export` turns a run, an export base or a version folder into the SavedModel folder.
 
 Built with Keras 3's `keras.export.ExportArchive`, which keeps our input names and dtypes and lets each family
 declare named signatures (`serving_default`, `generate`, ...) with named outputs (`images`, `image_bytes`).
@@ -47,12 +51,76 @@ def export_model(model, out_dir: str | Path = "saved_models", name: str | None =
     return path
 
 
+def _newest_version(base: Path) -> Path | None:
+    """base/N with the highest N that holds a whole SavedModel (what TF Serving would serve)."""
+    versions = sorted((int(p.name) for p in base.glob("*") if p.is_dir() and p.name.isdigit()), reverse=True)
+    return next((base / str(v) for v in versions if (base / str(v) / "saved_model.pb").is_file()), None)
+
+
+def find_export(path: str | Path) -> Path:
+    """The SavedModel folder that `path` names: a version folder (holds saved_model.pb), an export base NAME/ with
+    numbered versions (the newest), or a run directory (its own export: RUN/export.json, else the newest
+    RUN/export/N). Raises UserError saying what to do when there is none; reads only the file system."""
+    p = Path(path)
+    if (p / "saved_model.pb").is_file():
+        return p
+    newest = _newest_version(p)
+    if newest is not None:
+        return newest
+    if (p / "config.yaml").is_file() or (p / "export.json").is_file():
+        record = _read_record(p)
+        for cand in (p / "export" / str(record.get("version", "")), Path(record.get("path", "") or p / "none")):
+            if record and (cand / "saved_model.pb").is_file():
+                return cand
+        newest = _newest_version(p / "export")
+        if newest is not None:
+            return newest
+        raise UserError(f"the run {p} has no export yet; write one with `python cli.py export {p} --out DIR` "
+                        "(or train with callbacks.export_at_end=true)")
+    if not p.exists():
+        raise UserError(f"{p} does not exist; pass a run directory or a SavedModel export folder")
+    raise UserError(f"{p} is not a SavedModel export (no saved_model.pb, no numbered versions) nor a run directory")
+
+
+def _read_record(run_dir: Path) -> dict:
+    import json
+
+    try:
+        record = json.loads((run_dir / "export.json").read_text())
+        return record if isinstance(record, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def export_to_run(model, run_dir: str | Path, epoch: int, publish_dir: str | Path | None = None,
+                  publish_version: int | None = None) -> dict:
+    """The run's own export: RUN/export/VERSION (TF Serving layout; the next free version, or none when the newest
+    already holds this epoch), recorded in RUN/export.json. With publish_dir (the callbacks.export_dir key) a copy
+    also goes to publish_dir/NAME/VERSION, the folder a TF Serving instance may watch. Returns the record."""
+    import json
+    import shutil
+
+    from keras_gans.io_utils import atomic_write_text
+
+    run_dir = Path(run_dir)
+    record = _read_record(run_dir)
+    own = run_dir / "export" / str(record.get("version", ""))
+    up_to_date = record.get("epoch") == int(epoch) and (own / "saved_model.pb").is_file()
+    if up_to_date:
+        path = own  # this epoch is exported already (a repeated --resume of a finished run)
+    else:
+        path = export_model(model, run_dir, "export")
+        record = {"path": str(path.resolve()), "version": int(path.name), "epoch": int(epoch)}
+    if publish_dir and not (up_to_date and record.get("published") and Path(record["published"]).is_dir()):
+        base = Path(publish_dir) / model.cfg["name"]
+        version = int(publish_version) if publish_version is not None else next_version(base)
+        target = base / str(version)
+        with atomic_dir(target) as tmp:
+            shutil.copytree(path, tmp, dirs_exist_ok=True)
+        record["published"] = str(target.resolve())
+    atomic_write_text(run_dir / "export.json", json.dumps(record, indent=1))
+    return record
+
+
 def load_export(path: str | Path):
-    path = Path(path)
-    if not (path / "saved_model.pb").is_file():
-        versions = sorted((int(p.name) for p in path.glob("*") if p.is_dir() and p.name.isdigit()), reverse=True)
-        if versions and (path / str(versions[0]) / "saved_model.pb").is_file():
-            path = path / str(versions[0])
-        else:
-            raise UserError(f"{path} is not a SavedModel export (no saved_model.pb)")
-    return tf.saved_model.load(str(path))
+    return tf.saved_model.load(str(find_export(path)))

@@ -3,6 +3,7 @@ half-written file where a reader expects a whole one."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -21,10 +22,70 @@ def remove_stale_temps(folder: str | Path) -> int:
         n += 1
     ckpts = Path(folder) / "checkpoints"
     if ckpts.is_dir():
-        for p in ckpts.glob("*_temp*"):
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-            n += 1
+        for pattern in ("*_temp*", "*tempstate*", "checkpoint.tmp*"):
+            for p in ckpts.glob(pattern):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+                n += 1
     return n
+
+
+# errno -> (reason, what to do); the write errors a user can fix (a full disk, a read-only or foreign folder)
+_DISK_ERRNOS = {
+    errno.ENOSPC: ("no space left on the device", "free some space there"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space there"),
+    errno.EROFS: ("the file system is read-only", "choose a folder you can write to"),
+    errno.EACCES: ("permission denied", "choose a folder you can write to"),
+    errno.EPERM: ("operation not permitted", "choose a folder you can write to"),
+}
+_DISK_TEXTS = {  # the same errors as TensorFlow reports them (an OpError whose message holds the OS text)
+    "No space left on device": errno.ENOSPC, "Disk quota exceeded": errno.EDQUOT,
+    "Read-only file system": errno.EROFS, "Permission denied": errno.EACCES,
+}
+
+
+def disk_error(e: BaseException) -> dict | None:
+    """{path, reason, fix, full} when `e` is a write error the user can fix (full disk, read-only folder), else
+    None. Understands OSError and TensorFlow's errors (which carry the OS message in their text)."""
+    code, path = None, None
+    if isinstance(e, OSError) and e.errno in _DISK_ERRNOS:
+        code, path = e.errno, e.filename
+    elif type(e).__module__.startswith("tensorflow"):
+        text = str(getattr(e, "message", None) or e)
+        code = next((c for t, c in _DISK_TEXTS.items() if t in text), None)
+        if code is not None:
+            path = _path_in(text)
+    if code is None:
+        return None
+    reason, fix = _DISK_ERRNOS[code]
+    return {"path": str(path) if path else None, "reason": reason, "fix": fix, "full": code in (errno.ENOSPC, errno.EDQUOT)}
+
+
+def _path_in(text: str) -> str | None:
+    """The first absolute-looking path in a TensorFlow error message (it names the file it failed on)."""
+    import re
+
+    paths = [m.group(1) for m in re.finditer(r"(?:^|[\s'\"])(/[^\s;,'\"]+)", text) if not m.group(1).startswith("/job:")]
+    if not paths:
+        return None
+    path = paths[-1]
+    m = re.match(r"(.*?)/[^/]*_temp(/|$)", path)  # a checkpoint's temporary folder: name the folder it is in
+    return m.group(1) if m else path
+
+
+def disk_error_message(info: dict, what: str = "") -> str:
+    """One line: what could not be written, where, why and what to do."""
+    where = f" {info['path']}" if info["path"] else ""
+    return f"could not write{' ' + what if what else ''}{where}: {info['reason']}; {info['fix']}"
+
+
+def progbar(total: int, unit_name: str = "step"):
+    """A Keras progress bar that draws itself on a terminal and prints one plain line (no ANSI codes, no \\b)
+    when stdout is redirected to a log."""
+    import sys
+
+    from keras.utils import Progbar
+
+    return Progbar(total, unit_name=unit_name, verbose=1 if sys.stdout.isatty() else 2)
 
 
 def _umask() -> int:

@@ -18,6 +18,78 @@ from keras_gans.config import save_config
 from keras_gans.errors import UserError
 
 
+# What a --resume may change: keys that do not change what is trained (docs/reliability.md lists them). An entry
+# ending in "." allows its whole section. Anything else given on a resume must agree with RUN/config.yaml.
+RESUME_MAY_CHANGE = (
+    "train.epochs", "train.verbose", "train.g_lr", "train.d_lr", "train.strategy", "train.deterministic",
+    "train.jit_compile", "train.steps_per_execution", "data.cache_dir", "data.on_bad_file",
+    "callbacks.", "watchdog.", "eval.",
+)
+
+
+def may_change_on_resume(key: str) -> bool:
+    return any(key == k or (k.endswith(".") and key.startswith(k)) for k in RESUME_MAY_CHANGE)
+
+
+def preset_origin(preset: str) -> dict:
+    """What RUN/command.json records about the preset a run was started from."""
+    from keras_gans.config import preset_path
+
+    return {"preset": preset, "preset_file": str(preset_path(preset).resolve())}
+
+
+def resume_config(run_dir: str | Path, preset: str | None, overrides: dict, config_file: str | None = None) -> dict:
+    """The config to continue run_dir with: its recorded config plus the allowed changes from the command line.
+    A preset, --config file or --set that contradicts the recorded config is a UserError naming each difference."""
+    from keras_gans.config import (_flatten, _read_yaml, apply_overrides, list_presets, load_config,
+                                   load_run_config, preset_path, validate)
+
+    run_dir = Path(run_dir)
+    recorded = load_run_config(run_dir)
+    rec = _flatten(recorded)
+    diffs: list[str] = []
+
+    def differ(a: dict, b: dict, a_name: str, b_name: str):
+        fa, fb = _flatten(a), _flatten(b)
+        for k in sorted(fa):
+            if fa[k] != fb.get(k) and not may_change_on_resume(k) and k != "data.channels":
+                diffs.append(f"{k} is {fa[k]!r} in {a_name}, {fb.get(k)!r} in {b_name}")
+
+    if preset:
+        given = load_config(preset)
+        try:
+            origin = json.loads((run_dir / "command.json").read_text())
+        except (OSError, ValueError):
+            origin = {}
+        was = origin.get("preset_file")
+        if was:
+            if Path(was).resolve() != preset_path(preset).resolve():
+                base = load_config(was) if Path(was).is_file() else recorded
+                differ(base, given, f"the run's preset ({origin.get('preset')})", f"preset '{preset}'")
+        elif given["name"] != recorded["name"]:  # a run from before command.json: judge by the preset's name
+            base = load_config(recorded["name"]) if recorded["name"] in list_presets() else recorded
+            differ(base, given, f"the run ({recorded['name']})", f"preset '{preset}'")
+    explicit = dict(overrides)
+    if config_file:
+        explicit.update(_flatten(_read_yaml(Path(config_file))))
+    asked = validate(apply_overrides(recorded, explicit))
+    flat = _flatten(asked)
+    for k in sorted(explicit):
+        new, old = flat[k], rec[k]
+        if k in ("data.path", "data.labels") and isinstance(new, str) and os.path.exists(new):
+            new = str(Path(new).resolve())
+        if new != old and not may_change_on_resume(k):
+            diffs.append(f"{k} is {old!r} in the run, {new!r} in the command")
+    if diffs:
+        shown = "; ".join(diffs[:6]) + (f"; and {len(diffs) - 6} more" if len(diffs) > 6 else "")
+        raise UserError(
+            f"--resume: the command contradicts the run in {run_dir} ({shown}); a resume may change only "
+            "train.epochs, the learning rates and keys that do not change what is trained (callbacks.*, watchdog.*, "
+            "eval.*, ...: see docs/reliability.md); start a new run with another --run-dir"
+        )
+    return asked
+
+
 def default_run_dir(cfg: dict) -> Path:
     return Path("runs") / f"{cfg['name']}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -160,7 +232,7 @@ def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, step
             cbs.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"))
     cbs.append(cb.Checkpointer(run_ckpt, c["checkpoint_every"], cfg["train"]["epochs"], chief))
     if chief and c["export_every"]:
-        cbs.append(cb.PeriodicExport(c["export_dir"], cfg["name"], c["export_every"]))
+        cbs.append(cb.PeriodicExport(c["export_dir"], cfg["name"], c["export_every"], run_dir=run_dir))
     return cbs, watchdog
 
 
@@ -174,14 +246,56 @@ def _eval_callbacks(cfg: dict) -> list:
     return [FIDCallback(cfg, e["every"], e["n"], e["features"], e["data"], seed=int(cfg["train"]["seed"]))]
 
 
-def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, verbose=None, extra_callbacks=()):
-    """Train a model from a resolved config; returns (model, run_dir, fit history dict)."""
+def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, verbose=None, extra_callbacks=(),
+          origin: dict | None = None):
+    """Train a model from a resolved config; returns (model, run_dir, fit history dict).
+
+    resume=True is repeatable, like keras.callbacks.BackupAndRestore: it continues from the newest checkpoint in
+    run_dir and starts the run when there is none yet (run_dir missing, or killed before its first checkpoint).
+    `origin` ({"preset": ...}) is recorded in RUN/command.json, so a later --resume can tell a contradicting preset.
+    A full disk or a read-only folder ends in one UserError line; this run's temporaries are removed and the last
+    complete checkpoint stays usable."""
     run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
+    try:
+        return _train(cfg, run_dir, resume, verbose, extra_callbacks, origin)
+    except Exception as e:
+        from keras_gans.io_utils import disk_error, disk_error_message, remove_stale_temps
+
+        info = disk_error(e)
+        if info is None:
+            raise
+        if run_dir.is_dir():
+            try:
+                remove_stale_temps(run_dir)
+            except OSError:
+                pass
+        ckpts = run_dir / "checkpoints"
+        kept = _latest_checkpoint_epoch(ckpts)
+        then = (f"the checkpoint of epoch {kept} in {ckpts} is kept: {info['fix']}, then run the same command with "
+                "--resume" if kept else f"{info['fix']}, then run the command again")
+        msg = disk_error_message(info)
+        raise UserError(msg.split("; ")[0] + "; " + then) from None
+
+
+def _latest_checkpoint_epoch(ckpts: Path) -> int | None:
+    """The epoch of the newest complete checkpoint named by the index (read as text: no TensorFlow needed)."""
+    try:
+        text = (ckpts / "checkpoint").read_text()
+    except OSError:
+        return None
+    import re
+
+    m = re.search(r'^model_checkpoint_path:\s*"ckpt-(\d+)"', text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, origin):
     ckpt_index = run_dir / "checkpoints" / "checkpoint"
-    if resume and not ckpt_index.is_file():
-        raise UserError(f"--resume: no checkpoint in {run_dir / 'checkpoints'}; train without --resume first")
     if not resume and ckpt_index.is_file():
         raise UserError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --run-dir")
+    if resume and not ckpt_index.is_file():
+        print(f"--resume: no checkpoint in {run_dir} yet; starting the run", flush=True)
+        resume = False
 
     for key in ("path", "labels"):  # record absolute paths, so --resume works from any folder
         value = cfg["data"].get(key)
@@ -191,25 +305,29 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
     strategy = make_strategy(cfg["train"]["strategy"])
     chief = is_chief(strategy)
     family, arrays, info = prepare(cfg)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if chief:
-        from keras_gans.io_utils import remove_stale_temps
-
-        remove_stale_temps(run_dir)  # what a killed run left half-written is never read, only removed
-        save_config(cfg, run_dir)
-        from keras_gans.io_utils import atomic_write_text
-
-        atomic_write_text(run_dir / "data_info.json", json.dumps(info, indent=1))
+    check_data_size(cfg, arrays)
 
     from keras_gans.checkpoint import RunCheckpoint
     from keras_gans.data.pipeline import make_train_dataset, steps_per_epoch
 
     model = build_model(cfg, info, strategy)
+    # Only now, with the config, the data and the model known to work, does the run directory come to exist.
+    new_lrs = _changed_learning_rates(cfg, run_dir) if resume else {}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if chief:
+        from keras_gans.io_utils import atomic_write_text, remove_stale_temps
+
+        remove_stale_temps(run_dir)  # what a killed run left half-written is never read, only removed
+        save_config(cfg, run_dir)
+        atomic_write_text(run_dir / "data_info.json", json.dumps(info, indent=1))
+        if origin is not None and not resume:
+            atomic_write_text(run_dir / "command.json", json.dumps(origin, indent=1))
     # Every worker must save (the save is collective); only the chief's copy goes into the run directory.
     ckpt_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="keras-gans-worker-"))
     run_ckpt = RunCheckpoint(model, ckpt_dir, cfg["callbacks"]["keep_checkpoints"])
     # A worker resumes from the chief's checkpoints (the run directory must be shared or copied to every machine).
     initial_epoch = (run_ckpt if chief else RunCheckpoint(model, run_dir)).restore() if resume else 0
+    _apply_learning_rates(model, new_lrs)
 
     t = cfg["train"]
     per_step = t["batch_size"] * t["d_steps"]
@@ -220,6 +338,12 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
         verbose = t["verbose"]
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
+    epoch_log = None
+    if verbose and (verbose == 2 or not sys.stdout.isatty()):
+        from keras_gans.callbacks import EpochLog
+
+        epoch_log = EpochLog(epochs)  # a log gets one plain line per epoch, not a bar redrawn with ANSI codes
+        verbose = 0
     print(
         f"training {cfg['name']} ({cfg['model']}, loss {cfg['loss']['type']}) on {n_images} images "
         f"{'x'.join(map(str, info['image_shape']))}, {steps} steps/epoch, epochs {initial_epoch + 1}..{epochs}, "
@@ -234,6 +358,8 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
             flip=cfg["data"]["flip"], image_keys=family.image_keys,
         )
         cbs, watchdog = make_callbacks(cfg, run_dir, model, run_ckpt, initial_epoch, steps, chief, extra_callbacks)
+        if epoch_log is not None:
+            cbs.append(epoch_log)  # last: its line shows what the other callbacks added to the logs
         from keras_gans import distributed
 
         ds = distributed.replica_order(ds, strategy.num_replicas_in_sync, t["d_steps"])
@@ -263,14 +389,64 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
               f"(retry {retries}/{w['nan_retries']})", file=sys.stderr, flush=True)
 
     if chief and cfg["callbacks"]["export_at_end"]:
-        from keras_gans.export import export_model
+        from keras_gans.export import export_to_run
 
-        path = export_model(model, cfg["callbacks"]["export_dir"], cfg["name"])
-        from keras_gans.io_utils import atomic_write_text
-
-        atomic_write_text(run_dir / "export.json", json.dumps({"path": str(path.resolve())}))
-        print(f"exported SavedModel to {path}", flush=True)
+        record = export_to_run(model, run_dir, epochs, cfg["callbacks"]["export_dir"])
+        print(f"exported SavedModel to {run_dir / 'export' / str(record['version'])}", flush=True)
+        if record.get("published"):
+            print(f"published it to {record['published']} (callbacks.export_dir is set; without it the export "
+                  "stays in the run: publish with `python cli.py export RUN`)", flush=True)
     return model, run_dir, history
+
+
+def _changed_learning_rates(cfg: dict, run_dir: Path) -> dict:
+    """{optimizer name: lr} for train.g_lr / d_lr that this resume changes (compared with RUN/config.yaml before it
+    is rewritten). The checkpoint restores the optimizers' learning rates (a NaN-guard reduction must survive a
+    resume), so a new value asked for on the command line has to be applied after the restore."""
+    from keras_gans.config import load_run_config
+
+    try:
+        old = load_run_config(run_dir)["train"]
+    except UserError:
+        return {}
+    t = cfg["train"]
+    out = {}
+    for key, names in (("g_lr", ("g", "vae")), ("d_lr", ("d",))):
+        if float(t[key]) != float(old[key]):
+            out.update({n: float(t[key]) for n in names})
+    return out
+
+
+def _apply_learning_rates(model, lrs: dict):
+    for name, opt in model.optimizers().items():
+        if name in lrs:
+            try:
+                opt.learning_rate.assign(lrs[name])
+                print(f"--resume: optimizer '{name}' learning rate set to {lrs[name]:g}", flush=True)
+            except AttributeError:  # a schedule (cyclegan's decay): it is rebuilt from the config already
+                pass
+
+
+def check_data_size(cfg: dict, arrays: dict):
+    """Stop (UserError) where training cannot work, warn where it works badly: fewer images than one batch means
+    every batch repeats the same few images (BatchNorm statistics and D's judgement then say little)."""
+    import warnings
+
+    t = cfg["train"]
+    batch = int(t["batch_size"])
+    sizes = {k: len(v) for k, v in arrays.items()}
+    n = min(sizes.values())
+    if n < 1:
+        raise UserError("no training images are left (check data.max_images and the label files)")
+    per_step = batch * int(t["d_steps"])
+    if n < per_step:
+        what = f"{n} training image{'s' if n != 1 else ''}"
+        warnings.warn(
+            f"only {what} for {per_step} images per step (train.batch_size {batch} x train.d_steps {t['d_steps']}): "
+            f"each batch repeats every image about {per_step / n:.0f} times; add images or lower train.batch_size "
+            f"(e.g. --batch-size {max(1, min(batch, n))})",
+            stacklevel=2,
+        )
 
 
 def _reinitialise(model) -> int:

@@ -83,6 +83,8 @@ def test_data_errors(tmp_path):
 def test_run_errors(tmp_path):
     _assert_user_error(run_cli("train", "dcgan", "--resume"), "--resume needs --run-dir")
     (tmp_path / "norun").mkdir()
-    _assert_user_error(run_cli("train", "dcgan", "--resume", "--run-dir", tmp_path / "norun"), "config.yaml")
+    # --resume in a folder with no checkpoint starts the run (issue 15); bad values still stop it before anything
+    _assert_user_error(run_cli("train", "dcgan", "--resume", "--run-dir", tmp_path / "norun", "--set", "net.dim=abc"),
+                       "net.dim")
     _assert_user_error(run_cli("sample", tmp_path / "norun"), "not a run directory")
     _assert_user_error(run_cli("export", tmp_path / "norun"), "not a run directory")

@@ -28,11 +28,10 @@ def data():
 @click.option("--seed", type=int, default=0, show_default=True)
 def make(dataset, out, n, size, seed):
     """Write the procedural DATASET (faces: hair x eye colours; shapes: i-CLEVR-style objects) to OUT."""
-    from keras.utils import Progbar
     from PIL import Image
 
     from keras_gans.data import procedural
-    from keras_gans.io_utils import atomic_write_text
+    from keras_gans.io_utils import atomic_write_text, progbar
 
     out = Path(out)
     if (out / "images").exists() and any((out / "images").iterdir()):
@@ -41,7 +40,7 @@ def make(dataset, out, n, size, seed):
     loader = procedural.load_faces if dataset == "faces" else procedural.load_shapes
     s = loader(size=size, channels=3, seed=seed, **kwargs)
     (out / "images").mkdir(parents=True, exist_ok=True)
-    bar = Progbar(len(s), unit_name="image")
+    bar = progbar(len(s), "image")  # plain lines when stdout is a log
     names = []
     for i, img in enumerate(s.images):
         name = f"{i:05d}.png"

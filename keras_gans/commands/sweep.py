@@ -169,7 +169,9 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
     real = None
     seeds = np.arange(n_samples, dtype=np.int64)
     rows, panels = [], []
-    progress = keras.utils.Progbar(len(configs), unit_name="config")
+    from keras_gans.io_utils import progbar
+
+    progress = progbar(len(configs), "config")  # plain lines when stdout is a log
     for i, c in enumerate(configs):
         cfg, run_dir = c["cfg"], c["run_dir"]
         print(f"\n[sweep {i + 1}/{len(configs)}] {c['label']} -> {run_dir}", flush=True)

@@ -133,7 +133,8 @@ def save_image(path: Path, image, quality: int):
 @click.option("--input", "input_path", required=True, type=click.Path(exists=True), help="An image file or a folder (recursive).")
 @click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False), help="Folder for the results.")
 @click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False), help="Use this training run's checkpoint.")
-@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="Use this SavedModel export.")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False),
+              help="Use this SavedModel export (a version folder, an export base NAME/, or a run's own RUN/export).")
 @click.option("--direction", type=click.Choice(["auto", "to-style", "to-photo", "a2b", "b2a"]), default="auto",
               show_default=True, help="auto / to-style: photo -> style (the side cyclegan.photo_domain names is the "
               "photo side); to-photo: back; a2b / b2a: by folder side.")
@@ -154,12 +155,11 @@ def transfer(preset, input_path, output_dir, run_dir, model_dir, direction, fmt,
         raise UserError(f"--output {out} would overwrite the input {clash[0]}; choose another output folder")
     translate, channels, used, direction = load_translator(cfg, run_dir, model_dir, direction, preset)
 
-    from keras.utils import Progbar
-
     from keras_gans.data.images import BadImage, _to_array, open_image
+    from keras_gans.io_utils import progbar
 
     click.echo(f"transferring {len(targets)} image(s) {direction} with {used} -> {out}")
-    bar = Progbar(len(targets), unit_name="image") if len(targets) > 1 else None
+    bar = progbar(len(targets), "image") if len(targets) > 1 else None
     written, skipped = 0, []
     for i, (path, target) in enumerate(targets):
         try:

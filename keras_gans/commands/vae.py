@@ -79,9 +79,9 @@ def resolve_labels(paths: list[str], root: str, labels: str | None, attribute: s
 def encode_images(model, images_u8, batch_size: int = 256):
     import numpy as np
 
-    from keras.utils import Progbar
+    from keras_gans.io_utils import progbar
 
-    bar = Progbar(len(images_u8), unit_name="image") if len(images_u8) > batch_size else None
+    bar = progbar(len(images_u8), "image") if len(images_u8) > batch_size else None
     mus = []
     for start in range(0, len(images_u8), batch_size):
         x = images_u8[start : start + batch_size].astype(np.float32) / 127.5 - 1.0

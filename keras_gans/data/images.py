@@ -167,14 +167,19 @@ def load_images(
         cache = Path(cache_dir) if cache_dir else default_cache_dir()
         cache_file = cache / f"{_cache_key(paths, size, channels)}.npz"
         if cache_file.is_file():
+            cached = None
             try:
                 with np.load(cache_file, allow_pickle=False) as z:
                     kept = [str(p) for p in z["paths"]]
                     skipped = [tuple(s) for s in z["skipped"].tolist()] if z["skipped"].size else []
-                    _warn_skipped(skipped)
-                    return ImageSet(z["images"], kept, skipped)
+                    cached = ImageSet(z["images"], kept, skipped)
             except Exception:  # a damaged cache is only a cache: decode again
                 pass
+            if cached is not None:
+                # The cache remembers the bad files, so the policy holds on every run, not only the first.
+                _apply_bad_file_policy(cached.skipped, on_bad_file)
+                _warn_skipped(cached.skipped)
+                return cached
     else:
         cache_file = None
 
@@ -199,12 +204,7 @@ def load_images(
         bar.update(len(paths), finalize=True)
 
     skipped = [(p, err) for p, (_, _, err) in zip(paths, decoded) if err]
-    if skipped and on_bad_file == "fail":
-        p, err = skipped[0]
-        raise UserError(
-            f"{p}: {err}; remove the file, or set data.on_bad_file=skip to skip bad files with a warning"
-            + (f" ({len(skipped)} bad files in all)" if len(skipped) > 1 else "")
-        )
+    _apply_bad_file_policy(skipped, on_bad_file)
     good = [(p, a, c) for p, (a, c, err) in zip(paths, decoded) if not err]
     if not good:
         raise UserError(f"none of the {len(paths)} image files could be decoded (first: {skipped[0][0]}: {skipped[0][1]})")
@@ -235,6 +235,16 @@ def load_images(
     return result
 
 
+def _apply_bad_file_policy(skipped, on_bad_file: str):
+    """data.on_bad_file=fail: the first bad file is an error naming it (the others are counted)."""
+    if skipped and on_bad_file == "fail":
+        p, err = skipped[0]
+        raise UserError(
+            f"{p}: {err}; remove the file, or set data.on_bad_file=skip to skip bad files with a warning"
+            + (f" ({len(skipped)} bad files in all)" if len(skipped) > 1 else "")
+        )
+
+
 def _warn_skipped(skipped):
     for p, err in skipped[:10]:
         warnings.warn(f"skipped {p}: {err}", stacklevel=3)
@@ -243,7 +253,7 @@ def _warn_skipped(skipped):
 
 
 def _progress(total: int, what: str):
-    from keras.utils import Progbar
+    from keras_gans.io_utils import progbar
 
     print(what)
-    return Progbar(total, unit_name="image")
+    return progbar(total, "image")

@@ -175,6 +175,11 @@ def labels_from_tags_csv(path, paths: list[str], root, categories: list[str], vo
             notes.append(f"{missing} images have no {c} tag in {path} and are left out")
         if several[c]:
             notes.append(f"{several[c]} rows of {path} have several {c} tags; the first one is used")
+    known = {k for p in paths for k in _image_keys(p, Path(root) if root else None)}
+    orphans = [k for k in rows if k not in known]
+    if orphans:  # a row for an image that is gone (deleted, unreadable, or beyond data.max_images) is ignored
+        notes.append(f"{len(orphans)} rows of {path} name no image among the {len(paths)} in use "
+                     f"(first: {orphans[0]}) and are ignored")
     index = {c: {n: i for i, n in enumerate(names[c])} for c in categories}
     arrays = {c: np.array([index[c][r[c]] if r[c] is not None else -1 for r in aligned], np.int32) for c in categories}
     if not keep.any():

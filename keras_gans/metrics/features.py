@@ -101,9 +101,9 @@ class FeatureExtractor:
             raise ValueError(f"images must be [n, H, W, C], got {images.shape}")
         bar = None
         if progress:
-            from keras.utils import Progbar
+            from keras_gans.io_utils import progbar
 
-            bar = Progbar(len(images), unit_name="image")
+            bar = progbar(len(images), "image")  # plain lines when stdout is a log
         feats, probs = [], []
         for s in range(0, len(images), self.batch_size):
             f, p = self._run(images[s : s + self.batch_size])
