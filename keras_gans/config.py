@@ -183,7 +183,9 @@ CHOICES = {
     "watchdog.on_nan": ("stop", "warn", "restore"),
     "watchdog.on_collapse": ("stop", "warn"),
     "watchdog.on_grad_norm": ("stop", "warn"),
+    "cyclegan.photo_domain": ("A", "B"),
 }
+LISTS_OR_STRINGS = {"augment.policy"}  # "" or a comma-separated string, or a list of names
 # key -> (lowest, highest, whether the lowest is allowed, whether the highest is allowed); None = no bound
 RANGES = {
     "data.image_size": (8, None, True, True),
@@ -198,6 +200,10 @@ RANGES = {
     "watchdog.nan_retries": (0, None, True, True),
     "cyclegan.pool_size": (0, None, True, True),
     "eval.n": (2, None, True, True),
+    "augment.p": (0, 1, True, True),
+    "augment.target": (0, 1, True, True),
+    "augment.translation_ratio": (0, 0.5, True, True),
+    "augment.cutout_ratio": (0, 1, True, True),
 }
 
 
@@ -256,6 +262,10 @@ def check_value(key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise bad()
         return value
+    if key in LISTS_OR_STRINGS:
+        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return value
+        raise bad()
     if kind is str:
         if key == "data.cache_dir" and value is False:  # false = no cache at all
             return value
