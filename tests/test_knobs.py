@@ -144,6 +144,7 @@ def test_interpolate_from_to_with_a_fixed_condition(tmp_path):
 
     cfg = tiny_config(model="acgan", conditional={"mode": "acgan", "heads": [{"name": "label", "type": "softmax"}]})
     cfg["train"]["steps_per_epoch"] = 1
+    cfg["net"]["weights_init"] = 0.3  # large initial weights: the label visibly changes an untrained G's output
     run = tmp_path / "run"
     train(cfg, run, verbose=0)
     out = tmp_path / "walk.png"
@@ -157,7 +158,7 @@ def test_interpolate_from_to_with_a_fixed_condition(tmp_path):
     np.testing.assert_allclose(grid[2:18, 2:18], ends[0], atol=1)
     np.testing.assert_allclose(grid[2:18, 74:90], ends[1], atol=1)
     other = model.sample_from_seeds([300005], label=2)[0, ..., 0].astype(np.int32)
-    assert np.abs(grid[2:18, 2:18] - other).max() > 1  # the label is what was held fixed
+    assert np.abs(grid[2:18, 2:18] - other).mean() > 5  # the label is what was held fixed
     for args, msg in ((["--from", "1"], "--from and --to"), (["--from", "1", "--to", "2", "--pairs", "2"], "--pairs")):
         r = CliRunner().invoke(main, ["interpolate", str(run), *args])
         assert r.exit_code == 2 and msg in r.output
@@ -181,9 +182,8 @@ def test_resize_modes(tmp_path):
     crop = load_images([str(p)], 16, 3, cache_dir=False).images[0].astype(int)
     squash = load_images([str(p)], 16, 3, resize="squash", cache_dir=False).images[0].astype(int)
     pad = load_images([str(p)], 16, 3, resize="pad", cache_dir=False).images[0].astype(int)
-    # crop keeps the middle 20x20: the coloured quarters are cut to thin edges
-    assert (crop[:, 0] == [255, 0, 0]).all() or crop[8, 0, 1] < 60
-    assert (crop[8, 4:12] > 240).all()  # white middle fills most of the frame
+    # crop keeps the middle 20x20 of the frame: the coloured quarters are cut away (nearly all white left)
+    assert (crop > 230).mean() > 0.95
     # squash keeps all: a quarter of the width on each side
     assert (squash[:, 1] == [255, 0, 0]).all() and (squash[:, 14] == [0, 0, 255]).all()
     # pad: the image is 16x8 in the middle rows, filled above and below with the border's mean colour
@@ -281,11 +281,6 @@ def test_schedule_changes_ratio_weight_and_lr_at_a_step(tmp_path):
     cfg["train"]["epochs"] = 2
     cfg["train"]["schedule"] = [{"step": 2, "d_steps": 2, "adv_weight": 0.25},
                                 {"step": 4, "d_steps": 1, "g_steps": 2, "d_lr": 1e-5, "head_weights": {"label": 3.0}}]
-    events = []
-
-    class Spy(tf.keras.callbacks.Callback if hasattr(tf, "keras") else object):
-        pass
-
     model, _, _ = train(cfg, tmp_path / "run", verbose=0)
     # steps 0-1: 1 D + 1 G; steps 2-3: 2 D + 1 G; steps 4-5: 1 D + 2 G
     assert int(model.d_optimizer.iterations.numpy()) == 2 * 1 + 2 * 2 + 2 * 1
@@ -300,4 +295,3 @@ def test_schedule_changes_ratio_weight_and_lr_at_a_step(tmp_path):
     model.d_steps, model.g_steps = 1, 1
     cb.on_train_begin()
     assert (model.d_steps, model.g_steps) == (1, 2) and cb.next is None
-    del events

@@ -100,6 +100,7 @@ def shapes_run(tmp_path_factory):
                       eval={"every": 1, "fid": False, "label_sets": str(labels / "test.json"), "classifier": str(clf)})
     cfg["train"]["epochs"] = 2
     cfg["train"]["steps_per_epoch"] = 2
+    cfg["callbacks"]["log_every"] = 1  # steps.csv rows, so curves.png is drawn over steps with an evaluation panel
     run = root / "run"
     train(cfg, run, verbose=0)
     return run, clf, labels
@@ -124,10 +125,10 @@ def test_label_score_over_training_in_history_and_curves(shapes_run, tmp_path):
     assert len(rows) == 2 and "fid" not in rows[0]
     scores = [float(r["label_score"]) for r in rows]
     assert all(0.0 <= s <= 1.0 for s in scores)
-    # the hit count is an integer out of the 64 labels test.json asks for (32 sets of 1-3 objects)
+    # the hit count is an integer out of the labels test.json asks for (32 sets of 1-3 objects)
     sets = json.loads((shared_data("iclevr-labels") / "test.json").read_text())
     asked = sum(len(s) for s in sets)
-    assert all(abs(s * asked - round(s * asked)) < 1e-6 for s in scores)
+    assert all(abs(s * asked - round(s * asked)) < 1e-3 for s in scores)  # (history.csv keeps 6 digits)
     # curves.png gets an evaluation panel for it: one panel (500 px at 100 dpi) wider than without
     with_eval = Image.open(draw_curves(run, tmp_path / "a.png")).size[0]
     hist = (run / "history.csv").read_text()
@@ -169,7 +170,8 @@ def test_evaluate_label_sets_score_and_grid(shapes_run, tmp_path):
                                   str(clf), "--repeats", "3"])
     assert r.exit_code == 0, r.output
     ls = json.loads((run / "eval.json").read_text())["metrics"]["label_sets"]
-    assert ls["repeats"] == 3 and ls["asked"] == 3 * 64 and len(ls["per_repeat"]) == 3
+    asked = sum(len(s) for s in read_label_sets(labels / "test.json"))
+    assert ls["repeats"] == 3 and ls["asked"] == 3 * asked and len(ls["per_repeat"]) == 3
     assert (run / "label_sets.png").is_file()
 
 
