@@ -92,11 +92,11 @@ class GAN(GenerativeModel):
         changed = False
         for k, v in self._sched_vars.items():
             want = values["head_weights"][k[5:]] if k.startswith("head:") else values[k]
-            if abs(float(v.numpy()) - float(want)) > 0:
+            if abs(float(v.numpy()) - float(want)) > 1e-6 * max(1.0, abs(float(want))):
                 v.assign(float(want))
                 changed = True
         for k, opt in (("g_lr", self.g_optimizer), ("d_lr", self.d_optimizer)):
-            if k in self._sched_keys and abs(float(opt.learning_rate.numpy()) - values[k]) > 0:
+            if k in self._sched_keys and abs(float(opt.learning_rate.numpy()) - values[k]) > 1e-6 * values[k]:
                 opt.learning_rate.assign(values[k])
                 changed = True
         if (values["d_steps"], values["g_steps"]) != (self.d_steps, self.g_steps):

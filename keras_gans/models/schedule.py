@@ -114,7 +114,7 @@ def make_callback(model):
         def __init__(self):
             super().__init__()
             self.boundaries = sorted({e["step"] for e in model.schedule})
-            self.step = 0
+            self.step = self.epoch_start = 0
             self.next = None
             self.events: list[tuple[int, dict]] = []  # (step, values) each time something changed (for tests)
 
@@ -130,11 +130,15 @@ def make_callback(model):
         def on_train_begin(self, logs=None):
             self._apply(int(model.step_counter.numpy()))
 
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_start = self.step
+
         def on_train_batch_begin(self, batch, logs=None):
-            if self.next is not None and self.step >= self.next:
-                self._apply(self.step)
+            if self.next is not None and self.epoch_start + batch >= self.next:
+                self._apply(self.epoch_start + batch)
 
         def on_train_batch_end(self, batch, logs=None):
-            self.step += int(getattr(model, "_steps_per_execution_value", 1) or 1)
+            # `batch` is the last step of this call (with steps_per_execution > 1 a call runs several steps)
+            self.step = self.epoch_start + batch + 1
 
     return ScheduleCallback()
