@@ -198,6 +198,10 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
         value = cfg["data"].get(key)
         if isinstance(value, str) and value and os.path.exists(value):
             cfg["data"][key] = str(Path(value).resolve())
+    for key in ("label_sets", "classifier", "features", "data"):  # eval files too (inception = a name, kept)
+        value = (cfg.get("eval") or {}).get(key)
+        if isinstance(value, str) and value and os.path.exists(value):
+            cfg["eval"][key] = str(Path(value).resolve())
     policy = configure_runtime(cfg)
     strategy = make_strategy(cfg["train"]["strategy"])
     chief = is_chief(strategy)
