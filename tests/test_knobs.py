@@ -52,6 +52,7 @@ def test_binary_attribute_requests():
         cli_requests(table, cond_items=["smiling=maybe"])
 
 
+@pytest.mark.slow  # a training and two `sample` processes: ~35 s on a busy 2-core machine
 def test_sample_cond_binary_attribute_end_to_end(tmp_path):
     """A tiny ACGAN on an attribute table with one binary head: `sample --cond smiling=0/1` differ."""
     from keras_gans.cli import main
@@ -272,6 +273,33 @@ def test_schedule_values_and_validation():
             load_config("dcgan", {"train.schedule": bad})
 
 
+def test_schedule_callback_sets_the_values_in_force_at_the_step_counter():
+    """The cheap check (no fit): what a resumed run at step 4 gets, and the step's variables."""
+    from keras_gans.models.conditional import ConditionalGAN
+    from keras_gans.models.schedule import make_callback
+
+    cfg = tiny_config(model="acgan", conditional={"mode": "acgan", "heads": [{"name": "label", "type": "softmax"}]})
+    cfg["train"]["schedule"] = [{"step": 2, "d_steps": 3, "adv_weight": 0.25},
+                                {"step": 4, "g_steps": 2, "d_lr": 1e-5, "head_weights": {"label": 3.0}}]
+    m = ConditionalGAN(cfg, {"image_shape": [16, 16, 1], "conditions": [
+        {"name": "label", "type": "softmax", "classes": [str(i) for i in range(10)]}]})
+    assert m.max_d == 3 and float(m.weight("adv_weight", 1.0).numpy()) == 1.0  # step 0: the config's values
+    m.step_counter.assign(4)
+    cb = make_callback(m)
+    cb.set_model(m)
+    cb.on_train_begin()
+    assert (m.d_steps, m.g_steps) == (3, 2) and cb.next is None
+    assert float(m.weight("adv_weight", 1.0).numpy()) == 0.25 and float(m.weight("head:label", 1.0).numpy()) == 3.0
+    assert float(m.d_optimizer.learning_rate.numpy()) == pytest.approx(1e-5)
+    assert float(m.g_optimizer.learning_rate.numpy()) == pytest.approx(2e-4)
+    # the weights are what the loss reads: the class term is 3x the per-example cross-entropy now
+    out = {"score": tf.zeros([2, 1]), "label": tf.constant([[2.0] + [0.0] * 9] * 2)}
+    extra, _ = m.extra_g_loss(out, {"label": tf.constant([0, 1])})
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[0, 1], logits=out["label"]).numpy()
+    np.testing.assert_allclose(extra.numpy(), (0.25 - 1.0) * np.log(2.0) + 3.0 * ce, rtol=1e-5)
+
+
+@pytest.mark.slow  # three traces of the train step: ~45 s on a busy 2-core machine
 def test_schedule_changes_ratio_weight_and_lr_at_a_step(tmp_path):
     from keras_gans.models.schedule import make_callback
     from keras_gans.train import train
