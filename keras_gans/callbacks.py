@@ -168,14 +168,27 @@ def draw_curves(run_dir, out: str | Path | None = None) -> Path | None:
     keys = [k for k in rows[0] if k not in ("step", "epoch")]
     groups = {
         "losses": [k for k in keys if k.endswith("loss") or k in ("gp",) or k.startswith("loss_")],
-        "D outputs": [k for k in keys if k in ("d_real", "d_fake", "d_acc_real", "d_acc_fake")],
+        "D outputs": [k for k in keys if k in ("d_real", "d_fake", "d_acc_real", "d_acc_fake", "D_G_z1", "D_G_z2")],
         "gradient norms": [k for k in keys if k.endswith("grad_norm")],
     }
     rest = [k for k in keys if not any(k in g for g in groups.values())]
     if rest:
         groups["other"] = rest
     groups = {t: ks for t, ks in groups.items() if ks}
-    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3.6), squeeze=False)
+    # metrics measured every eval.every epochs (fid, label_score) live in history.csv only: one more panel
+    hist = read_csv(run_dir / "history.csv") if xkey == "step" else []
+    eval_keys = [k for k in ("fid", "label_score") if any(r.get(k) not in ("", None) for r in hist)]
+    fig, axes = plt.subplots(1, len(groups) + bool(eval_keys), figsize=(5 * (len(groups) + bool(eval_keys)), 3.6),
+                             squeeze=False)
+    for i, k in enumerate(eval_keys):
+        ax = axes[0][-1] if i == 0 else axes[0][-1].twinx()
+        pts = [(float(r["epoch"]), float(r[k])) for r in hist if r.get(k) not in ("", None)]
+        ax.plot(*zip(*pts), "o-", color=("C0", "C3")[i], label=k, linewidth=1.2, markersize=3)
+        ax.set_ylabel(k, color=("C0", "C3")[i])
+        if i == 0:
+            ax.set_title("evaluation")
+            ax.set_xlabel("epoch")
+            ax.grid(alpha=0.3)
     x = [float(r[xkey]) for r in rows]
     for ax, (title, ks) in zip(axes[0], groups.items()):
         for k in ks:

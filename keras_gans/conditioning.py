@@ -155,6 +155,10 @@ def encode_value(meta: dict, value):
         if vec.shape != (len(meta["classes"]),):
             raise UserError(f"{meta['name']}: a label vector needs {len(meta['classes'])} values, got {vec.shape}")
         return vec
+    if len(meta["classes"]) == 1 and isinstance(value, (str, int, bool, np.integer)) and str(value).strip().lower() in BINARY:
+        return np.array([BINARY[str(value).strip().lower()]], np.float32)  # a binary attribute: smiling=0 / =1
+    if isinstance(value, str) and value.strip().lower() in ("", "none"):
+        return np.zeros(len(meta["classes"]), np.float32)  # the empty set: every label off (e.g. not smiling)
     items = [s for s in (value.split(",") if isinstance(value, str) else list(value))]
     vec = np.zeros(len(meta["classes"]), np.float32)
     for it in items:
@@ -162,9 +166,10 @@ def encode_value(meta: dict, value):
         if not it:
             continue
         vec[_class_index(meta, it)] = 1.0
-    if not vec.any():
-        raise UserError(f"empty label set for {meta['name']}; give names like 'red cube,blue sphere'")
     return vec
+
+
+BINARY = {"0": 0.0, "1": 1.0, "false": 0.0, "true": 1.0, "no": 0.0, "yes": 1.0, "off": 0.0, "on": 1.0}
 
 
 def default_arrays(metas: list[dict], n: int) -> dict[str, np.ndarray]:
@@ -228,9 +233,23 @@ def cli_requests(metas: list[dict], label=None, labels=None, cond_items=(), **na
     for k, v in named.items():
         if v is not None:
             req[k] = v
+    attrs: dict[str, np.ndarray] = {}
     for item in cond_items:
         if "=" not in item:
             raise UserError(f"--cond expects NAME=VALUE (e.g. hair=blonde), got '{item}'")
         k, v = item.split("=", 1)
-        req[k.strip()] = v.strip()
+        k, v = k.strip(), v.strip()
+        owner = [m for m in sigmoid if k.lower() in m["classes"]] if k not in {m["name"] for m in metas} else []
+        if len(owner) == 1:  # one attribute of a multi-label condition: --cond smiling=0 on an 'attributes' head
+            m = owner[0]
+            if v.lower() not in BINARY:
+                raise UserError(f"--cond {k}=... sets one attribute of '{m['name']}': give 0 or 1, got '{v}'")
+            vec = attrs.setdefault(m["name"], np.zeros(len(m["classes"]), np.float32))  # unnamed attributes: 0
+            vec[m["classes"].index(k.lower())] = BINARY[v.lower()]
+            continue
+        req[k] = v
+    for name, vec in attrs.items():
+        if name in req:
+            raise UserError(f"--cond sets attributes of '{name}' and the whole '{name}' condition: use one of them")
+        req[name] = vec
     return req

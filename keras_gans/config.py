@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
         "max_images": None,  # use at most this many images (handy for quick runs)
         "flip": False,  # random horizontal flip augmentation
         "cache_dir": None,  # where decoded images are cached as .npy (None = in memory only)
+        "resize": "crop",  # non-square frames: crop (shorter side, centre cut) | squash (both sides) | pad (border colour)
+        "ignore_tags": [],  # tags CSV: tags dropped from every row, e.g. [polychromatic, long, short] (not an error)
     },
     "net": {
         "arch": "dcgan",  # dcgan | mlp  (for G and D alike; g_arch/d_arch override each)
@@ -66,6 +68,9 @@ DEFAULTS: dict[str, Any] = {
         "d_steps": 1,  # D updates per train step (n_critic); each uses a fresh real batch
         "g_steps": 1,  # G updates per train step
         "reuse_fake": False,  # with d_steps = g_steps = 1: G's loss on the fakes D just trained on (one G forward)
+        # changes at a train step: [{step: 0, d_steps: 5}, {step: 500, d_steps: 1, g_steps: 2, adv_weight: 0.5}]
+        # (keys: d_steps, g_steps, g_lr, d_lr, gp_weight, adv_weight, head_weights: {name: w}); docs/knobs.md
+        "schedule": None,
         "optimizer": "adam",  # adam | rmsprop
         "g_lr": 2e-4,
         "d_lr": 2e-4,
@@ -147,6 +152,9 @@ DEFAULTS: dict[str, Any] = {
         "n": 1000,  # generated (and at most this many real) images per measurement
         "features": None,  # inception (null) | path to InceptionV3 .h5 weights | classifier .keras (train-classifier)
         "data": None,  # real image folder for the reference statistics (null = the run's training images)
+        "fid": True,  # with every > 0: log fid (false: only the label-set score below)
+        "label_sets": None,  # JSON list of label lists (i-CLEVR test.json) or tags file: log label_score (top-k)
+        "classifier": None,  # multi-label classifier .keras for label_sets (null = eval.features)
     },
 }
 
@@ -464,6 +472,17 @@ def validate(cfg: dict) -> dict:
         raise UserError(f"eval.every must be an integer >= 0 (epochs between FID measurements), got {e.get('every')!r}")
     if not isinstance(e.get("n"), int) or e["n"] < 2:
         raise UserError(f"eval.n must be an integer >= 2, got {e.get('n')!r}")
+    if e.get("every") and e.get("label_sets") and not (e.get("classifier") or str(e.get("features") or "").endswith(".keras")):
+        raise UserError("eval.label_sets needs a multi-label classifier: set eval.classifier=FILE.keras "
+                        "(from `python cli.py train-classifier --multilabel`)")
+    if d.get("resize", "crop") not in ("crop", "squash", "pad"):
+        raise UserError(f"data.resize must be crop, squash or pad; got {d['resize']!r}")
+    if not isinstance(d.get("ignore_tags") or [], list):
+        raise UserError(f"data.ignore_tags must be a list of tags, e.g. [polychromatic, long], got {d['ignore_tags']!r}")
+    if t.get("schedule"):
+        from keras_gans.models.schedule import validate_schedule
+
+        validate_schedule(t["schedule"], cfg)
     return cfg
 
 

@@ -163,12 +163,17 @@ def load_image_set(cfg: dict, progress: bool = True):
     from keras_gans.data.images import find_images, load_images
 
     d = cfg["data"]
+    from keras_gans.data import idx
+
+    if idx.is_idx(d["path"]):  # MNIST's IDX files (labels read from the file beside)
+        return idx.load_idx(d["path"], d["image_size"], d["channels"], d["max_images"], d.get("resize", "crop"))
     if d["path"]:
         paths = find_images(d["path"])
         if d["max_images"]:
             paths = paths[: int(d["max_images"])]
         return load_images(
-            paths, d["image_size"], d["channels"], d["on_bad_file"], cache_dir=d["cache_dir"], progress=progress
+            paths, d["image_size"], d["channels"], d["on_bad_file"], cache_dir=d["cache_dir"], progress=progress,
+            resize=d.get("resize", "crop"),
         )
     image_set = load_builtin(d["builtin"], d["image_size"], d["channels"], seed=cfg["train"]["seed"])
     if d["max_images"]:
@@ -241,9 +246,15 @@ def _eval_callbacks(cfg: dict) -> list:
     e = cfg.get("eval") or {}
     if not e.get("every"):
         return []
-    from keras_gans.metrics.callback import FIDCallback
+    from keras_gans.metrics.callback import FIDCallback, LabelSetCallback
 
-    return [FIDCallback(cfg, e["every"], e["n"], e["features"], e["data"], seed=int(cfg["train"]["seed"]))]
+    cbs = []
+    if e.get("fid", True):
+        cbs.append(FIDCallback(cfg, e["every"], e["n"], e["features"], e["data"], seed=int(cfg["train"]["seed"])))
+    if e.get("label_sets"):  # the i-CLEVR evaluator's score (label_score) every eval.every epochs
+        cbs.append(LabelSetCallback(e["every"], e["label_sets"], e.get("classifier") or e["features"],
+                                    seed=int(cfg["train"]["seed"])))
+    return cbs
 
 
 def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, verbose=None, extra_callbacks=(),
@@ -301,6 +312,10 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
         value = cfg["data"].get(key)
         if isinstance(value, str) and value and os.path.exists(value):
             cfg["data"][key] = str(Path(value).resolve())
+    for key in ("label_sets", "classifier", "features", "data"):  # eval files too (inception = a name, kept)
+        value = (cfg.get("eval") or {}).get(key)
+        if isinstance(value, str) and value and os.path.exists(value):
+            cfg["eval"][key] = str(Path(value).resolve())
     policy = configure_runtime(cfg)
     strategy = make_strategy(cfg["train"]["strategy"])
     chief = is_chief(strategy)
@@ -330,7 +345,9 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     _apply_learning_rates(model, new_lrs)
 
     t = cfg["train"]
-    per_step = t["batch_size"] * t["d_steps"]
+    from keras_gans.models.schedule import max_d_steps
+
+    per_step = t["batch_size"] * max_d_steps(cfg)  # train.schedule may raise d_steps later: feed the most
     n_images = min(len(v) for v in arrays.values())
     steps = int(t["steps_per_epoch"] or steps_per_epoch(n_images, per_step))
     epochs = int(t["epochs"])
@@ -362,7 +379,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
             cbs.append(epoch_log)  # last: its line shows what the other callbacks added to the logs
         from keras_gans import distributed
 
-        ds = distributed.replica_order(ds, strategy.num_replicas_in_sync, t["d_steps"])
+        ds = distributed.replica_order(ds, strategy.num_replicas_in_sync, max_d_steps(cfg))
         fit = model.fit if t["strategy"] != "multiworker" else distributed.partial_fit(model, strategy)
         h = fit(ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=cbs, verbose=verbose)
         for k, v in (h.history or {}).items():

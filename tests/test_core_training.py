@@ -31,7 +31,8 @@ def test_train_step_losses_finite_and_weights_change(tmp_path):
     logs = model.train_step(batch)
     for k, v in logs.items():
         assert np.isfinite(float(v)), k
-    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "d_grad_norm", "g_grad_norm"}
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "d_grad_norm", "g_grad_norm",
+                         "D_G_z1", "D_G_z2"}
     assert 0.0 <= float(logs["d_real"]) <= 1.0 and 0.0 <= float(logs["d_fake"]) <= 1.0
     assert any(not np.allclose(a, b) for a, b in zip(g0, model.generator.get_weights()))
     assert any(not np.allclose(a, b) for a, b in zip(d0, model.discriminator.get_weights()))

@@ -1,5 +1,5 @@
-"""Evaluation commands: evaluate (FID/KID/IS/PR/collapse/accuracy -> RUN/eval.json), train-classifier,
-interpolate and compare."""
+"""Evaluation commands: evaluate (FID/KID/IS/PR/collapse/accuracy, the multi-label score of label sets ->
+RUN/eval.json), train-classifier (single- or multi-label), interpolate and compare."""
 
 from __future__ import annotations
 
@@ -17,8 +17,14 @@ def load_real_images(data: str, image_size: int, channels: int | None, n: int, s
     """Up to n real images of `data` (a random subset when there are more), at the run's size and channels."""
     import numpy as np
 
+    from keras_gans.data import idx
     from keras_gans.data.images import find_images, load_images
 
+    if idx.is_idx(data):  # MNIST IDX files
+        images = idx.load_idx(data, image_size, channels).images
+        if len(images) > n:
+            images = images[np.sort(np.random.default_rng(seed).choice(len(images), n, replace=False))]
+        return images
     paths = find_images(data)
     if len(paths) > n:
         keep = np.sort(np.random.default_rng(seed).choice(len(paths), n, replace=False))
@@ -28,24 +34,43 @@ def load_real_images(data: str, image_size: int, channels: int | None, n: int, s
 
 @main.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.option("--data", required=True, type=str, help="Folder of real images to compare with (e.g. the test set).")
+@click.option("--data", type=str, help="Folder (or MNIST IDX file) of real images to compare with (e.g. the test set); "
+              "needed by every metric but the --label-sets score.")
 @click.option("--metrics", "metrics_text", help="Comma list of fid,kid,is,pr,collapse,accuracy (default: all that apply).")
 @click.option("--n", type=click.IntRange(2), default=5000, show_default=True, help="Generated images (and at most this many real ones).")
 @click.option("--features", default="inception", show_default=True,
               help="inception (Keras cache weights), an InceptionV3 .h5 file, or a classifier .keras from train-classifier.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated samples and real subset.")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True, help="Generator batch size.")
-def evaluate(run, data, metrics_text, n, features, seed, batch_size):
-    """Score RUN's generator against real images; print a table and write RUN/eval.json."""
+@click.option("--label-sets", "label_sets", type=click.Path(exists=True, dir_okay=False),
+              help="Conditional runs: a JSON list of label lists (i-CLEVR test.json) or a tags/attribute file; one "
+                   "image per set, scored by the multi-label classifier of --features (top-k accuracy).")
+@click.option("--repeats", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="With --label-sets: images per set on different seeds (the score is over all of them).")
+@click.option("--grid", "grid_out", type=click.Path(dir_okay=False),
+              help="With --label-sets: where to write the grid of the sets' images (default RUN/label_sets.png).")
+def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets, repeats, grid_out):
+    """Score RUN's generator against real images (and/or label sets); print a table and write RUN/eval.json."""
     from keras_gans.io_utils import atomic_write_text
     from keras_gans.metrics.features import get_extractor
     from keras_gans.metrics.report import NEEDS_REAL, compute_metrics, flat_metrics, format_table, parse_metrics
     from keras_gans.train import load_run
 
+    if not data and not label_sets:
+        raise UserError("evaluate needs --data (real images) or --label-sets (a conditional run's label-set score)")
+    if label_sets and not features.endswith(".keras"):
+        raise UserError("--label-sets is scored by a multi-label classifier: pass --features CLASSIFIER.keras "
+                        "(from `python cli.py train-classifier --multilabel`)")
     metrics, explicit = parse_metrics(metrics_text)
+    if not data:
+        if explicit:
+            raise UserError(f"--metrics {metrics_text} needs --data (the real images to compare with)")
+        metrics = []
+    elif label_sets and not explicit:  # the classifier's sigmoid scores are not class probabilities for IS/collapse
+        metrics = ["fid", "kid", "pr"]
     want_recon = "recon" in metrics
     metrics = [m for m in metrics if m != "recon"]
-    extractor = get_extractor(features) if metrics else None
+    extractor = get_extractor(features) if metrics or label_sets else None
     cfg, model, epoch = load_run(run)
     has_encoder = hasattr(model, "reconstruct")
     if want_recon and explicit and not has_encoder:
@@ -55,19 +80,26 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size):
     real = None
     if NEEDS_REAL & set(metrics) or "collapse" in metrics or want_recon:
         real = load_real_images(data, size, channels, n, seed)
-    click.echo(f"generating {n} images from {run} (epoch {epoch}, seed {seed})")
     t0 = time.time()
-    fake, labels = model.evaluation_samples(n, seed=seed, batch_size=batch_size)
-    res, notes = ({}, []) if not metrics else compute_metrics(
-        extractor, real, fake, labels, metrics, explicit=explicit, seed=seed, progress=True)
+    fake, labels = None, None
+    res, notes = {}, []
+    if metrics or want_recon:
+        click.echo(f"generating {n} images from {run} (epoch {epoch}, seed {seed})")
+        fake, labels = model.evaluation_samples(n, seed=seed, batch_size=batch_size)
+    if metrics:
+        res, notes = compute_metrics(extractor, real, fake, labels, metrics, explicit=explicit, seed=seed, progress=True)
+    if label_sets:
+        res["label_sets"], grid_path = _label_set_score(model, extractor, label_sets, seed, repeats,
+                                                         Path(grid_out) if grid_out else Path(run) / "label_sets.png")
     if want_recon:  # held-out reconstruction error of the VAE on the --data images ([-1, 1] units)
         from keras_gans.metrics.reconstruction import reconstruction_mse
 
         res["recon_mse"] = float(reconstruction_mse(model, real))
     result = {
         "run": str(Path(run).resolve()), "epoch": int(epoch), "model": cfg["model"], "name": cfg["name"],
-        "data": str(Path(data).resolve()), "n_generated": int(len(fake)), "n_real": int(len(real)) if real is not None else 0,
-        "seed": int(seed), "image_shape": list(map(int, fake.shape[1:])),
+        "data": str(Path(data).resolve()) if data else None, "n_generated": int(len(fake)) if fake is not None else 0,
+        "n_real": int(len(real)) if real is not None else 0,
+        "seed": int(seed), "image_shape": list(map(int, model.image_shape)),
         "features": extractor.describe() if extractor else None,
         "conditional": bool(labels), "metrics": res, "notes": notes, "seconds": round(time.time() - t0, 1),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -76,19 +108,43 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size):
     atomic_write_text(out, json.dumps(result, indent=1))
     rows = [("run", f"{run} (epoch {epoch})"),
             ("features", f"{extractor.name} ({extractor.dim}-d)" if extractor else "none"),
-            ("samples", f"{len(fake)} generated, {result['n_real']} real, seed {seed}")]
+            ("samples", f"{result['n_generated']} generated, {result['n_real']} real, seed {seed}")]
+    if label_sets:
+        ls = res["label_sets"]
+        rows.append(("label sets", f"{ls['n_sets']} from {label_sets} x {ls['repeats']} seed(s): {ls['hits']} of "
+                                   f"{ls['asked']} asked labels in the classifier's top-k"))
     rows += list(flat_metrics(res).items())
     click.echo(format_table(rows))
     if "collapse" in res:
         click.echo(f"class histogram (generated): {res['collapse']['histogram']}")
     for note in notes:
         click.echo(f"note: {note}")
+    if label_sets:
+        click.echo(f"wrote {grid_path}")
     click.echo(f"wrote {out}")
 
 
+def _label_set_score(model, extractor, path, seed: int, repeats: int, grid_path: Path):
+    """The i-CLEVR evaluator on RUN: one image per label set (x repeats), top-k score, the sets' grid (8 per row)."""
+    from keras_gans.images import save_png
+    from keras_gans.metrics.multilabel import LabelSetEvaluator, label_set_grid, read_label_sets
+
+    metas = getattr(model, "condition_meta", None) or []
+    if not metas:
+        raise UserError("--label-sets needs a conditional run (cgan/acgan); this one is unconditional")
+    sets = read_label_sets(path, [m["name"] for m in metas if m["type"] == "softmax"])
+    res, images = LabelSetEvaluator(extractor, sets, seed=seed, repeats=repeats).evaluate(model)
+    res["file"] = str(Path(path).resolve())
+    res["sets"] = sets
+    save_png(grid_path, label_set_grid(images))
+    res["grid"] = str(grid_path)
+    return res, grid_path
+
+
 @main.command("train-classifier")
-@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False),
-              help="Folder with one sub-folder of images per class.")
+@click.option("--data", required=True, type=click.Path(exists=True),
+              help="Folder with one sub-folder of images per class (or an MNIST IDX images file); with --multilabel "
+                   "an image folder with its labels file (i-CLEVR train.json + objects.json, tags.csv, attributes).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output FILE.keras (FILE.json beside it).")
 @click.option("--image-size", type=click.IntRange(8), default=32, show_default=True)
 @click.option("--channels", type=click.Choice(["1", "3"]), help="Default: inferred from the images.")
@@ -98,17 +154,30 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size):
               help="Share of every class held out to measure accuracy.")
 @click.option("--max-per-class", type=click.IntRange(1), help="Use at most this many images per class.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def train_classifier(data, out, image_size, channels, epochs, batch_size, test_fraction, max_per_class, seed):
+@click.option("--multilabel", is_flag=True, help="K sigmoid outputs trained on label sets (the i-CLEVR evaluator).")
+@click.option("--labels", "labels_file", type=click.Path(exists=True, dir_okay=False),
+              help="With --multilabel: the labels file (default: train.json/tags.csv/... found in --data).")
+@click.option("--categories", help="With --multilabel and a tags CSV: its category words, e.g. hair,eyes.")
+@click.option("--ignore-tags", help="With a tags CSV: tags to drop from every row, e.g. polychromatic,long,short.")
+@click.option("--max-images", type=click.IntRange(1), help="With --multilabel: use at most this many images.")
+def train_classifier(data, out, image_size, channels, epochs, batch_size, test_fraction, max_per_class, seed,
+                     multilabel, labels_file, categories, ignore_tags, max_images):
     """Train the small domain classifier CNN used by `evaluate --features FILE.keras`."""
     import sys
 
     from keras_gans.metrics.classifier import train_classifier as run
 
+    if not multilabel and (labels_file or categories or max_images or ignore_tags):
+        raise UserError("--labels, --categories, --ignore-tags and --max-images go with --multilabel")
+    split = lambda text: [t.strip() for t in text.split(",") if t.strip()] if text else []  # noqa: E731
     meta = run(data, out, image_size=image_size, channels=int(channels) if channels else None, epochs=epochs,
                batch_size=batch_size, test_fraction=test_fraction, seed=seed, max_per_class=max_per_class,
-               verbose=1 if sys.stdout.isatty() else 2)
-    click.echo(f"held-out test accuracy {meta['test_accuracy']:.4f} on {meta['n_test']} images "
-               f"({len(meta['classes'])} classes, trained on {meta['n_train']}, {epochs} epochs)")
+               verbose=1 if sys.stdout.isatty() else 2, multilabel=multilabel, labels=labels_file,
+               categories=split(categories), ignore_tags=split(ignore_tags), max_images=max_images)
+    what = "top-k accuracy" if multilabel else "accuracy"
+    click.echo(f"held-out test {what} {meta['test_accuracy']:.4f} on {meta['n_test']} images "
+               f"({len(meta['classes'])} {'labels' if multilabel else 'classes'}, trained on {meta['n_train']}, "
+               f"{epochs} epochs)")
     click.echo(f"wrote {out} and {Path(out).with_suffix('.json')}")
 
 
@@ -132,31 +201,58 @@ def interpolate_latents(z0, z1, steps: int, method: str):
 @main.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--steps", type=click.IntRange(2, 64), default=10, show_default=True)
-@click.option("--pairs", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--pairs", type=click.IntRange(1, 64), help="Rows, each between two latent points [default: 4].")
 @click.option("--method", type=click.Choice(["linear", "slerp"]), default="slerp", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default="interpolation.png", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Pair i runs from the latent of `sample --seed SEED` image 2i to that of image 2i+1.")
-def interpolate(run, steps, pairs, method, out, seed):
-    """Walk the latent space between pairs of points: one row per pair, STEPS images per row."""
+@click.option("--from", "from_seed", type=int, metavar="SEED",
+              help="Walk from this latent seed (image i of `sample --seed S` has seed S*100000+i) ...")
+@click.option("--to", "to_seed", type=int, metavar="SEED", help="... to this one (one row).")
+@click.option("--label", help="Conditional models: hold this class fixed along every row.")
+@click.option("--labels", help='Conditional models: hold this label set fixed, e.g. "red cube,blue sphere".')
+@click.option("--cond", "cond_items", multiple=True, metavar="NAME=VALUE", help="Hold any condition fixed, e.g. hair=red.")
+def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label, labels, cond_items):
+    """Walk the latent space between pairs of points: one row per pair, STEPS images per row (conditions fixed)."""
     import numpy as np
 
     from keras_gans.images import save_grid, to_uint8
     from keras_gans.models.base import seeds_to_latent
     from keras_gans.train import load_run
 
+    if (from_seed is None) != (to_seed is None):
+        raise UserError("--from and --to go together (two latent seeds, e.g. --from 300005 --to 300012)")
+    if from_seed is not None and pairs:
+        raise UserError("--pairs and --from/--to do not mix: --from/--to draw one row")
     cfg, model, epoch = load_run(run)
-    seeds = np.arange(2 * pairs, dtype=np.int64) + int(seed) * 100000
+    if from_seed is not None:
+        seeds, pairs = np.array([from_seed, to_seed], np.int64), 1
+    else:
+        pairs = pairs or 4
+        seeds = np.arange(2 * pairs, dtype=np.int64) + int(seed) * 100000
     z = seeds_to_latent(seeds, int(cfg["net"]["latent_dim"])).numpy()
     zs = interpolate_latents(z[0::2], z[1::2], steps, method).reshape(pairs * steps, -1)
-    inputs = model.interpolation_inputs(zs, steps) if hasattr(model, "interpolation_inputs") else zs
+    metas = getattr(model, "condition_meta", None) or []
+    wants = label is not None or labels is not None or cond_items
+    if wants and not metas:
+        raise UserError(f"{run} is an unconditional model; drop the label options")
+    if wants:
+        import tensorflow as tf
+
+        from keras_gans.conditioning import cli_requests, request_arrays
+
+        arrays = request_arrays(metas, len(zs), cli_requests(metas, label=label, labels=labels, cond_items=cond_items))
+        inputs = {"z": tf.convert_to_tensor(zs, tf.float32), **{k: tf.convert_to_tensor(v) for k, v in arrays.items()}}
+    else:
+        inputs = model.interpolation_inputs(zs, steps) if hasattr(model, "interpolation_inputs") else zs
     try:
         images = to_uint8(model.generate(inputs, training=False))
     except (ValueError, TypeError) as e:
         raise UserError(f"interpolate needs a generator fed by a latent vector alone; the '{cfg['model']}' family "
                         f"needs more inputs ({str(e).splitlines()[0][:120]})") from None
     save_grid(out, images, nrow=steps)
-    click.echo(f"wrote {pairs} {method} interpolations of {steps} steps (epoch {epoch}) to {out}")
+    what = f"from seed {from_seed} to seed {to_seed}" if from_seed is not None else f"{pairs} {method} interpolations"
+    click.echo(f"wrote {what} in {steps} steps (epoch {epoch}) to {out}")
 
 
 @main.command()

@@ -86,6 +86,38 @@ def _to_array(img: Image.Image, channels: int) -> np.ndarray:
     return a[..., None] if channels == 1 else a
 
 
+RESIZE_MODES = ("crop", "squash", "pad")
+
+
+def resize_image(img: Image.Image, size: int, mode: str = "crop") -> Image.Image:
+    """A size x size image (data.resize): `crop` scales the shorter side to size and cuts the centre (edges of
+    non-square frames are lost); `squash` scales both sides to size (the aspect ratio changes, nothing is lost);
+    `pad` scales the longer side to size and fills the rest with the mean colour of the image's border (nothing
+    is lost or distorted; the fill is a colour the picture already has at its edge)."""
+    if mode == "crop":
+        return _resize_crop(img, size)
+    w, h = img.size
+    if mode == "squash":
+        return img if (w, h) == (size, size) else img.resize((size, size), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    if mode != "pad":
+        raise UserError(f"data.resize must be one of {', '.join(RESIZE_MODES)}; got {mode!r}")
+    if img.mode not in ("RGB", "L"):  # alpha composited, 16-bit scaled, palettes expanded: then pad in RGB/L
+        img = Image.fromarray(np.squeeze(_to_array(img, image_channels(img)), -1) if image_channels(img) == 1
+                              else _to_array(img, 3))
+    if (w, h) == (size, size):
+        return img
+    scale = size / max(w, h)
+    nw, nh = max(1, min(size, round(w * scale))), max(1, min(size, round(h * scale)))
+    img = img.resize((nw, nh), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    a = np.asarray(img, np.float64)
+    a = a[..., None] if a.ndim == 2 else a
+    border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])  # [pixels, channels]
+    fill = tuple(int(round(v)) for v in border.mean(0))
+    canvas = Image.new(img.mode, (size, size), fill if img.mode == "RGB" else fill[0])
+    canvas.paste(img, ((size - nw) // 2, (size - nh) // 2))
+    return canvas
+
+
 def _resize_crop(img: Image.Image, size: int) -> Image.Image:
     """Resize the shorter side to `size` (antialiased bicubic), then centre-crop to a square."""
     w, h = img.size
@@ -130,12 +162,13 @@ def image_channels(img: Image.Image) -> int:
     return 3
 
 
-def load_image(path: str, size: int, channels: int) -> np.ndarray:
-    return _to_array(_resize_crop(open_image(path), size), channels)
+def load_image(path: str, size: int, channels: int, resize: str = "crop") -> np.ndarray:
+    return _to_array(resize_image(open_image(path), size, resize), channels)
 
 
-def _cache_key(paths: list[str], size: int, channels: int | None) -> str:
-    h = hashlib.sha1(f"v1|{size}|{channels}".encode())
+def _cache_key(paths: list[str], size: int, channels: int | None, resize: str = "crop") -> str:
+    # the resize mode is part of the key (crop keeps the key it always had, so existing caches stay valid)
+    h = hashlib.sha1((f"v1|{size}|{channels}" + ("" if resize == "crop" else f"|{resize}")).encode())
     for p in paths:
         try:
             st = os.stat(p)
@@ -160,12 +193,16 @@ def load_images(
     cache_dir: str | Path | None = None,
     workers: int | None = None,
     progress: bool = False,
+    resize: str = "crop",
 ) -> ImageSet:
     """Decode, resize and crop every file (threads in parallel). Bad files are skipped with a warning naming
-    each, or raise, per on_bad_file. Mixed grayscale/colour folders are an error unless channels is given."""
+    each, or raise, per on_bad_file. Mixed grayscale/colour folders are an error unless channels is given.
+    resize: crop | squash | pad (see resize_image)."""
+    if resize not in RESIZE_MODES:
+        raise UserError(f"data.resize must be one of {', '.join(RESIZE_MODES)}; got {resize!r}")
     if cache_dir is not False:
         cache = Path(cache_dir) if cache_dir else default_cache_dir()
-        cache_file = cache / f"{_cache_key(paths, size, channels)}.npz"
+        cache_file = cache / f"{_cache_key(paths, size, channels, resize)}.npz"
         if cache_file.is_file():
             cached = None
             try:
@@ -188,7 +225,7 @@ def load_images(
         try:
             img = open_image(p)
             native = image_channels(img)
-            return _to_array(_resize_crop(img, size), channels or native), native, None
+            return _to_array(resize_image(img, size, resize), channels or native), native, None
         except BadImage as e:
             return None, None, str(e)
 

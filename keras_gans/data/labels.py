@@ -123,11 +123,14 @@ def split_tags(text: str, categories: list[str]) -> list[tuple[str, str]]:
     return tags
 
 
-def parse_tags_csv(path, categories: list[str], vocab: dict[str, list[str] | None] | None = None):
+def parse_tags_csv(path, categories: list[str], vocab: dict[str, list[str] | None] | None = None, ignore=()):
     """{id: {category: value}} plus counts of rows with no / several tags per category.
 
-    vocab: category -> allowed class names (None = any; the classes are then the sorted set seen)."""
+    vocab: category -> allowed class names (None = any; the classes are then the sorted set seen).
+    ignore: tags dropped from every row before the rules apply (data.ignore_tags), by value (``long``) or in
+    full (``long hair``), so a row's other tags still count; a row left with no tag for a category is dropped."""
     vocab = vocab or {}
+    ignore = {str(t).strip().lower() for t in (ignore or ())}
     text = read_text(path)
     rows: dict[str, dict[str, str | None]] = {}
     several = {c: 0 for c in categories}
@@ -145,6 +148,8 @@ def parse_tags_csv(path, categories: list[str], vocab: dict[str, list[str] | Non
             raise UserError(f"{path} line {lineno}: cannot read the tags {tagtext.strip()!r}: {e}") from None
         row: dict[str, str | None] = {c: None for c in categories}
         for cat, value in tags:
+            if ignore and (value in ignore or f"{value} {cat}" in ignore):
+                continue
             allowed = vocab.get(cat)
             if allowed is not None and value not in allowed:
                 raise UserError(
@@ -161,8 +166,8 @@ def parse_tags_csv(path, categories: list[str], vocab: dict[str, list[str] | Non
     return rows, several
 
 
-def labels_from_tags_csv(path, paths: list[str], root, categories: list[str], vocab=None) -> Labels:
-    rows, several = parse_tags_csv(path, categories, vocab)
+def labels_from_tags_csv(path, paths: list[str], root, categories: list[str], vocab=None, ignore=()) -> Labels:
+    rows, several = parse_tags_csv(path, categories, vocab, ignore)
     aligned = _align(paths, Path(root) if root else None, rows, str(path))
     vocab = vocab or {}
     names = {c: list(vocab[c]) if vocab.get(c) is not None else _sort_names({r[c] for r in rows.values() if r[c]})
@@ -265,7 +270,14 @@ def labels_from_folders(paths: list[str], root, name: str = "label", vocab: list
 
 
 # ----- CelebA-style attribute table ------------------------------------------------------------------------------
-def labels_from_attribute_table(path, paths: list[str], root, name: str = "attributes") -> Labels:
+@dataclass
+class AttributeTable:
+    header: list[str]  # attribute names
+    rows: dict[str, list[float]]  # file or id -> 1.0 / 0.0 per attribute
+
+
+def parse_attribute_table(path) -> AttributeTable:
+    """A CelebA-style table (list_attr_celeba.txt, or a CSV with a header row) -> names and 0/1 rows."""
     text = read_text(path)
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
@@ -291,8 +303,34 @@ def labels_from_attribute_table(path, paths: list[str], root, name: str = "attri
         except ValueError:
             raise UserError(f"{path}: row {i} has a value that is not a number (attributes are 1/-1 or 1/0)") from None
         rows[r[0].strip()] = [1.0 if v > 0 else 0.0 for v in vals]
-    aligned = _align(paths, Path(root) if root else None, rows, str(path))
-    return Labels({name: np.array(aligned, np.float32)}, {name: header}, None, str(path))
+    return AttributeTable(header, rows)
+
+
+def labels_from_attribute_table(path, paths: list[str], root, name: str = "attributes") -> Labels:
+    table = parse_attribute_table(path)
+    aligned = _align(paths, Path(root) if root else None, table.rows, str(path))
+    return Labels({name: np.array(aligned, np.float32)}, {name: table.header}, None, str(path))
+
+
+def multi_hot(labels: Labels) -> tuple[np.ndarray, list[str]]:
+    """All of a Labels' arrays as one multi-hot [N, K] table and its K label names, the vocabulary of a
+    multi-label classifier: sigmoid sets keep their names (``red cube``, ``Smiling``); a single-choice array
+    named CATEGORY gives one label per class, ``VALUE CATEGORY`` (``blonde hair``), or the class name alone
+    for class folders (``label``)."""
+    parts, names = [], []
+    for key, arr in labels.arrays.items():
+        classes = [str(c).lower() for c in labels.names[key]]
+        arr = np.asarray(arr)
+        if arr.ndim == 2:
+            parts.append(arr.astype(np.float32))
+            names += classes
+        else:
+            onehot = np.zeros((len(arr), len(classes)), np.float32)
+            ok = arr >= 0  # -1: no tag for this category
+            onehot[np.flatnonzero(ok), arr[ok]] = 1.0
+            parts.append(onehot)
+            names += classes if key == "label" else [f"{c} {key}" for c in classes]
+    return np.concatenate(parts, axis=1), names
 
 
 # ----- auto-detection --------------------------------------------------------------------------------------------
@@ -318,11 +356,11 @@ def kind_of(path: Path) -> str:
     return "attributes" if first.count(",") >= 2 else "tags"
 
 
-def load_labels(paths: list[str], root, labels_file=None, categories=(), vocab=None) -> Labels:
+def load_labels(paths: list[str], root, labels_file=None, categories=(), vocab=None, ignore_tags=()) -> Labels:
     """Labels for images under root: the given labels file, one found in root, or class sub-folders.
 
     categories: the softmax condition names a tags CSV is read with (e.g. hair, eyes); vocab: name -> class names
-    fixed by the config (None entries = infer)."""
+    fixed by the config (None entries = infer); ignore_tags: tags a tags CSV's rows drop (data.ignore_tags)."""
     vocab = vocab or {}
     path = Path(labels_file) if labels_file else find_label_file(root)
     if path is None:
@@ -340,7 +378,7 @@ def load_labels(paths: list[str], root, labels_file=None, categories=(), vocab=N
         return labels_from_attribute_table(path, paths, root)
     if not categories:
         raise UserError(f"{path} is a tags CSV; declare its categories as conditional.heads (e.g. hair, eyes)")
-    return labels_from_tags_csv(path, paths, root, list(categories), vocab)
+    return labels_from_tags_csv(path, paths, root, list(categories), vocab, ignore_tags)
 
 
 def warn_notes(labels: Labels):

@@ -1,5 +1,6 @@
-"""FID over training: a Keras callback that computes the Fréchet distance every `every` epochs and puts `fid`
-into the epoch logs, so history.csv and TensorBoard record it (config section `eval`)."""
+"""Metrics over training (config section `eval`): Keras callbacks that compute, every `every` epochs, the Fréchet
+distance (`fid`) and the multi-label score of label sets (`label_score`, the i-CLEVR evaluator) and put them into
+the epoch logs, so history.csv, TensorBoard and curves.png record them."""
 
 from __future__ import annotations
 
@@ -43,3 +44,32 @@ class FIDCallback(keras.callbacks.Callback):
             return
         fake, _ = self.model.evaluation_samples(self.n, seed=self.seed)
         logs["fid"] = frechet_distance(*self.real_stats, *feature_stats(self.extractor.features(fake)))
+
+
+class LabelSetCallback(keras.callbacks.Callback):
+    """`label_score` every `every` epochs: one image per label set of eval.label_sets (the same latent seeds every
+    time), scored by the multi-label classifier (keras_gans/metrics/multilabel.py)."""
+
+    def __init__(self, every: int, label_sets: str, classifier: str, seed: int = 0):
+        super().__init__()
+        from keras_gans.metrics.features import ClassifierFeatures
+
+        self.every, self.path, self.seed = int(every), label_sets, int(seed)
+        self.extractor = ClassifierFeatures(classifier)  # fails at once (one clear line) when the file is missing
+        self.evaluator = None
+
+    def on_train_begin(self, logs=None):
+        from keras_gans.errors import UserError
+        from keras_gans.metrics.multilabel import LabelSetEvaluator, read_label_sets, requests_for_sets
+
+        metas = getattr(self.model, "condition_meta", None) or []
+        if not metas:
+            raise UserError("eval.label_sets needs a conditional model (cgan/acgan)")
+        sets = read_label_sets(self.path, [m["name"] for m in metas if m["type"] == "softmax"])
+        requests_for_sets(metas, sets)  # names the model cannot be asked for: one clear error before training
+        self.evaluator = LabelSetEvaluator(self.extractor, sets, seed=self.seed)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every or logs is None:
+            return
+        logs["label_score"] = self.evaluator.evaluate(self.model)[0]["score"]

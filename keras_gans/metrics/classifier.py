@@ -6,6 +6,11 @@ per-class histograms of the mode-collapse check. The model takes uint8-valued fl
 rescales them itself), so no preprocessing has to be remembered. Beside FILE.keras a FILE.json records the class
 names (index order = sorted sub-folder names, the same order the data loaders use), the image size, the held-out
 test accuracy and the data it was trained on.
+
+With `multilabel=True` (`train-classifier --multilabel`) the head is K independent sigmoids trained with binary
+cross-entropy on any labels file the data loaders read (i-CLEVR train.json + objects.json, a tags CSV, an attribute
+table): the evaluator of the i-CLEVR lab (keras_gans/metrics/multilabel.py). Its held-out score is the lab's top-k
+accuracy (k = the number of true labels of each image).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ def meta_path(path: str | Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def build_classifier(image_size: int, channels: int, num_classes: int, width: int = 32, seed: int = 0):
+def build_classifier(image_size: int, channels: int, num_classes: int, width: int = 32, seed: int = 0,
+                     multilabel: bool = False):
     import keras
     from keras import layers
 
@@ -41,14 +47,24 @@ def build_classifier(image_size: int, channels: int, num_classes: int, width: in
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dense(128, activation="relu", name="features")(x)
     x = layers.Dropout(0.3)(x)
-    out = layers.Dense(num_classes, activation="softmax", name="probs", dtype="float32")(x)
+    out = layers.Dense(num_classes, activation="sigmoid" if multilabel else "softmax", name="probs", dtype="float32")(x)
     return keras.Model(inp, out, name="domain_classifier")
 
 
 def load_class_folders(root: str | Path, image_size: int, channels: int | None = None, max_per_class: int | None = None):
     """(images uint8 [n, S, S, C], labels int32 [n], class names) from ROOT/CLASS/**/image files."""
+    from keras_gans.data import idx
     from keras_gans.data.images import find_images, load_images
 
+    if idx.is_idx(root):  # MNIST IDX images + the labels file beside them
+        s = idx.load_idx(root, image_size, channels)
+        if "label" not in s.labels:
+            raise UserError(f"{root} has no labels file beside it (looked for {Path(root).name.replace('images', 'labels').replace('idx3', 'idx1')})")
+        y, classes = s.labels["label"], s.label_names["label"]
+        if max_per_class:
+            keep = np.sort(np.concatenate([np.flatnonzero(y == c)[: int(max_per_class)] for c in np.unique(y)]))
+            return s.images[keep], y[keep], classes
+        return s.images, y, classes
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"data folder not found: {root} (pass a folder with one sub-folder of images per class)")
@@ -67,6 +83,33 @@ def load_class_folders(root: str | Path, image_size: int, channels: int | None =
     return image_set.images, y, classes
 
 
+def load_multilabel(root, image_size: int, channels: int | None = None, labels_file=None, categories=(),
+                    ignore_tags=(), max_images: int | None = None):
+    """(images uint8 [n, S, S, C], multi-hot float32 [n, K], label names) from an image folder (or MNIST IDX file)
+    and its labels: a labels file given or found in the folder, or class sub-folders."""
+    from keras_gans.data import idx
+    from keras_gans.data import labels as label_io
+    from keras_gans.data.images import find_images, load_images
+
+    if idx.is_idx(root):
+        s = idx.load_idx(root, image_size, channels, max_images=max_images)
+        lab = label_io.Labels(dict(s.labels), dict(s.label_names))
+        targets, names = label_io.multi_hot(lab)
+        return s.images, targets, names
+    root = Path(root)
+    paths = find_images(root)
+    if max_images:
+        paths = paths[: int(max_images)]
+    image_set = load_images(paths, image_size, channels, progress=True)
+    lab = label_io.load_labels(image_set.paths, root, labels_file, list(categories), None, ignore_tags)
+    label_io.warn_notes(lab)
+    targets, names = label_io.multi_hot(lab)
+    images = image_set.images
+    if lab.keep is not None:
+        images, targets = images[lab.keep], targets[lab.keep]
+    return images, targets, names
+
+
 def stratified_split(labels: np.ndarray, test_fraction: float, seed: int):
     """(train indices, test indices), the same fraction of every class held out."""
     rng = np.random.default_rng(seed)
@@ -81,8 +124,10 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int):
 
 def train_classifier(data, out, image_size: int = 32, channels: int | None = None, epochs: int = 10,
                      batch_size: int = 128, test_fraction: float = 0.15, seed: int = 0, max_per_class=None,
-                     verbose: int | str = "auto") -> dict:
-    """Train on data's class sub-folders, save OUT (.keras) and OUT's .json; return the metadata."""
+                     verbose: int | str = "auto", multilabel: bool = False, labels=None, categories=(),
+                     ignore_tags=(), max_images=None) -> dict:
+    """Train on data's class sub-folders (or, multilabel, on its labels file), save OUT (.keras) and OUT's .json;
+    return the metadata."""
     import keras
 
     from keras_gans.io_utils import atomic_path, atomic_write_text
@@ -90,6 +135,9 @@ def train_classifier(data, out, image_size: int = 32, channels: int | None = Non
     out = Path(out)
     if out.suffix != ".keras":
         raise UserError(f"--out must end in .keras, got {out}")
+    if multilabel:
+        return _train_multilabel(data, out, image_size, channels, epochs, batch_size, test_fraction, seed, verbose,
+                                 labels, categories, ignore_tags, max_images)
     x, y, classes = load_class_folders(data, image_size, channels, max_per_class)
     tr, te = stratified_split(y, test_fraction, seed)
     keras.utils.set_random_seed(seed)
@@ -104,6 +152,40 @@ def train_classifier(data, out, image_size: int = 32, channels: int | None = Non
         "classes": classes, "image_size": int(image_size), "channels": int(x.shape[-1]), "data": str(Path(data).resolve()),
         "n_train": int(len(tr)), "n_test": int(len(te)), "epochs": int(epochs), "seed": int(seed),
         "test_accuracy": acc, "test_accuracy_per_class": per_class,
+    }
+    with atomic_path(out, suffix=".keras") as tmp:
+        model.save(tmp)
+    atomic_write_text(meta_path(out), json.dumps(meta, indent=1))
+    return meta
+
+
+def _train_multilabel(data, out, image_size, channels, epochs, batch_size, test_fraction, seed, verbose, labels,
+                      categories, ignore_tags, max_images) -> dict:
+    import keras
+
+    from keras_gans.io_utils import atomic_path, atomic_write_text
+    from keras_gans.metrics.multilabel import topk_score
+
+    x, y, classes = load_multilabel(data, image_size, channels, labels, categories, ignore_tags, max_images)
+    if len(x) < 4:
+        raise UserError(f"{data} has only {len(x)} labelled images; a classifier needs more")
+    perm = np.random.default_rng(seed).permutation(len(x))
+    n_test = max(1, int(round(len(x) * test_fraction)))
+    te, tr = np.sort(perm[:n_test]), np.sort(perm[n_test:])
+    keras.utils.set_random_seed(seed)
+    model = build_classifier(image_size, x.shape[-1], len(classes), seed=seed, multilabel=True)
+    model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", metrics=[keras.metrics.BinaryAccuracy(name="acc")])
+    xf = x.astype("float32")
+    model.fit(xf[tr], y[tr], batch_size=batch_size, epochs=epochs, shuffle=True, verbose=verbose)
+    probs = model.predict(xf[te], batch_size=256, verbose=0)
+    acc = topk_score(probs, y[te])
+    meta = {
+        "classes": classes, "multilabel": True, "image_size": int(image_size), "channels": int(x.shape[-1]),
+        "data": str(Path(data).resolve()), "labels": str(Path(labels).resolve()) if labels else None,
+        "n_train": int(len(tr)), "n_test": int(len(te)), "epochs": int(epochs), "seed": int(seed),
+        "test_accuracy": acc, "test_accuracy_kind": "top-k (k = true labels per image)",
+        "test_label_accuracy": float(np.mean((probs > 0.5) == (y[te] > 0.5))),
+        "test_exact_match": float(np.mean(np.all((probs > 0.5) == (y[te] > 0.5), axis=1))),
     }
     with atomic_path(out, suffix=".keras") as tmp:
         model.save(tmp)

@@ -114,6 +114,8 @@ def flat_metrics(res: dict) -> dict:
         out["accuracy"] = res["accuracy"]["value"]
     if "recon_mse" in res:
         out["recon_mse"] = res["recon_mse"]
+    if "label_sets" in res:  # the i-CLEVR evaluator: top-k hits / labels asked for, over the label sets
+        out["label_score"] = res["label_sets"]["score"]
     return out
 
 

@@ -13,7 +13,8 @@ and ACGAN (Odena et al. 2017) with several weighted auxiliary heads, all one cla
   learns is the data's.
 - Trackers per head: d_NAME_loss, g_NAME_loss, NAME_acc_real, NAME_acc_fake (D's head accuracy on real images
   and on generated images with the requested labels; for sigmoid heads, the recall of the true labels in the top
-  k scores, k = the number of true labels, as the i-CLEVR evaluator counts).
+  k scores, k = the number of true labels, as the i-CLEVR evaluator counts; a one-label (binary attribute) head,
+  and an image asked for no label, count D's per-label decisions, logit > 0 = present).
 """
 
 from __future__ import annotations
@@ -57,13 +58,13 @@ class ConditionalGAN(GAN):
         specs = conditioning.head_specs(cfg)
         d = cfg["data"]
         arrays, names, keep, where = dict(image_set.labels), dict(getattr(image_set, "label_names", {}) or {}), None, "the built-in data"
-        if d["path"] or d["labels"]:
+        if (d["path"] and not image_set.labels) or d["labels"]:  # (MNIST IDX files bring their own labels)
             root = Path(d["path"]) if d["path"] else None
             if root is not None and root.is_file():
                 root = root.parent
             softmax = [s["source"] or s["name"] for s in specs if s["type"] == "softmax"]
             vocab = {s["source"] or s["name"]: s["classes"] if isinstance(s["classes"], list) else None for s in specs}
-            lab = label_io.load_labels(image_set.paths, root, d["labels"], softmax, vocab)
+            lab = label_io.load_labels(image_set.paths, root, d["labels"], softmax, vocab, d.get("ignore_tags") or ())
             label_io.warn_notes(lab)
             arrays, names, keep, where = lab.arrays, lab.names, lab.keep, lab.source
         if not arrays:
@@ -183,24 +184,29 @@ class ConditionalGAN(GAN):
         if h.type == "softmax":
             return tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(y, tf.int32)), tf.float32)
         y = tf.cast(y, tf.float32)
+        # per-label decisions (logit > 0 = present): the accuracy of binary attributes, and of images asked for
+        # no label at all, where a top-k count has nothing to count
+        decided = tf.reduce_mean(tf.cast(tf.equal(tf.cast(logits > 0, tf.float32), y), tf.float32), -1)
+        if h.k == 1:
+            return decided
         k = tf.reduce_sum(y, -1)
         rank = tf.reduce_sum(tf.cast(logits[:, None, :] > logits[:, :, None], tf.float32), -1)  # labels scoring higher
         hits = tf.reduce_sum(y * tf.cast(rank < k[:, None], tf.float32), -1)
-        return hits / tf.maximum(k, 1.0)
+        return tf.where(k > 0, hits / tf.maximum(k, 1.0), decided)
 
     def extra_d_loss(self, real_out, fake_out, data):
         extra = 0.0
         logs = {}
-        if self.adv_weight != 1.0:
+        if self.adv_weight != 1.0 or "adv_weight" in self._sched_vars:
             adv = losses.d_loss_fn(self.loss_type)(real_out["score"], fake_out["score"], self.smoothing)
-            extra = (self.adv_weight - 1.0) * adv
+            extra = (self.weight("adv_weight", self.adv_weight) - 1.0) * adv
         if self.mode == "acgan":
             for h in self.heads:
                 y = data[h.name]
                 term = self.head_loss(h, real_out[h.name], y)
                 if self.d_fake_class_loss:
                     term = term + self.head_loss(h, fake_out[h.name], y)
-                extra = extra + h.weight * term
+                extra = extra + self.weight(f"head:{h.name}", h.weight) * term
                 logs[f"d_{h.name}_loss"] = self.reduce(term)
                 logs[f"{h.name}_acc_real"] = self.reduce(self.head_accuracy(h, real_out[h.name], y))
                 logs[f"{h.name}_acc_fake"] = self.reduce(self.head_accuracy(h, fake_out[h.name], y))
@@ -209,12 +215,12 @@ class ConditionalGAN(GAN):
     def extra_g_loss(self, fake_out, data):
         extra = 0.0
         logs = {}
-        if self.adv_weight != 1.0:
-            extra = (self.adv_weight - 1.0) * losses.g_loss_fn(self.loss_type)(fake_out["score"])
+        if self.adv_weight != 1.0 or "adv_weight" in self._sched_vars:
+            extra = (self.weight("adv_weight", self.adv_weight) - 1.0) * losses.g_loss_fn(self.loss_type)(fake_out["score"])
         if self.mode == "acgan":
             for h in self.heads:
                 term = self.head_loss(h, fake_out[h.name], data[h.name])
-                extra = extra + h.weight * term
+                extra = extra + self.weight(f"head:{h.name}", h.weight) * term
                 logs[f"g_{h.name}_loss"] = self.reduce(term)
         return extra, logs
 

@@ -18,6 +18,7 @@ class GAN(GenerativeModel):
     family = "gan"
     tracker_names = (
         "d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "gp", "d_grad_norm", "g_grad_norm",
+        "D_G_z1", "D_G_z2",  # D(G(z)) before D's update (= d_fake) and after it, in G's update (PyTorch tutorial)
     )
 
     def active_trackers(self, cfg):
@@ -26,6 +27,8 @@ class GAN(GenerativeModel):
             names.remove("gp")
         if cfg["augment"]["adaptive"]:
             names += ["aug_p", "ada_rt"]
+        if cfg["loss"]["gp_weight"] or cfg["model"] != "gan" or cfg["train"].get("schedule"):
+            names += ["d_adv_loss", "g_adv_loss"]  # the unweighted adversarial part, apart from the weighted total
         return names
 
     def __init__(self, cfg: dict, data_info: dict, **kwargs):
@@ -63,6 +66,61 @@ class GAN(GenerativeModel):
         mp16 = t.get("mixed_precision") == "mixed_float16"
         self.g_optimizer = make_optimizer(t["optimizer"], t["g_lr"], t["beta_1"], t["beta_2"], mp16)
         self.d_optimizer = make_optimizer(t["optimizer"], t["d_lr"], t["beta_1"], t["beta_2"], mp16)
+        self._init_schedule()
+
+    # ----- train.schedule (keras_gans/models/schedule.py) ------------------------------------------------------
+    def _init_schedule(self):
+        """Scheduled loss weights become tf.Variables the step reads (no re-trace when they change)."""
+        from keras_gans.models import schedule as sched
+
+        self.schedule = sched.validate_schedule(self.cfg["train"]["schedule"], self.cfg) if self.cfg["train"].get(
+            "schedule") else []
+        self.max_d = sched.max_d_steps(self.cfg)
+        self._sched_vars = {}
+        heads = {h.name: h.weight for h in getattr(self, "heads", [])}
+        self.schedule_base = {"d_steps": self.d_steps, "g_steps": self.g_steps, "g_lr": float(self.cfg["train"]["g_lr"]),
+                              "d_lr": float(self.cfg["train"]["d_lr"]), "gp_weight": self.gp_weight,
+                              "adv_weight": float(self.cfg.get("conditional", {}).get("adv_weight", 1.0)),
+                              "head_weights": heads}
+        self._sched_keys = {k for e in self.schedule for k in e if k != "step"}
+        for k in ("gp_weight", "adv_weight"):
+            if k in self._sched_keys:
+                self._sched_vars[k] = tf.Variable(self.schedule_base[k], trainable=False, dtype=tf.float32, name=k)
+        for e in self.schedule:
+            for name in e.get("head_weights", {}):
+                if f"head:{name}" not in self._sched_vars:
+                    self._sched_vars[f"head:{name}"] = tf.Variable(heads.get(name, 1.0), trainable=False,
+                                                                   dtype=tf.float32, name=f"{name}_weight")
+
+    def weight(self, key: str, default):
+        """A loss weight: the Python number from the config, or the tf.Variable the schedule drives."""
+        return self._sched_vars.get(key, default)
+
+    def apply_schedule(self, values: dict) -> bool:
+        """Set the scheduled values in force (called by the schedule callback at a step boundary); re-traces
+        the train step only when the D:G step ratio changes. Returns whether anything changed."""
+        changed = False
+        for k, v in self._sched_vars.items():
+            want = values["head_weights"][k[5:]] if k.startswith("head:") else values[k]
+            if abs(float(v.numpy()) - float(want)) > 1e-6 * max(1.0, abs(float(want))):
+                v.assign(float(want))
+                changed = True
+        for k, opt in (("g_lr", self.g_optimizer), ("d_lr", self.d_optimizer)):
+            if k in self._sched_keys and abs(float(opt.learning_rate.numpy()) - values[k]) > 1e-6 * values[k]:
+                opt.learning_rate.assign(values[k])
+                changed = True
+        if (values["d_steps"], values["g_steps"]) != (self.d_steps, self.g_steps):
+            self.d_steps, self.g_steps = int(values["d_steps"]), int(values["g_steps"])
+            self.make_train_function(force=True)
+            changed = True
+        return changed
+
+    def train_callbacks(self, run_dir, chief: bool) -> list:
+        if not self.schedule:
+            return []
+        from keras_gans.models.schedule import make_callback
+
+        return [make_callback(self)]
 
     # Families that condition G and D override build_nets, generator_inputs and discriminate.
     def build_nets(self):
@@ -132,13 +190,15 @@ class GAN(GenerativeModel):
             real_out = self.discriminate(self.d_input(real, 20 + i), data, training=True)
             fake_out = self.discriminate(self.d_input(fake, 30 + i), data, training=True)
             per_example = d_loss_fn(real_out["score"], fake_out["score"], self.smoothing)
+            adv = per_example
             extra, extra_logs = self.extra_d_loss(real_out, fake_out, data)
             per_example = per_example + extra
             gp = tf.zeros_like(per_example)
-            if self.gp_weight:
+            if self.gp_weight or "gp_weight" in self._sched_vars:
                 alpha = self.uniform([batch], 40 + i)
                 gp = losses.gradient_penalty(
-                    lambda x: self.discriminate(x, data, training=True)["score"], real, fake, alpha, self.gp_weight
+                    lambda x: self.discriminate(x, data, training=True)["score"], real, fake, alpha,
+                    self.weight("gp_weight", self.gp_weight),
                 )
             loss = self.reduce(per_example + gp)
         norm = self.apply_update(tape, loss, self.discriminator.trainable_variables, self.d_optimizer)
@@ -152,6 +212,8 @@ class GAN(GenerativeModel):
             "d_loss": loss,
             "d_real": self.reduce(p_real),
             "d_fake": self.reduce(p_fake),
+            "D_G_z1": self.reduce(p_fake),
+            "d_adv_loss": self.reduce(adv),
             "d_acc_real": self.reduce(tf.cast(tf.reshape(real_out["score"], [-1]) > thr, tf.float32)),
             "d_acc_fake": self.reduce(tf.cast(tf.reshape(fake_out["score"], [-1]) <= thr, tf.float32)),
             "gp": self.reduce(gp),
@@ -174,11 +236,13 @@ class GAN(GenerativeModel):
                     d_logs = before_d(fake)
             fake_out = self.discriminate(self.d_input(fake, 60 + j), data, training=True)
             extra, extra_logs = self.extra_g_loss(fake_out, data)
-            loss = self.reduce(g_loss_fn(fake_out["score"]) + extra)
+            adv = g_loss_fn(fake_out["score"])
+            loss = self.reduce(adv + extra)
         norm = self.apply_update(tape, loss, self.generator.trainable_variables, self.g_optimizer)
         if self.ema_generator is not None:
             self.update_ema()
-        logs = {**d_logs, "g_loss": loss, "g_grad_norm": norm}
+        logs = {**d_logs, "g_loss": loss, "g_grad_norm": norm, "g_adv_loss": self.reduce(adv),
+                "D_G_z2": self.reduce(losses.score_to_prob(self.loss_type, fake_out["score"]))}
         logs.update(extra_logs)
         return logs
 
@@ -209,7 +273,8 @@ class GAN(GenerativeModel):
             self.step_counter.assign_add(1)
             return self.update_trackers(logs)
         logs = {}
-        slices = self.split_batch(data, self.d_steps)
+        # the pipeline feeds max_d slices (train.schedule may lower d_steps for a while): use the first d_steps
+        slices = self.split_batch(data, self.max_d)[: self.d_steps]
         for i, part in enumerate(slices):
             logs.update(self.d_update(part["image"], part, i))
         batch = tf.shape(slices[0]["image"])[0]
