@@ -361,7 +361,7 @@ def test_nets_command_prints_tables_without_data():
 
 
 @pytest.mark.parametrize("sets,msg", [
-    (["net.d_strides=[2, 2]"], "net.d_strides lists 2 values"),
+    (["net.d_strides=[2, 2]"], "net.d_strides lists 2 values for D's 5 conv layers"),
     (["net.g_start=5"], "G's layers give 80 px images"),
     (["net.g_upsample=bilinear"], "net.g_upsample must be"),
     (["net.bn_momentum=1.5"], "net.bn_momentum"),

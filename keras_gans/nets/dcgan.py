@@ -46,8 +46,8 @@ def per_layer(cfg_net: dict, key: str, n: int, default, what: str) -> list:
         return [default] * n
     if isinstance(v, (list, tuple)):
         if len(v) != n:
-            raise UserError(f"net.{key} lists {len(v)} values but {what} has {n} layers; give one value per layer "
-                            "or a single value for all")
+            raise UserError(f"net.{key} lists {len(v)} values for {what}; give one value per layer or a single "
+                            "value for all")
         return list(v)
     return [v] * n
 
@@ -97,7 +97,7 @@ def generator_plan(cfg_net: dict, image_shape) -> dict:
         raise UserError("net.g_strides/g_kernel/g_padding lists need at least one value (the output layer)")
     dim = int(cfg_net["dim"])
     filters = list(filters) if filters is not None else [dim * 2 ** (n - 1 - i) for i in range(n)]
-    what = f"G ({n} hidden conv blocks + the output layer)"
+    what = f"G's {n + 1} conv layers ({n} hidden blocks + the output layer)"
     strides = per_layer(cfg_net, "g_strides", n + 1, 2, what)
     kernels = per_layer(cfg_net, "g_kernel", n + 1, cfg_net["kernel_size"], what)
     paddings = per_layer(cfg_net, "g_padding", n + 1, "same", what)
@@ -197,7 +197,7 @@ def discriminator_plan(cfg_net: dict, size: int) -> list[dict]:
         _, n = upsampling_plan(size)
     dim = int(cfg_net["dim"])
     filters = list(filters) if filters is not None else [dim * 2**i for i in range(n)]
-    what = f"D ({n} conv layers)"
+    what = f"D's {n} conv layers"
     strides = per_layer(cfg_net, "d_strides", n, 2, what)
     kernels = per_layer(cfg_net, "d_kernel", n, cfg_net["kernel_size"], what)
     paddings = per_layer(cfg_net, "d_padding", n, "same", what)
@@ -206,7 +206,7 @@ def discriminator_plan(cfg_net: dict, size: int) -> list[dict]:
     norm = cfg_net.get("d_norm")
     norms = list(norm) if isinstance(norm, (list, tuple)) else [None] + [norm] * (n - 1)  # first block: no norm
     if len(norms) != n:
-        raise UserError(f"net.d_norm lists {len(norms)} values but {what}; give one per layer or a single value")
+        raise UserError(f"net.d_norm lists {len(norms)} values for {what}; give one value per layer or a single value")
     if cfg_net["spectral_norm"] and not cfg_net.get("sn_keeps_norm"):
         norms = [None] * n  # spectral norm replaces D's normalisation unless net.sn_keeps_norm
     norms = [None if v in (None, "none") else v for v in norms]
