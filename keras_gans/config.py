@@ -326,6 +326,9 @@ def _validate_nets(cfg: dict):
                          ("d_order", ("norm-act", "act-norm")), ("d_score_head", ("dense", "conv"))):
         if n.get(key) not in allowed:
             raise UserError(f"net.{key} must be one of {', '.join(allowed)}; got {n.get(key)!r}")
+    if n.get("d_score_head") == "conv" and n.get("d_fc"):
+        raise UserError("net.d_score_head=conv reads D's last conv map, but net.d_fc adds Dense layers after it; "
+                        "use d_score_head: dense with d_fc")
     if c.get("fake_labels", "real") not in ("real", "random"):
         raise UserError(f"conditional.fake_labels must be real or random; got {c.get('fake_labels')!r}")
     if c.get("class_loss", "mean") not in ("mean", "sum"):
