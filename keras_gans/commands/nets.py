@@ -84,7 +84,8 @@ def nets_command(preset, set_items):
     cfg = validate(apply_overrides(load_config(preset), _overrides(set_items)))
     model, subs = build_from_config(cfg)
     shape = "x".join(map(str, data_info_from_config(cfg)["image_shape"]))
-    click.echo(f"{cfg['name']} ({cfg['model']}), images {shape}, latent {cfg['net']['latent_dim']}")
+    latent = "" if cfg["model"] == "cyclegan" else f", latent {cfg['net']['latent_dim']}"
+    click.echo(f"{cfg['name']} ({cfg['model']}), images {shape}{latent}")
     for name, m in subs.items():
         click.echo(f"\n{name} ({m.count_params():,} parameters)")
         click.echo(format_table(net_table(m)))
