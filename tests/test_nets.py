@@ -121,7 +121,8 @@ def test_sngan_bn_keeps_batch_norm_beside_spectral_norm():
     assert [r["name"] for r in _of(d, "BatchNormalization")] == ["d_conv2_norm", "d_conv3_norm", "d_conv4_norm"]
     assert [r["filters"] for r in _of(t["generator"], "Conv2DTranspose")] == [256, 128, 64, 3]
     c = model.cfg
-    assert (c["loss"]["type"], c["train"]["g_lr"], c["train"]["d_lr"], c["data"]["image_size"]) == ("bce", 1e-4, 1e-4, 64)
+    assert (c["loss"]["type"], c["train"]["g_lr"], c["train"]["d_lr"]) == ("bce", 1e-4, 1e-4)
+    assert c["data"]["image_size"] == 64
     # without sn_keeps_norm, spectral norm still replaces D's batch norm (the old behaviour)
     _, t2 = _tables("sngan_bn", **{"net.sn_keeps_norm": False})
     assert not _of(t2["discriminator"], "BatchNormalization")
@@ -144,7 +145,8 @@ def test_acgan_iclevr_as_drawn():
         (256, (4, 4), (2, 2), (8, 8, 256)), (512, (4, 4), (2, 2), (4, 4, 512))]
     assert not _of(d, "BatchNormalization") and not _of(d, "LayerNormalization") and len(_of(d, "LeakyReLU")) == 4
     score = _row(d, "d_score")
-    assert (score["layer"], score["kernel"], score["padding"], score["output"]) == ("Conv2D", (4, 4), "valid", (1, 1, 1))
+    assert (score["layer"], score["kernel"], score["padding"]) == ("Conv2D", (4, 4), "valid")
+    assert score["output"] == (1, 1, 1)
     head = _row(d, "d_labels")
     assert (head["units"], head["params"]) == (24, 8192 * 24 + 24)
     assert model.heads[0].type == "sigmoid" and model.heads[0].weight == 5.0 and model.class_loss == "mean"
@@ -160,10 +162,12 @@ def test_dcgan_mnist_width_h(h):
     g, d = t["generator"], t["discriminator"]
     ct = _of(g, "Conv2DTranspose")
     assert [(r["filters"], r["kernel"], r["output"]) for r in ct] == [
-        (4 * h, (4, 4), (4, 4, 4 * h)), (2 * h, (4, 4), (7, 7, 2 * h)), (h, (4, 4), (14, 14, h)), (1, (4, 4), (28, 28, 1))]
+        (4 * h, (4, 4), (4, 4, 4 * h)), (2 * h, (4, 4), (7, 7, 2 * h)), (h, (4, 4), (14, 14, h)),
+        (1, (4, 4), (28, 28, 1))]
     convs = _of(d, "Conv2D")
     assert [(r["filters"], r["kernel"], r["output"]) for r in convs] == [
-        (h, (4, 4), (14, 14, h)), (2 * h, (4, 4), (7, 7, 2 * h)), (4 * h, (4, 4), (4, 4, 4 * h)), (1, (4, 4), (1, 1, 1))]
+        (h, (4, 4), (14, 14, h)), (2 * h, (4, 4), (7, 7, 2 * h)), (4 * h, (4, 4), (4, 4, 4 * h)),
+        (1, (4, 4), (1, 1, 1))]
     assert not _of(g, "Dense")  # z is the 1x1 map the first ConvTranspose reads
 
 
@@ -250,7 +254,8 @@ def test_random_fake_labels_are_drawn_not_copied():
     assert (hair != d96["hair"].numpy()).mean() > 0.8
     real, _ = _build("acgan96", **{"data.image_size": 32, "net.g_project": 8, "net.g_filters": [8, 8, 8, 8],
                                    "net.d_filters": [8, 8, 8, 8, 8], "conditional.fake_labels": "real"})
-    np.testing.assert_array_equal(real.generator_inputs(16, 10, _random_batch(real, 16, rng))["hair"].numpy().shape, [16])
+    d16 = _random_batch(real, 16, rng)
+    np.testing.assert_array_equal(real.generator_inputs(16, 10, d16)["hair"].numpy(), d16["hair"].numpy())
     assert isinstance(z["z"], tf.Tensor)
 
 
@@ -290,7 +295,8 @@ def test_z_std_scales_training_and_sampling_noise():
     np.testing.assert_allclose(z, 0.5 * m1.latent_noise(512, 10).numpy(), rtol=1e-6)
     np.testing.assert_allclose(m2.sample_inputs(8).numpy(), 0.5 * m1.sample_inputs(8).numpy(), rtol=1e-6)
     seeds = tf.constant([3, 4, 5], tf.int64)
-    np.testing.assert_allclose(seeds_to_latent(seeds, 64, 2.0).numpy(), 2 * seeds_to_latent(seeds, 64).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(seeds_to_latent(seeds, 64, 2.0).numpy(), 2 * seeds_to_latent(seeds, 64).numpy(),
+                               rtol=1e-6)
     from keras_gans.config import load_config
     from keras_gans.errors import UserError
 
@@ -323,7 +329,8 @@ def test_sample_z_std_matches_export_and_run(tmp_path):
 
     def grid(args):
         out = tmp_path / f"g{len(list(tmp_path.iterdir()))}.png"
-        r = CliRunner().invoke(main, ["sample", *map(str, args), "--n", "4", "--seed", "2", "--nrow", "4", "--out", str(out)])
+        r = CliRunner().invoke(main, ["sample", *map(str, args), "--n", "4", "--seed", "2", "--nrow", "4",
+                                      "--out", str(out)])
         assert r.exit_code == 0, r.output
         return np.asarray(Image.open(out))
 

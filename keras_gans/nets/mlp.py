@@ -28,12 +28,14 @@ def discriminator_trunk(x, cfg_net: dict, sync_bn: bool = False):
     sn, pit = cfg_net["spectral_norm"], cfg_net["sn_power_iterations"]
     keep_norm = not sn or cfg_net.get("sn_keeps_norm")
     units_list = list(reversed(cfg_net["mlp_units"]))
-    dropouts = per_layer(cfg_net, "d_dropout", len(units_list), 0.0, f"the MLP D's {len(units_list)} layers (net.mlp_units)")
+    what = f"the MLP D's {len(units_list)} layers (net.mlp_units)"
+    dropouts = per_layer(cfg_net, "d_dropout", len(units_list), 0.0, what)
+    momentum = float(cfg_net.get("bn_momentum") or 0.9)
     x = layers.Flatten()(x)
     for i, units in enumerate(units_list):
         x = maybe_sn(layers.Dense(units, kernel_initializer=init, name=f"d_fc{i + 1}"), sn, pit)(x)
         if i > 0 and keep_norm and cfg_net["d_norm"] in ("batch", "layer"):
-            x = norm_layer(cfg_net["d_norm"], sync_bn, image=False, momentum=float(cfg_net.get("bn_momentum") or 0.9))(x)
+            x = norm_layer(cfg_net["d_norm"], sync_bn, image=False, momentum=momentum)(x)
         x = activation(cfg_net["d_activation"])(x)
         if dropouts[i]:
             x = layers.Dropout(dropouts[i])(x)
