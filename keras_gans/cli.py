@@ -125,13 +125,17 @@ def _is_export(path: Path) -> bool:
 @click.option("--eyes", help="Conditional models with an eyes condition, e.g. --eyes blue.")
 @click.option("--cond", "cond_items", multiple=True, metavar="NAME=VALUE", help="Any condition by name, e.g. hair=red.")
 @click.option("--vary", metavar="NAME", help="Conditional models: one row per class of condition NAME, N per row.")
-def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, vary):
+@click.option("--z-std", "z_std", type=float, metavar="SIGMA",
+              help="Draw z ~ N(0, SIGMA^2) (default: the run's net.z_std, 1.0 unless trained otherwise).")
+def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, vary, z_std):
     """Write a grid of N samples from a run directory or a SavedModel export (conditional: chosen labels)."""
     import numpy as np
 
     from keras_gans.images import save_grid
 
     source = Path(source)
+    if z_std is not None and not z_std > 0:
+        raise UserError(f"--z-std must be > 0 (a standard deviation), got {z_std}")
     wants = label is not None or labels is not None or hair or eyes or cond_items or vary
     named = {k: v for k, v in (("hair", hair), ("eyes", eyes)) if v is not None}
     seeds = np.arange(n, dtype=np.int64) + int(seed) * 100000
@@ -150,7 +154,15 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
             raise UserError(f"{source} is an unconditional generator; drop the label options")
         inputs, nrow = _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow)
         tf_inputs = {k: tf.constant(v) for k, v in inputs.items()}
-        images = loaded.signatures["generate"](**tf_inputs)["images"].numpy()
+        if z_std is None:
+            images = loaded.signatures["generate"](**tf_inputs)["images"].numpy()
+        else:  # the export's generate has the run's sigma built in: draw the same seeds' z here, scaled
+            from keras_gans.models.base import seeds_to_latent
+
+            serve = loaded.signatures["serving_default"]
+            latent = int(serve.structured_input_signature[1]["z"].shape[-1])
+            tf_inputs["z"] = seeds_to_latent(tf_inputs.pop("seed"), latent, z_std)
+            images = serve(**tf_inputs)["images"].numpy()
     else:
         from keras_gans.train import load_run
 
@@ -160,6 +172,8 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
             raise UserError(f"{source} is an unconditional model; drop the label options")
         inputs, nrow = _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow)
         seeds = inputs.pop("seed")
+        if z_std is not None:
+            model.z_std = float(z_std)
         images = model.sample_from_seeds(seeds, **inputs) if metas else model.sample_from_seeds(seeds)
     save_grid(out, images, nrow=nrow)
     click.echo(f"wrote {len(images)} samples to {out}")

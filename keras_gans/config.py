@@ -54,6 +54,28 @@ DEFAULTS: dict[str, Any] = {
         "d_dropout": 0.0,  # dropout after each D block
         "weights_init": 0.02,  # stddev of the N(0, std) initialiser; None = Keras defaults
         "mlp_units": [256, 512],  # hidden layers of the MLP nets (G uses them in order, D reversed)
+        "z_std": 1.0,  # sigma of the latent noise z ~ N(0, sigma^2): training, sample grids, `sample --seed`, export
+        "bn_momentum": 0.9,  # moving-average momentum of every G/D batch norm (Keras convention; 0.75 in acgan96)
+        "sn_keeps_norm": False,  # with spectral_norm: true keeps D's d_norm layers beside SN (sngan_bn); false drops them
+        # Nets as drawn, layer by layer (dcgan arch; docs/nets.md). A scalar applies to every layer, a list gives one
+        # value per layer; None keeps the DCGAN plan from image_size and dim, so older presets build the same nets.
+        "g_filters": None,  # widths of G's hidden conv blocks, e.g. [512, 256, 128, 64]; None = dim * 2^(n-1-i)
+        "g_strides": None,  # upsampling of each G conv (hidden blocks + the output layer); None = 2
+        "g_kernel": None,  # kernel size per G conv; None = kernel_size
+        "g_padding": None,  # same | valid per G conv; None = same
+        "g_upsample": "transpose",  # transpose (Conv2DTranspose) | nearest (UpSampling2D, then Conv2D stride 1)
+        "g_order": "norm-act",  # norm-act (conv, norm, ReLU) | act-norm (conv, ReLU, norm: the Keras anime ACGAN)
+        "g_project": None,  # channels of the s x s map G's Dense makes of z; 0 = no Dense (z as a 1x1 map); None = 2x first block
+        "g_start": None,  # s, the side of that map; None = image_size / product of g_strides
+        "g_fc": None,  # Dense widths before the projection, e.g. [1024]
+        "d_filters": None,  # widths of D's conv layers, e.g. [32, 64, 128, 256, 256]; None = dim * 2^i
+        "d_strides": None,  # per D conv; None = 2
+        "d_kernel": None,  # per D conv; None = kernel_size
+        "d_padding": None,  # same | valid per D conv; None = same
+        "d_pool": None,  # none | max | avg (2x2 pooling after a D conv, for conv/pool encoders); None = none
+        "d_fc": None,  # Dense widths after D's flattened conv features, e.g. [1024] (the VAE encoder's FC layer)
+        "d_order": "norm-act",  # norm-act (conv, norm, act, dropout) | act-norm (conv, act, dropout, norm)
+        "d_score_head": "dense",  # dense (on the flat features) | conv (one conv over the whole last map, e.g. 4x4)
     },
     "loss": {
         "type": "bce",  # bce (non-saturating) | lsgan | wgan | hinge
@@ -118,6 +140,7 @@ DEFAULTS: dict[str, Any] = {
         "recon": "mean",  # squared error per image over its pixels in [-1, 1]: mean | sum
         "holdout": 0.05,  # images held out of training (fraction < 1, or a count) for recon grids and MSE
         "n_recon": 16,  # originals in RUN/samples/recon_epoch_XXXX.png (each over its reconstruction)
+        "tanh_mean": False,  # bound the latent mean with tanh (mu in (-1, 1)), as in the face-study VAE
     },
     "conditional": {  # conditional families (model: cgan | acgan); see keras_gans/models/conditional.py
         "mode": "acgan",  # concat (labels into G and D's input) | projection (Miyato & Koyama D) | acgan (aux heads)
@@ -127,6 +150,9 @@ DEFAULTS: dict[str, Any] = {
         "embed_dim": 0,  # 0 = one-hot / multi-hot labels; >0 = a learned embedding of this size (G and concat-D)
         "d_fake_class_loss": True,  # ACGAN: D also learns the class of fake images (false: a known remedy for early collapse)
         "grid_head": None,  # condition varied along the rows of sample grids (default: the first head)
+        "fake_labels": "real",  # labels G's fakes are drawn with: real (the real batch's) | random (uniform classes;
+        #                         sigmoid heads: a random set of as many labels as the real image has)
+        "class_loss": "mean",  # sigmoid heads' BCE over their K labels: mean (as the frameworks' BCE) | sum (before issue 13)
     },
     "augment": {  # differentiable augmentation of every image D sees (keras_gans/augment.py, docs/augment.md)
         "policy": "",  # "" = off | any of color,translation,cutout, comma-separated (DiffAugment, Zhao et al. 2020)
@@ -467,6 +493,7 @@ def validate(cfg: dict) -> dict:
         from keras_gans.models.kl_schedule import validate_vae_section
 
         validate_vae_section(cfg["vae"])
+    _validate_nets(cfg)
     e = cfg.get("eval") or {}
     if not isinstance(e.get("every"), int) or e["every"] < 0:
         raise UserError(f"eval.every must be an integer >= 0 (epochs between FID measurements), got {e.get('every')!r}")
@@ -484,6 +511,28 @@ def validate(cfg: dict) -> dict:
 
         validate_schedule(t["schedule"], cfg)
     return cfg
+
+
+def _validate_nets(cfg: dict):
+    """The issue-13 keys whose bad values would fail late; per-layer lists are checked where the nets are built."""
+    n, c = cfg["net"], cfg.get("conditional") or {}
+    z = n.get("z_std", 1.0)
+    if isinstance(z, bool) or not isinstance(z, (int, float)) or not z > 0:
+        raise UserError(f"net.z_std must be a number > 0 (the latent noise's standard deviation), got {z!r}")
+    m = n.get("bn_momentum", 0.9)
+    if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 <= m < 1:
+        raise UserError(f"net.bn_momentum must be a number in [0, 1), got {m!r}")
+    for key, allowed in (("g_upsample", ("transpose", "nearest")), ("g_order", ("norm-act", "act-norm")),
+                         ("d_order", ("norm-act", "act-norm")), ("d_score_head", ("dense", "conv"))):
+        if n.get(key) not in allowed:
+            raise UserError(f"net.{key} must be one of {', '.join(allowed)}; got {n.get(key)!r}")
+    if n.get("d_score_head") == "conv" and n.get("d_fc"):
+        raise UserError("net.d_score_head=conv reads D's last conv map, but net.d_fc adds Dense layers after it; "
+                        "use d_score_head: dense with d_fc")
+    if c.get("fake_labels", "real") not in ("real", "random"):
+        raise UserError(f"conditional.fake_labels must be real or random; got {c.get('fake_labels')!r}")
+    if c.get("class_loss", "mean") not in ("mean", "sum"):
+        raise UserError(f"conditional.class_loss must be mean or sum; got {c.get('class_loss')!r}")
 
 
 def _validate_cyclegan(cfg: dict):

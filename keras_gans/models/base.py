@@ -65,6 +65,8 @@ class GenerativeModel(keras.Model):
             aggregation="only_first_replica",
         )
         self.trackers = {n: keras.metrics.Mean(name=n) for n in self.active_trackers(cfg)}
+        # sigma of z ~ N(0, sigma^2) (net.z_std): training noise, sample grids, seeds; `sample --z-std` overrides it.
+        self.z_std = float(cfg["net"].get("z_std", 1.0) or 1.0)
 
     def active_trackers(self, cfg: dict) -> list[str]:
         """Tracker names for this config (a family drops the ones its config turns off, e.g. gp)."""
@@ -104,6 +106,10 @@ class GenerativeModel(keras.Model):
         b = local_shape[0]
         z = tf.random.stateless_normal([b * n] + local_shape[1:], seed=self._seed_pair(salt), dtype=dtype)
         return z[rid * b : (rid + 1) * b] if n > 1 else z
+
+    def latent_noise(self, batch, salt: int):
+        """G's training noise z ~ N(0, z_std^2) [batch, latent_dim]."""
+        return scale_latent(self.normal([batch, self.cfg["net"]["latent_dim"]], salt), self.z_std)
 
     def uniform(self, local_shape, salt: int, minval=0.0, maxval=1.0):
         n, rid = replica_info()
@@ -149,7 +155,7 @@ class GenerativeModel(keras.Model):
     def sample_inputs(self, n: int, seed_offset: int = 0):
         """Fixed inputs for sample grids: the same every epoch, every resume, every process."""
         seed = tf.constant([self.seed * 1_000_003 + SAMPLE_SALT, seed_offset], tf.int64)
-        return tf.random.stateless_normal([n, self.cfg["net"]["latent_dim"]], seed=seed)
+        return scale_latent(tf.random.stateless_normal([n, self.cfg["net"]["latent_dim"]], seed=seed), self.z_std)
 
     def generate(self, inputs, training=False):
         """Images in [-1, 1] for the given inputs (the EMA generator where the family keeps one)."""
@@ -163,7 +169,7 @@ class GenerativeModel(keras.Model):
 
     def sample_from_seeds(self, seeds, **conditions) -> np.ndarray:
         """uint8 images, image i from latent seed seeds[i]: the same pixels as the export's `generate` signature."""
-        z = seeds_to_latent(tf.constant(seeds, tf.int64), self.cfg["net"]["latent_dim"])
+        z = seeds_to_latent(tf.constant(seeds, tf.int64), self.cfg["net"]["latent_dim"], self.z_std)
         return to_uint8(self.generate(z, training=False))
 
     def evaluation_samples(self, n: int, seed: int = 0, batch_size: int = 256):
@@ -198,10 +204,17 @@ class GenerativeModel(keras.Model):
         return {"image": image_set.images}, {"image_shape": list(image_set.images.shape[1:]), "n_images": len(image_set)}
 
 
-def seeds_to_latent(seeds, latent_dim: int):
-    """One latent vector per int64 seed, identical in Python, in the export and in `sample --seed`."""
+def scale_latent(z, z_std: float = 1.0):
+    """N(0, 1) draws -> N(0, z_std^2); untouched at 1.0, so runs without net.z_std keep their exact noise."""
+    return z if float(z_std) == 1.0 else z * tf.cast(float(z_std), z.dtype)
+
+
+def seeds_to_latent(seeds, latent_dim: int, z_std: float = 1.0):
+    """One latent vector per int64 seed, identical in Python, in the export and in `sample --seed` (scaled by the
+    run's net.z_std in all three)."""
 
     def one(s):
         return tf.random.stateless_normal([latent_dim], seed=tf.stack([s, tf.constant(0, tf.int64)]))
 
-    return tf.map_fn(one, tf.cast(seeds, tf.int64), fn_output_signature=tf.TensorSpec([latent_dim], tf.float32))
+    z = tf.map_fn(one, tf.cast(seeds, tf.int64), fn_output_signature=tf.TensorSpec([latent_dim], tf.float32))
+    return scale_latent(z, z_std)

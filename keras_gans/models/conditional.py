@@ -5,12 +5,14 @@ and ACGAN (Odena et al. 2017) with several weighted auxiliary heads, all one cla
   one-hot encoded (or embedded, `embed_dim` > 0); a sigmoid condition is a float32 multi-hot set [batch, K].
 - D by `mode`: `concat` tiles the encoded labels over the image and adds them as channels; `projection` adds
   <embed(y), features> to the real/fake score; `acgan` gives D one classifier head per condition (softmax ->
-  K logits with cross-entropy, sigmoid -> K logits with per-label BCE summed over labels).
+  K logits with cross-entropy, sigmoid -> K logits with per-label BCE, meaned over the K labels; summed with
+  `class_loss: sum`, the behaviour before issue 13, where a weight w meant K times more).
 - Losses: total D loss = adv_weight * adversarial + sum_h weight_h * (CE_h(real) + CE_h(fake)) (+ GP); the fake
   term is dropped with `d_fake_class_loss: false`. G: adv_weight * adversarial + sum_h weight_h * CE_h(fake).
   Any loss.type (bce, lsgan, wgan, hinge) and the gradient penalty work, because the heads only add terms.
-- Fake images are drawn with the labels of the real batch they are trained against, so the label distribution G
-  learns is the data's.
+- Fake images are drawn with the labels of the real batch they are trained against (`fake_labels: real`), so the
+  label distribution G learns is the data's; or with random labels (`fake_labels: random`: uniform classes, and
+  for sigmoid heads a uniformly random set of as many labels as the real image has), as the Keras anime ACGAN.
 - Trackers per head: d_NAME_loss, g_NAME_loss, NAME_acc_real, NAME_acc_fake (D's head accuracy on real images
   and on generated images with the requested labels; for sigmoid heads, the recall of the true labels in the top
   k scores, k = the number of true labels, as the i-CLEVR evaluator counts; a one-label (binary attribute) head,
@@ -98,6 +100,8 @@ class ConditionalGAN(GAN):
         self.adv_weight = float(c["adv_weight"])
         self.embed_dim = int(c["embed_dim"] or 0)
         self.d_fake_class_loss = bool(c["d_fake_class_loss"])
+        self.fake_labels = c.get("fake_labels") or "real"
+        self.class_loss = c.get("class_loss") or "mean"
         net = self.cfg["net"]
 
         z = keras.Input((self.latent_dim,), name="z")
@@ -123,8 +127,8 @@ class ConditionalGAN(GAN):
                 e = layers.Reshape((1, 1, e.shape[-1]))(e)
                 maps.append(layers.UpSampling2D((size_h, size_w), name=f"d_{h.name}_tile")(e))
             x = layers.Concatenate(axis=-1, name="d_condition")([img] + maps)
-        feats = nets.discriminator_trunk(x, net, self.sync_bn)
-        score = nets.score_head(feats, net)
+        fmap, feats = nets.discriminator_features(x, net, self.sync_bn)
+        score = nets.score_head(feats, net, feature_map=fmap)
         outputs = {}
         if self.mode == "projection":
             f32 = layers.Activation("linear", dtype="float32", name="d_features_f32")(feats)
@@ -162,7 +166,26 @@ class ConditionalGAN(GAN):
         return {h.name: data[h.name] for h in self.heads}
 
     def generator_inputs(self, batch, salt, data):
-        return {"z": self.normal([batch, self.latent_dim], salt), **self._labels(data)}
+        labels = self._labels(data) if self.fake_labels == "real" else self.random_labels(batch, salt, data)
+        return {"z": self.latent_noise(batch, salt), **labels}
+
+    def random_labels(self, batch, salt, data):
+        """Uniform random conditions for G's fakes (conditional.fake_labels: random), from the stateless noise:
+        a softmax condition's class uniformly, a sigmoid condition's set uniformly among the sets of as many
+        labels as the real image in that row has."""
+        out = {}
+        for i, h in enumerate(self.heads):
+            u = self.uniform([batch, h.k], 1000 + 97 * salt + i)
+            if h.type == "softmax":
+                out[h.name] = tf.argmax(u, axis=-1, output_type=tf.int32)
+            else:
+                k = tf.reduce_sum(tf.cast(data[h.name], tf.float32), -1, keepdims=True)
+                rank = tf.reduce_sum(tf.cast(u[:, None, :] > u[:, :, None], tf.float32), -1)  # labels drawn higher
+                out[h.name] = tf.cast(rank < k, tf.float32)
+        return out
+
+    def fake_data(self, z, data):
+        return {**data, **{h.name: z[h.name] for h in self.heads}} if isinstance(z, dict) else data
 
     def discriminate(self, images, data, training=True):
         inputs = {"image": images}
@@ -171,12 +194,13 @@ class ConditionalGAN(GAN):
         return dict(self.discriminator(inputs, training=training))
 
     @staticmethod
-    def head_loss(h, logits, y):
-        """Per-example loss of one head: softmax cross-entropy, or per-label BCE summed over the K labels."""
+    def head_loss(h, logits, y, reduction: str = "mean"):
+        """Per-example loss of one head: softmax cross-entropy, or per-label BCE meaned (or summed) over K labels."""
         logits = tf.cast(logits, tf.float32)
         if h.type == "softmax":
             return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(y, tf.int32), logits=logits)
-        return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(y, tf.float32), logits=logits), -1)
+        bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(y, tf.float32), logits=logits)
+        return tf.reduce_sum(bce, -1) if reduction == "sum" else tf.reduce_mean(bce, -1)
 
     @staticmethod
     def head_accuracy(h, logits, y):
@@ -194,7 +218,8 @@ class ConditionalGAN(GAN):
         hits = tf.reduce_sum(y * tf.cast(rank < k[:, None], tf.float32), -1)
         return tf.where(k > 0, hits / tf.maximum(k, 1.0), decided)
 
-    def extra_d_loss(self, real_out, fake_out, data):
+    def extra_d_loss(self, real_out, fake_out, data, fake_data=None):
+        fake_data = data if fake_data is None else fake_data
         extra = 0.0
         logs = {}
         if self.adv_weight != 1.0 or "adv_weight" in self._sched_vars:
@@ -202,14 +227,14 @@ class ConditionalGAN(GAN):
             extra = (self.weight("adv_weight", self.adv_weight) - 1.0) * adv
         if self.mode == "acgan":
             for h in self.heads:
-                y = data[h.name]
-                term = self.head_loss(h, real_out[h.name], y)
+                y, y_fake = data[h.name], fake_data[h.name]
+                term = self.head_loss(h, real_out[h.name], y, self.class_loss)
                 if self.d_fake_class_loss:
-                    term = term + self.head_loss(h, fake_out[h.name], y)
+                    term = term + self.head_loss(h, fake_out[h.name], y_fake, self.class_loss)
                 extra = extra + self.weight(f"head:{h.name}", h.weight) * term
                 logs[f"d_{h.name}_loss"] = self.reduce(term)
                 logs[f"{h.name}_acc_real"] = self.reduce(self.head_accuracy(h, real_out[h.name], y))
-                logs[f"{h.name}_acc_fake"] = self.reduce(self.head_accuracy(h, fake_out[h.name], y))
+                logs[f"{h.name}_acc_fake"] = self.reduce(self.head_accuracy(h, fake_out[h.name], y_fake))
         return extra, logs
 
     def extra_g_loss(self, fake_out, data):
@@ -219,7 +244,7 @@ class ConditionalGAN(GAN):
             extra = (self.weight("adv_weight", self.adv_weight) - 1.0) * losses.g_loss_fn(self.loss_type)(fake_out["score"])
         if self.mode == "acgan":
             for h in self.heads:
-                term = self.head_loss(h, fake_out[h.name], data[h.name])
+                term = self.head_loss(h, fake_out[h.name], data[h.name], self.class_loss)
                 extra = extra + self.weight(f"head:{h.name}", h.weight) * term
                 logs[f"g_{h.name}_loss"] = self.reduce(term)
         return extra, logs
@@ -299,7 +324,7 @@ class ConditionalGAN(GAN):
     def sample_from_seeds(self, seeds, **conditions) -> np.ndarray:
         seeds = np.asarray(seeds, np.int64)
         labels = conditioning.request_arrays(self.condition_meta, len(seeds), conditions)
-        z = seeds_to_latent(tf.constant(seeds, tf.int64), self.latent_dim)
+        z = seeds_to_latent(tf.constant(seeds, tf.int64), self.latent_dim, self.z_std)
         return to_uint8(self.generate({"z": z, **_tensors(labels)}, training=False))
 
     def evaluation_samples(self, n: int, seed: int = 0, batch_size: int = 256):
@@ -320,6 +345,7 @@ class ConditionalGAN(GAN):
         archive.track(g)
         latent = self.latent_dim
         names = [h.name for h in self.heads]
+        z_std = self.z_std
         specs = [
             tf.TensorSpec([None], tf.int32, name=h.name) if h.type == "softmax"
             else tf.TensorSpec([None, h.k], tf.float32, name=h.name)
@@ -331,7 +357,7 @@ class ConditionalGAN(GAN):
             return {"images": uint8_fn(g({"z": z, **dict(zip(names, labels))}, training=False))}
 
         def generate(seed, *labels):
-            z = seeds_to_latent(seed, latent)
+            z = seeds_to_latent(seed, latent, z_std)
             images = uint8_fn(g({"z": z, **dict(zip(names, labels))}, training=False))
             return {"images": images, "image_bytes": png_fn(images)}
 

@@ -129,14 +129,19 @@ class GAN(GenerativeModel):
 
     def generator_inputs(self, batch: int, salt: int, data: dict):
         """G's inputs for one step (noise; conditional families add the labels)."""
-        return self.normal([batch, self.latent_dim], salt)
+        return self.latent_noise(batch, salt)
+
+    def fake_data(self, z, data: dict) -> dict:
+        """The labels that go with fakes G made from inputs z (conditional families: those in z)."""
+        return data
 
     def discriminate(self, images, data: dict, training: bool = True):
         """D's outputs for images (a dict with at least 'score'; conditional families add heads)."""
         return {"score": self.discriminator(images, training=training)}
 
-    def extra_d_loss(self, real_out, fake_out, data):
-        """Extra per-example D loss terms (conditional heads); (per-example tensor or 0, trackers dict)."""
+    def extra_d_loss(self, real_out, fake_out, data, fake_data=None):
+        """Extra per-example D loss terms (conditional heads); (per-example tensor or 0, trackers dict). fake_data:
+        the labels the fakes were made with (None = data's)."""
         return 0.0, {}
 
     def extra_g_loss(self, fake_out, data):
@@ -179,19 +184,20 @@ class GAN(GenerativeModel):
         # Trackers are reduced by the global batch and summed over replicas: log the per-replica share.
         return {"aug_p": new_p / float(n), "ada_rt": r_t / float(n)}
 
-    def d_update(self, real, data, i: int, fake=None):
+    def d_update(self, real, data, i: int, fake=None, z=None):
         batch = tf.shape(real)[0]
         if fake is None:
             z = self.generator_inputs(batch, 10 + i, data)
             fake = self.generator(z, training=True)
+        fake_data = self.fake_data(z, data) if z is not None else data
         fake = tf.stop_gradient(fake)
         d_loss_fn = losses.d_loss_fn(self.loss_type)
         with tf.GradientTape() as tape:
             real_out = self.discriminate(self.d_input(real, 20 + i), data, training=True)
-            fake_out = self.discriminate(self.d_input(fake, 30 + i), data, training=True)
+            fake_out = self.discriminate(self.d_input(fake, 30 + i), fake_data, training=True)
             per_example = d_loss_fn(real_out["score"], fake_out["score"], self.smoothing)
             adv = per_example
-            extra, extra_logs = self.extra_d_loss(real_out, fake_out, data)
+            extra, extra_logs = self.extra_d_loss(real_out, fake_out, data, fake_data)
             per_example = per_example + extra
             gp = tf.zeros_like(per_example)
             if self.gp_weight or "gp_weight" in self._sched_vars:
@@ -233,9 +239,10 @@ class GAN(GenerativeModel):
             fake = self.generator(z, training=True)
             if before_d is not None:
                 with tape.stop_recording():
-                    d_logs = before_d(fake)
-            fake_out = self.discriminate(self.d_input(fake, 60 + j), data, training=True)
-            extra, extra_logs = self.extra_g_loss(fake_out, data)
+                    d_logs = before_d(fake, z)
+            fake_data = self.fake_data(z, data)
+            fake_out = self.discriminate(self.d_input(fake, 60 + j), fake_data, training=True)
+            extra, extra_logs = self.extra_g_loss(fake_out, fake_data)
             adv = g_loss_fn(fake_out["score"])
             loss = self.reduce(adv + extra)
         norm = self.apply_update(tape, loss, self.generator.trainable_variables, self.g_optimizer)
@@ -269,7 +276,7 @@ class GAN(GenerativeModel):
             # One G forward per step (as in the PyTorch DCGAN tutorial): D trains on the fakes, then G's loss is
             # taken on the same fakes through the updated D. Saves a G forward pass (~8% of the step).
             logs = self.g_update(tf.shape(data["image"])[0], data, 0,
-                                 before_d=lambda fake: self.d_update(data["image"], data, 0, fake=fake))
+                                 before_d=lambda fake, z: self.d_update(data["image"], data, 0, fake=fake, z=z))
             self.step_counter.assign_add(1)
             return self.update_trackers(logs)
         logs = {}
@@ -294,13 +301,13 @@ class GAN(GenerativeModel):
     def export_endpoints(self, archive, uint8_fn, png_fn):
         g = self.sampling_generator
         archive.track(g)
-        latent = self.latent_dim
+        latent, z_std = self.latent_dim, self.z_std
 
         def serving_default(z):
             return {"images": uint8_fn(g(z, training=False))}
 
         def generate(seed):
-            z = seeds_to_latent(seed, latent)
+            z = seeds_to_latent(seed, latent, z_std)
             images = uint8_fn(g(z, training=False))
             return {"images": images, "image_bytes": png_fn(images)}
 

@@ -50,11 +50,14 @@ def reconstruction_error(x, x_hat, reduction: str = "mean"):
     return tf.reduce_mean(d, axis=-1) if reduction == "mean" else tf.reduce_sum(d, axis=-1)
 
 
-def build_encoder(cfg_net: dict, image_shape, sync_bn: bool = False, name: str = "encoder") -> keras.Model:
+def build_encoder(cfg_net: dict, image_shape, sync_bn: bool = False, name: str = "encoder",
+                  tanh_mean: bool = False) -> keras.Model:
+    """D's trunk (net.d_* keys: e.g. conv/pool blocks and an FC layer) -> mu, log sigma^2; tanh_mean bounds mu."""
     img = keras.Input(tuple(image_shape), name="image")
     feats = nets.discriminator_trunk(img, cfg_net, sync_bn)
     init = initializer(cfg_net["weights_init"])
-    mu = layers.Dense(cfg_net["latent_dim"], kernel_initializer=init, dtype="float32", name="z_mean")(feats)
+    mu = layers.Dense(cfg_net["latent_dim"], kernel_initializer=init, dtype="float32",
+                      activation="tanh" if tanh_mean else None, name="z_mean")(feats)
     logvar = layers.Dense(cfg_net["latent_dim"], kernel_initializer=init, dtype="float32", name="z_log_var")(feats)
     return keras.Model(img, [mu, logvar], name=name)
 
@@ -98,7 +101,8 @@ class VAE(GenerativeModel):
         self.vae_cfg = cfg["vae"]
         self.latent_dim = int(cfg["net"]["latent_dim"])
         self.recon_reduction = self.vae_cfg["recon"]
-        self.encoder = build_encoder(cfg["net"], self.image_shape, self.sync_bn)
+        self.encoder = build_encoder(cfg["net"], self.image_shape, self.sync_bn,
+                                     tanh_mean=bool(self.vae_cfg.get("tanh_mean", False)))
         self.decoder = nets.build_generator(cfg["net"], self.image_shape, self.sync_bn, name="decoder")
         # lambda; set every epoch by KLSchedule (restored with the model, then overwritten from the schedule).
         self.kl_weight_var = self.add_weight(
@@ -170,13 +174,13 @@ class VAE(GenerativeModel):
         dec, enc = self.decoder, self.encoder
         archive.track(dec)
         archive.track(enc)
-        latent = self.latent_dim
+        latent, z_std = self.latent_dim, self.z_std
 
         def serving_default(z):
             return {"images": uint8_fn(dec(z, training=False))}
 
         def generate(seed):
-            images = uint8_fn(dec(seeds_to_latent(seed, latent), training=False))
+            images = uint8_fn(dec(seeds_to_latent(seed, latent, z_std), training=False))
             return {"images": images, "image_bytes": png_fn(images)}
 
         def encode(images):

@@ -27,10 +27,25 @@ def discriminator_trunk(x, cfg_net, sync_bn=False):
     return _arch(cfg_net, "d").discriminator_trunk(x, cfg_net, sync_bn)
 
 
-def score_head(feats, cfg_net, units: int = 1, name: str = "d_score"):
-    """A linear head on D's features (float32 under mixed precision), spectrally normalised with the rest of D."""
-    dense = layers.Dense(units, kernel_initializer=initializer(cfg_net["weights_init"]), dtype="float32", name=name)
-    return maybe_sn(dense, cfg_net["spectral_norm"], cfg_net["sn_power_iterations"])(feats)
+def discriminator_features(x, cfg_net, sync_bn=False):
+    """(D's last feature map, or None for nets without one, and the flat features the heads read)."""
+    arch = _arch(cfg_net, "d")
+    if hasattr(arch, "discriminator_features"):
+        return arch.discriminator_features(x, cfg_net, sync_bn)
+    return None, arch.discriminator_trunk(x, cfg_net, sync_bn)
+
+
+def score_head(feats, cfg_net, units: int = 1, name: str = "d_score", feature_map=None):
+    """A linear head on D's features (float32 under mixed precision), spectrally normalised with the rest of D.
+    With net.d_score_head=conv and the feature map given, it is a conv whose kernel covers the whole map (valid
+    padding; e.g. the 4x4 conv head of the PyTorch DCGANs): the same function as the Dense head, drawn as a conv."""
+    sn, pit, init = cfg_net["spectral_norm"], cfg_net["sn_power_iterations"], initializer(cfg_net["weights_init"])
+    if (cfg_net.get("d_score_head") or "dense") == "conv" and feature_map is not None and not cfg_net.get("d_fc"):
+        h, w = feature_map.shape[1], feature_map.shape[2]
+        conv = layers.Conv2D(units, (h, w), padding="valid", kernel_initializer=init, dtype="float32", name=name)
+        return layers.Reshape((units,), dtype="float32", name=f"{name}_flat")(maybe_sn(conv, sn, pit)(feature_map))
+    dense = layers.Dense(units, kernel_initializer=init, dtype="float32", name=name)
+    return maybe_sn(dense, sn, pit)(feats)
 
 
 def build_generator(cfg_net: dict, image_shape, sync_bn: bool = False, name: str = "generator") -> keras.Model:
@@ -41,4 +56,5 @@ def build_generator(cfg_net: dict, image_shape, sync_bn: bool = False, name: str
 def build_discriminator(cfg_net: dict, image_shape, sync_bn: bool = False, name: str = "discriminator") -> keras.Model:
     """Unconditional D: image -> one raw score (logit or critic value)."""
     img = keras.Input(tuple(image_shape), name="image")
-    return keras.Model(img, score_head(discriminator_trunk(img, cfg_net, sync_bn), cfg_net), name=name)
+    fmap, feats = discriminator_features(img, cfg_net, sync_bn)
+    return keras.Model(img, score_head(feats, cfg_net, feature_map=fmap), name=name)

@@ -10,13 +10,15 @@ def initializer(std):
     return keras.initializers.RandomNormal(0.0, std) if std else "glorot_uniform"
 
 
-def norm_layer(kind: str | None, synchronized: bool = False, name: str | None = None, image: bool = True):
+def norm_layer(kind: str | None, synchronized: bool = False, name: str | None = None, image: bool = True,
+               momentum: float = 0.9):
     """batch | layer | instance | none. Instance norm is GroupNormalization(groups=-1), one group per channel.
-    Layer norm on feature maps normalises each sample over (H, W, C), as in the WGAN-GP critic."""
+    Layer norm on feature maps normalises each sample over (H, W, C), as in the WGAN-GP critic. `momentum` is
+    the batch-norm moving-average momentum (Keras' convention: new = momentum * old + (1 - momentum) * batch)."""
     if not kind or kind == "none":
         return None
     if kind == "batch":
-        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=synchronized, name=name)
+        return layers.BatchNormalization(momentum=momentum, epsilon=1e-5, synchronized=synchronized, name=name)
     if kind == "layer":
         return layers.LayerNormalization(axis=[1, 2, 3] if image else -1, epsilon=1e-5, name=name)
     if kind == "instance":

@@ -7,6 +7,7 @@ import numpy as np
 from keras import layers
 
 from keras_gans.nets.blocks import activation, initializer, maybe_sn, norm_layer
+from keras_gans.nets.dcgan import per_layer
 
 
 def generator_trunk(z, cfg_net: dict, image_shape, sync_bn: bool = False):
@@ -15,7 +16,7 @@ def generator_trunk(z, cfg_net: dict, image_shape, sync_bn: bool = False):
     for i, units in enumerate(cfg_net["mlp_units"]):
         x = layers.Dense(units, kernel_initializer=init, name=f"g_fc{i + 1}")(x)
         if cfg_net["g_norm"] == "batch":
-            x = norm_layer("batch", sync_bn)(x)
+            x = norm_layer("batch", sync_bn, momentum=float(cfg_net.get("bn_momentum") or 0.9))(x)
         x = layers.ReLU()(x)
     x = layers.Dense(int(np.prod(image_shape)), kernel_initializer=init, name="g_out")(x)
     x = layers.Reshape(tuple(image_shape))(x)
@@ -25,12 +26,17 @@ def generator_trunk(z, cfg_net: dict, image_shape, sync_bn: bool = False):
 def discriminator_trunk(x, cfg_net: dict, sync_bn: bool = False):
     init = initializer(cfg_net["weights_init"])
     sn, pit = cfg_net["spectral_norm"], cfg_net["sn_power_iterations"]
+    keep_norm = not sn or cfg_net.get("sn_keeps_norm")
+    units_list = list(reversed(cfg_net["mlp_units"]))
+    what = f"the MLP D's {len(units_list)} layers (net.mlp_units)"
+    dropouts = per_layer(cfg_net, "d_dropout", len(units_list), 0.0, what)
+    momentum = float(cfg_net.get("bn_momentum") or 0.9)
     x = layers.Flatten()(x)
-    for i, units in enumerate(reversed(cfg_net["mlp_units"])):
+    for i, units in enumerate(units_list):
         x = maybe_sn(layers.Dense(units, kernel_initializer=init, name=f"d_fc{i + 1}"), sn, pit)(x)
-        if i > 0 and not sn and cfg_net["d_norm"] in ("batch", "layer"):
-            x = norm_layer(cfg_net["d_norm"], sync_bn, image=False)(x)
+        if i > 0 and keep_norm and cfg_net["d_norm"] in ("batch", "layer"):
+            x = norm_layer(cfg_net["d_norm"], sync_bn, image=False, momentum=momentum)(x)
         x = activation(cfg_net["d_activation"])(x)
-        if cfg_net["d_dropout"]:
-            x = layers.Dropout(cfg_net["d_dropout"])(x)
+        if dropouts[i]:
+            x = layers.Dropout(dropouts[i])(x)
     return x

@@ -1,0 +1,95 @@
+"""`python cli.py nets PRESET [--set KEY=VALUE ...]`: print the nets a preset builds (G and D; a VAE's encoder and
+decoder; CycleGAN's two generators and two discriminators), layer by layer with output shapes and parameter counts,
+from the config alone: no data is read and nothing is trained. The image size, channels and conditions come from
+the preset (docs/nets.md)."""
+
+from __future__ import annotations
+
+import click
+
+from keras_gans.cli import _overrides, main
+from keras_gans.errors import UserError
+
+BUILTIN_CHANNELS = {"digits": 1, "faces": 3, "shapes": 3, "scenes": 3}
+SUBMODELS = ("generator", "discriminator", "encoder", "decoder", "g_ab", "g_ba", "d_a", "d_b")
+
+
+def data_info_from_config(cfg: dict) -> dict:
+    """The data_info a model needs, from the config alone: image shape (channels from data.channels or the
+    built-in set; 3 for a folder of unknown channels) and, for conditional models, each head's classes."""
+    d = cfg["data"]
+    size = int(d["image_size"])
+    channels = d["channels"] or (BUILTIN_CHANNELS.get(d["builtin"], 3) if not d["path"] else 3)
+    info = {"image_shape": [size, size, int(channels)], "n_images": 0}
+    if cfg["model"] in ("cgan", "acgan"):
+        from keras_gans.conditioning import head_specs
+
+        conditions = []
+        for s in head_specs(cfg):
+            classes = s["classes"]
+            if classes is None and d["builtin"] == "digits" and not d["path"]:
+                classes = 10
+            if classes is None:
+                raise UserError(f"head '{s['name']}' does not declare its classes; the net's size depends on them: "
+                                f"--set conditional.heads=... with classes: K (or a list of names)")
+            names = [str(i) for i in range(classes)] if isinstance(classes, int) else list(classes)
+            conditions.append({"name": s["name"], "type": s["type"], "classes": names})
+        info["conditions"] = conditions
+    return info
+
+
+def build_from_config(cfg: dict):
+    """(model, {name: keras sub-model}) built in float32 from the config alone."""
+    import keras
+
+    from keras_gans.models import create_model
+
+    keras.mixed_precision.set_global_policy("float32")
+    cfg = dict(cfg, train=dict(cfg["train"], strategy="default"))
+    model = create_model(cfg, data_info_from_config(cfg))
+    subs = {}
+    for name in SUBMODELS:
+        m = getattr(model, name, None)
+        if isinstance(m, keras.Model):
+            subs[name] = m
+    return model, subs
+
+
+def heads_note(model) -> str | None:
+    """What D's outputs mean (the heads are logits; the losses apply sigmoid / softmax)."""
+    heads = getattr(model, "heads", None)
+    if not heads:
+        return None
+    loss = model.cfg["loss"]["type"]
+    parts = [f"score: 1 {'logit, sigmoid in the BCE loss' if loss == 'bce' else 'raw ' + loss + ' score'}"]
+    if getattr(model, "mode", None) == "acgan":
+        reduction = getattr(model, "class_loss", "mean")
+        for h in heads:
+            how = "softmax cross-entropy" if h.type == "softmax" else f"sigmoid BCE, {reduction} over the labels"
+            parts.append(f"{h.name}: {h.k} logits, {how}, weight {h.weight:g}")
+    return "D outputs -> " + "; ".join(parts)
+
+
+@main.command("nets")
+@click.argument("preset")
+@click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE", help="Override any config key, as in train.")
+def nets_command(preset, set_items):
+    """Print PRESET's nets layer by layer (types, settings, output shapes, parameters) without data or training."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from keras_gans.config import apply_overrides, load_config, validate
+    from keras_gans.nets.summary import format_table, net_table
+
+    cfg = validate(apply_overrides(load_config(preset), _overrides(set_items)))
+    model, subs = build_from_config(cfg)
+    shape = "x".join(map(str, data_info_from_config(cfg)["image_shape"]))
+    latent = "" if cfg["model"] == "cyclegan" else f", latent {cfg['net']['latent_dim']}"
+    click.echo(f"{cfg['name']} ({cfg['model']}), images {shape}{latent}")
+    for name, m in subs.items():
+        click.echo(f"\n{name} ({m.count_params():,} parameters)")
+        click.echo(format_table(net_table(m)))
+        if name == "discriminator":
+            note = heads_note(model)
+            if note:
+                click.echo(note)

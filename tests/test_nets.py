@@ -1,0 +1,386 @@
+"""Nets as they were drawn (issue 13, section 1): each classic preset's layer table matches its description layer by
+layer; the per-layer keys leave every older preset's nets unchanged; `nets` prints the tables without data; the
+label source for G's fakes, the class-loss reduction and the spread of the latent noise (net.z_std)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import tiny_config
+
+# Parameter counts of every older preset's nets, measured before the per-layer keys existed (issue 13).
+OLD_PARAMS = {
+    "acgan": {"generator": 1583331, "discriminator": 1178200},
+    "acgan_digits": {"generator": 482977, "discriminator": 280331},
+    "acgan_multilabel": {"generator": 1587427, "discriminator": 1237849},
+    "cgan": {"generator": 482977, "discriminator": 267841},
+    "dcgan": {"generator": 1436993, "discriminator": 1031681},
+    "hinge": {"generator": 1436993, "discriminator": 1031681},
+    "lsgan": {"generator": 1436993, "discriminator": 1031681},
+    "mlp_gan": {"generator": 685824, "discriminator": 656385},
+    "sngan": {"generator": 1436993, "discriminator": 1030594},
+    "vae": {"encoder": 388928, "decoder": 323233},
+    "wgan": {"generator": 1436993, "discriminator": 1031681},
+    "wgan_gp": {"generator": 1436993, "discriminator": 1054721},
+}
+
+
+def _build(preset, **overrides):
+    from keras_gans.commands.nets import build_from_config
+    from keras_gans.config import load_config
+
+    cfg = load_config(preset, overrides)
+    return build_from_config(cfg)
+
+
+def _tables(preset, **overrides):
+    from keras_gans.nets.summary import net_table
+
+    model, subs = _build(preset, **overrides)
+    return model, {k: net_table(m) for k, m in subs.items()}
+
+
+def _of(rows, layer):
+    return [r for r in rows if r["layer"] == layer]
+
+
+def _row(rows, name):
+    return next(r for r in rows if r["name"] == name)
+
+
+# ----- older presets: unchanged -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("preset", sorted(OLD_PARAMS))
+def test_older_presets_build_the_same_nets(preset):
+    _, subs = _build(preset)
+    assert {k: int(m.count_params()) for k, m in subs.items()} == OLD_PARAMS[preset]
+
+
+# ----- the classic presets, layer by layer ------------------------------------------------------------------------
+def test_acgan96_generator_as_drawn():
+    model, t = _tables("acgan96")
+    g = [r for r in t["generator"] if r["layer"] != "InputLayer"]
+    z = _row(t["generator"], "z")
+    assert z["output"] == (100,)
+    assert _row(g, "g_hair_onehot")["output"] == (12,) and _row(g, "g_eyes_onehot")["output"] == (11,)
+    assert _row(g, "g_condition")["output"] == (123,)
+    kinds = [r["layer"] for r in g if r["layer"] not in ("CategoryEncoding", "Concatenate")]
+    assert kinds == ["Dense", "Reshape", "ReLU", "BatchNormalization"] + 4 * [
+        "UpSampling2D", "Conv2D", "ReLU", "BatchNormalization"] + ["Conv2D", "Activation"]
+    dense = _row(g, "g_project")
+    assert dense["units"] == 6 * 6 * 128 and dense["params"] == 123 * 4608 + 4608
+    assert _of(g, "Reshape")[0]["output"] == (6, 6, 128)
+    assert [r["momentum"] for r in _of(g, "BatchNormalization")] == [0.75] * 5
+    ups = _of(g, "UpSampling2D")
+    assert [(r["size"], r["interpolation"]) for r in ups] == [((2, 2), "nearest")] * 4
+    convs = _of(g, "Conv2D")
+    assert [(r["filters"], r["kernel"], r["strides"], r["padding"]) for r in convs] == [
+        (512, (3, 3), (1, 1), "same"), (256, (3, 3), (1, 1), "same"), (128, (3, 3), (1, 1), "same"),
+        (64, (3, 3), (1, 1), "same"), (3, (3, 3), (1, 1), "same")]
+    assert [r["output"] for r in convs] == [(12, 12, 512), (24, 24, 256), (48, 48, 128), (96, 96, 64), (96, 96, 3)]
+    assert g[-1]["activation"] == "tanh" and g[-1]["output"] == (96, 96, 3)
+
+
+def test_acgan96_discriminator_and_training_setup():
+    model, t = _tables("acgan96")
+    d = t["discriminator"]
+    convs = _of(d, "Conv2D")
+    assert [(r["filters"], r["kernel"], r["strides"]) for r in convs] == [
+        (32, (3, 3), (2, 2)), (64, (3, 3), (1, 1)), (128, (3, 3), (2, 2)), (256, (3, 3), (1, 1)),
+        (256, (3, 3), (2, 2))]
+    assert [r["output"] for r in convs] == [(48, 48, 32), (48, 48, 64), (24, 24, 128), (24, 24, 256), (12, 12, 256)]
+    assert [r["rate"] for r in _of(d, "Dropout")] == [0.25, 0.25, 0.25, 0.5, 0.5]
+    assert [r["slope"] for r in _of(d, "LeakyReLU")] == [0.2] * 5
+    assert [r["momentum"] for r in _of(d, "BatchNormalization")] == [0.75] * 3
+    # each block: conv -> LeakyReLU -> dropout (-> BN after the 2nd-4th), as in the Keras original
+    body = [r["layer"] for r in d[1: d.index(_row(d, "d_features"))]]
+    assert body == ["Conv2D", "LeakyReLU", "Dropout"] + 3 * ["Conv2D", "LeakyReLU", "Dropout", "BatchNormalization"] + [
+        "Conv2D", "LeakyReLU", "Dropout"]
+    heads = {r["name"]: r["units"] for r in _of(d, "Dense")}
+    assert heads == {"d_score": 1, "d_hair": 12, "d_eyes": 11}
+    assert [h.type for h in model.heads] == ["softmax", "softmax"]
+    assert (model.adv_weight, [h.weight for h in model.heads]) == (1.0, [0.3, 0.35])
+    cfg = model.cfg
+    assert (cfg["train"]["batch_size"], cfg["train"]["d_steps"], cfg["train"]["g_steps"]) == (64, 1, 2)
+    assert (cfg["train"]["g_lr"], cfg["train"]["d_lr"], cfg["train"]["beta_1"], cfg["train"]["beta_2"]) == (
+        2e-4, 2e-4, 0.5, 0.999)
+    assert cfg["conditional"]["fake_labels"] == "random" and cfg["loss"]["type"] == "bce"
+
+
+def test_sngan_bn_keeps_batch_norm_beside_spectral_norm():
+    model, t = _tables("sngan_bn")
+    d = t["discriminator"]
+    convs = [r for r in d if r["layer"] == "Conv2D"]
+    assert all(r["spectral_norm"] for r in convs) and len(convs) == 5  # four convs + the 4x4 conv score head
+    assert [(r["filters"], r["kernel"], r["strides"]) for r in convs[:4]] == [
+        (64, (5, 5), (2, 2)), (128, (5, 5), (2, 2)), (256, (5, 5), (2, 2)), (512, (5, 5), (2, 2))]
+    assert (convs[4]["filters"], convs[4]["kernel"], convs[4]["padding"], convs[4]["output"]) == (
+        1, (4, 4), "valid", (1, 1, 1))
+    assert [r["name"] for r in _of(d, "BatchNormalization")] == ["d_conv2_norm", "d_conv3_norm", "d_conv4_norm"]
+    assert [r["filters"] for r in _of(t["generator"], "Conv2DTranspose")] == [256, 128, 64, 3]
+    c = model.cfg
+    assert (c["loss"]["type"], c["train"]["g_lr"], c["train"]["d_lr"]) == ("bce", 1e-4, 1e-4)
+    assert c["data"]["image_size"] == 64
+    # without sn_keeps_norm, spectral norm still replaces D's batch norm (the old behaviour)
+    _, t2 = _tables("sngan_bn", **{"net.sn_keeps_norm": False})
+    assert not _of(t2["discriminator"], "BatchNormalization")
+
+
+def test_acgan_iclevr_as_drawn():
+    model, t = _tables("acgan_iclevr")
+    g, d = t["generator"], t["discriminator"]
+    assert _row(g, "g_condition")["output"] == (124,)
+    assert _row(g, "g_project")["units"] == 128
+    ct = _of(g, "Conv2DTranspose")
+    assert [(r["filters"], r["kernel"], r["strides"], r["padding"], r["output"]) for r in ct] == [
+        (512, (4, 4), (1, 1), "valid", (4, 4, 512)), (256, (4, 4), (2, 2), "same", (8, 8, 256)),
+        (128, (4, 4), (2, 2), "same", (16, 16, 128)), (64, (4, 4), (2, 2), "same", (32, 32, 64)),
+        (3, (4, 4), (2, 2), "same", (64, 64, 3))]
+    assert len(_of(g, "BatchNormalization")) == 5 and g[-1]["activation"] == "tanh"
+    convs = _of(d, "Conv2D")
+    assert [(r["filters"], r["kernel"], r["strides"], r["output"]) for r in convs[:4]] == [
+        (64, (4, 4), (2, 2), (32, 32, 64)), (128, (4, 4), (2, 2), (16, 16, 128)),
+        (256, (4, 4), (2, 2), (8, 8, 256)), (512, (4, 4), (2, 2), (4, 4, 512))]
+    assert not _of(d, "BatchNormalization") and not _of(d, "LayerNormalization") and len(_of(d, "LeakyReLU")) == 4
+    score = _row(d, "d_score")
+    assert (score["layer"], score["kernel"], score["padding"]) == ("Conv2D", (4, 4), "valid")
+    assert score["output"] == (1, 1, 1)
+    head = _row(d, "d_labels")
+    assert (head["units"], head["params"]) == (24, 8192 * 24 + 24)
+    assert model.heads[0].type == "sigmoid" and model.heads[0].weight == 5.0 and model.class_loss == "mean"
+    c = model.cfg
+    assert (c["loss"]["type"], c["loss"]["gp_weight"], c["train"]["d_steps"], c["train"]["batch_size"]) == (
+        "wgan", 10.0, 5, 128)
+    assert (c["train"]["g_lr"], c["train"]["beta_1"], c["train"]["beta_2"]) == (2e-4, 0.5, 0.999)
+
+
+@pytest.mark.parametrize("h", [16, 64])
+def test_dcgan_mnist_width_h(h):
+    _, t = _tables("dcgan_mnist", **{"net.dim": h})
+    g, d = t["generator"], t["discriminator"]
+    ct = _of(g, "Conv2DTranspose")
+    assert [(r["filters"], r["kernel"], r["output"]) for r in ct] == [
+        (4 * h, (4, 4), (4, 4, 4 * h)), (2 * h, (4, 4), (7, 7, 2 * h)), (h, (4, 4), (14, 14, h)),
+        (1, (4, 4), (28, 28, 1))]
+    convs = _of(d, "Conv2D")
+    assert [(r["filters"], r["kernel"], r["output"]) for r in convs] == [
+        (h, (4, 4), (14, 14, h)), (2 * h, (4, 4), (7, 7, 2 * h)), (4 * h, (4, 4), (4, 4, 4 * h)),
+        (1, (4, 4), (1, 1, 1))]
+    assert not _of(g, "Dense")  # z is the 1x1 map the first ConvTranspose reads
+
+
+def test_dcgan_mnist_mlp_variant_400_200_100():
+    _, t = _tables("dcgan_mnist", **{"net.arch": "mlp", "net.mlp_units": [100, 200, 400]})
+    assert [r["units"] for r in _of(t["discriminator"], "Dense")] == [400, 200, 100, 1]
+    assert [r["units"] for r in _of(t["generator"], "Dense")] == [100, 200, 400, 784]
+
+
+def test_vae_faces_encoder_decoder():
+    model, t = _tables("vae_faces")
+    e = t["encoder"]
+    convs = _of(e, "Conv2D")
+    assert [(r["filters"], r["kernel"], r["strides"]) for r in convs] == [
+        (32, (3, 3), (1, 1)), (64, (3, 3), (1, 1)), (128, (3, 3), (1, 1)), (256, (3, 3), (1, 1))]
+    assert [r["output"] for r in _of(e, "MaxPooling2D")] == [(32, 32, 32), (16, 16, 64), (8, 8, 128), (4, 4, 256)]
+    dense = {r["name"]: r for r in _of(e, "Dense")}
+    assert dense["d_fc1"]["units"] == 1024 and dense["d_fc1"]["params"] == 4096 * 1024 + 1024
+    assert dense["z_mean"]["units"] == 512 and dense["z_log_var"]["units"] == 512
+    assert "activation" not in dense["z_mean"]
+    assert t["decoder"][-1]["output"] == (64, 64, 3)
+    assert model.cfg["vae"]["kl_weight"] == 1e-5 and model.cfg["vae"]["recon"] == "mean"
+    _, t2 = _tables("vae_faces", **{"vae.tanh_mean": True})
+    assert _row(t2["encoder"], "z_mean")["activation"] == "tanh"
+
+
+# ----- the new presets train ----------------------------------------------------------------------------------
+def _random_batch(model, n, rng):
+    import tensorflow as tf
+
+    data = {"image": tf.constant(rng.uniform(-1, 1, (n, *model.image_shape)).astype("float32"))}
+    for h in getattr(model, "heads", []):
+        if h.type == "softmax":
+            data[h.name] = tf.constant(rng.integers(0, h.k, n).astype("int32"))
+        else:
+            y = np.zeros((n, h.k), np.float32)
+            for i in range(n):
+                y[i, rng.choice(h.k, rng.integers(1, 4), replace=False)] = 1
+            data[h.name] = tf.constant(y)
+    return data
+
+
+@pytest.mark.parametrize("preset,over", [
+    ("acgan96", {"data.image_size": 32, "net.g_project": 16, "net.g_filters": [16, 16, 8, 8],
+                 "net.d_filters": [8, 8, 8, 8, 8]}),
+    ("acgan_iclevr", {"net.g_project": 16, "net.g_filters": [16, 8, 8, 8], "net.d_filters": [8, 8, 8, 16]}),
+    ("dcgan_mnist", {"net.dim": 8}),
+    ("sngan_bn", {"data.image_size": 32, "net.dim": 8}),
+])
+def test_new_presets_take_a_train_step(preset, over):
+    import math
+
+    model, _ = _build(preset, **over)
+    model.compile()
+    model.build_optimizers()
+    steps = model.cfg["train"]["d_steps"]
+    logs = model.train_step(_random_batch(model, 4 * steps, np.random.default_rng(0)))
+    assert all(math.isfinite(float(v)) for v in logs.values()), logs
+    assert int(model.g_optimizer.iterations.numpy()) == model.cfg["train"]["g_steps"]
+    assert int(model.d_optimizer.iterations.numpy()) == steps
+
+
+# ----- conditional keys ----------------------------------------------------------------------------------------
+def test_random_fake_labels_are_drawn_not_copied():
+    import tensorflow as tf
+
+    model, _ = _build("acgan_iclevr", **{"net.g_project": 8, "net.g_filters": [16, 8, 8, 8],
+                                         "net.d_filters": [8, 8, 8, 8], "conditional.fake_labels": "random"})
+    rng = np.random.default_rng(1)
+    data = _random_batch(model, 256, rng)
+    z = model.generator_inputs(256, 10, data)
+    y, y_real = z["labels"].numpy(), data["labels"].numpy()
+    np.testing.assert_array_equal(y.sum(1), y_real.sum(1))  # as many objects as the real image has
+    assert (y != y_real).any(axis=1).mean() > 0.9
+    assert (y.sum(0) > 0).all()  # every label drawn somewhere
+    np.testing.assert_array_equal(model.fake_data(z, data)["labels"].numpy(), y)
+    # softmax conditions: uniform classes
+    m96, _ = _build("acgan96", **{"data.image_size": 32, "net.g_project": 8, "net.g_filters": [8, 8, 8, 8],
+                                  "net.d_filters": [8, 8, 8, 8, 8]})
+    d96 = _random_batch(m96, 4096, rng)
+    hair = m96.generator_inputs(4096, 10, d96)["hair"].numpy()
+    counts = np.bincount(hair, minlength=12)
+    assert counts.min() > 4096 / 12 * 0.8 and counts.max() < 4096 / 12 * 1.2
+    assert (hair != d96["hair"].numpy()).mean() > 0.8
+    real, _ = _build("acgan96", **{"data.image_size": 32, "net.g_project": 8, "net.g_filters": [8, 8, 8, 8],
+                                   "net.d_filters": [8, 8, 8, 8, 8], "conditional.fake_labels": "real"})
+    d16 = _random_batch(real, 16, rng)
+    np.testing.assert_array_equal(real.generator_inputs(16, 10, d16)["hair"].numpy(), d16["hair"].numpy())
+    assert isinstance(z["z"], tf.Tensor)
+
+
+def test_class_loss_mean_is_sum_over_k():
+    import tensorflow as tf
+
+    from keras_gans.conditioning import Head
+    from keras_gans.models.conditional import ConditionalGAN
+
+    h = Head("labels", "sigmoid", [str(i) for i in range(24)], 5.0)
+    rng = np.random.default_rng(0)
+    logits = tf.constant(rng.normal(size=(3, 24)), tf.float32)
+    y = tf.constant((rng.uniform(size=(3, 24)) < 0.1).astype("float32"))
+    mean = ConditionalGAN.head_loss(h, logits, y, "mean").numpy()
+    total = ConditionalGAN.head_loss(h, logits, y, "sum").numpy()
+    np.testing.assert_allclose(total, 24 * mean, rtol=1e-6)
+    want = tf.reduce_mean(tf.keras.losses.binary_crossentropy(y[..., None], tf.sigmoid(logits)[..., None]), -1)
+    np.testing.assert_allclose(mean, want.numpy(), rtol=1e-4)
+    from keras_gans.config import load_config
+
+    assert load_config("acgan_multilabel")["conditional"]["class_loss"] == "sum"  # keeps its measured results
+    assert load_config("acgan")["conditional"]["class_loss"] == "mean"
+
+
+# ----- the spread of the latent noise --------------------------------------------------------------------------
+def test_z_std_scales_training_and_sampling_noise():
+    import tensorflow as tf
+
+    from keras_gans.models.base import seeds_to_latent
+    from keras_gans.models.gan import GAN
+
+    info = {"image_shape": [16, 16, 1], "n_images": 64}
+    m1 = GAN(tiny_config(net={"latent_dim": 64}), info)
+    m2 = GAN(tiny_config(net={"latent_dim": 64, "z_std": 0.5}), info)
+    z = m2.latent_noise(512, 10).numpy()
+    assert abs(z.std() - 0.5) < 0.01 and abs(z.mean()) < 0.01
+    np.testing.assert_allclose(z, 0.5 * m1.latent_noise(512, 10).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(m2.sample_inputs(8).numpy(), 0.5 * m1.sample_inputs(8).numpy(), rtol=1e-6)
+    seeds = tf.constant([3, 4, 5], tf.int64)
+    np.testing.assert_allclose(seeds_to_latent(seeds, 64, 2.0).numpy(), 2 * seeds_to_latent(seeds, 64).numpy(),
+                               rtol=1e-6)
+    from keras_gans.config import load_config
+    from keras_gans.errors import UserError
+
+    with pytest.raises(UserError, match="z_std"):
+        load_config("dcgan", {"net.z_std": 0})
+
+
+def test_sample_z_std_matches_export_and_run(tmp_path):
+    """A run trained with net.z_std = 0.5: `sample --seed` on the run and on its export give the same pixels, and
+    `sample --z-std` redraws the same seeds at another sigma in both."""
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from keras_gans.checkpoint import RunCheckpoint
+    from keras_gans.cli import main
+    from keras_gans.config import save_config
+    from keras_gans.export import export_model
+    from keras_gans.train import build_model
+
+    cfg = tiny_config(net={"z_std": 0.5})
+    info = {"image_shape": [16, 16, 1], "n_images": 64}
+    run = tmp_path / "run"
+    run.mkdir()
+    save_config(cfg, run)
+    (run / "data_info.json").write_text(json.dumps(info))
+    model = build_model(cfg, info)
+    RunCheckpoint(model, run).save(1)
+    export = export_model(model, tmp_path / "exp", "tiny", 1)
+    seeds = np.arange(4, dtype=np.int64) + 2 * 100000
+
+    def grid(args):
+        out = tmp_path / f"g{len(list(tmp_path.iterdir()))}.png"
+        r = CliRunner().invoke(main, ["sample", *map(str, args), "--n", "4", "--seed", "2", "--nrow", "4",
+                                      "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        return np.asarray(Image.open(out))
+
+    own = model.sample_from_seeds(seeds)
+    run_grid, exp_grid = grid([run]), grid([export])
+    np.testing.assert_array_equal(run_grid, exp_grid)
+    wide_run, wide_exp = grid([run, "--z-std", "2.0"]), grid([export, "--z-std", "2.0"])
+    np.testing.assert_array_equal(wide_run, wide_exp)
+    assert np.abs(wide_run.astype(int) - run_grid.astype(int)).max() > 0
+    model.z_std = 2.0
+    wide = model.sample_from_seeds(seeds)
+    assert not np.array_equal(wide, own)
+    from keras_gans.images import make_grid
+
+    np.testing.assert_array_equal(np.squeeze(make_grid(wide, nrow=4)), np.squeeze(wide_run))
+    r = CliRunner().invoke(main, ["sample", str(run), "--z-std", "-1", "--out", str(tmp_path / "x.png")])
+    assert r.exit_code == 2 and "--z-std" in r.output
+
+
+# ----- the command -------------------------------------------------------------------------------------------
+def test_nets_command_prints_tables_without_data():
+    from click.testing import CliRunner
+
+    from keras_gans.cli import main
+
+    r = CliRunner().invoke(main, ["nets", "acgan96"])
+    assert r.exit_code == 0, r.output
+    for text in ("generator (2,716,547 parameters)", "discriminator (", "g_up1_upsample", "512 k3 s1 same",
+                 "12x12x512", "momentum 0.75", "rate 0.5", "hair: 12 logits, softmax cross-entropy, weight 0.3"):
+        assert text in r.output, text
+    r = CliRunner().invoke(main, ["nets", "dcgan_mnist", "--set", "net.dim=16"])
+    assert r.exit_code == 0 and "64 k4 s1 valid" in r.output and "28x28x1" in r.output
+    r = CliRunner().invoke(main, ["nets", "vae_faces"])
+    assert r.exit_code == 0 and "encoder (" in r.output and "decoder (" in r.output
+
+
+@pytest.mark.parametrize("sets,msg", [
+    (["net.d_strides=[2, 2]"], "net.d_strides lists 2 values for D's 5 conv layers"),
+    (["net.g_start=5"], "G's layers give 80 px images"),
+    (["net.g_upsample=bilinear"], "net.g_upsample must be"),
+    (["net.bn_momentum=1.5"], "net.bn_momentum"),
+])
+def test_nets_command_bad_descriptions_exit_2(sets, msg):
+    from click.testing import CliRunner
+
+    from keras_gans.cli import main
+
+    args = ["nets", "acgan96"]
+    for s in sets:
+        args += ["--set", s]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2, r.output
+    assert msg in r.output
