@@ -117,11 +117,12 @@ def diff_augment(x, policy, uniform, salt: int, p=None, translation_ratio=0.125,
     return x
 
 
-def next_p(p, real_scores, threshold: float, target: float, step):
+def next_p(p, real_scores, threshold: float, target: float, step, r_t=None):
     """ADA's update: p + sign(r_t - target) * step, clipped to [0, 1]; r_t = mean sign(score - threshold) over
-    every output of every real image (a PatchGAN's patches included)."""
-    scores = tf.reshape(tf.cast(real_scores, tf.float32), [-1])
-    r_t = tf.reduce_mean(tf.sign(scores - threshold))
+    every output of every real image (a PatchGAN's patches included), unless given."""
+    if r_t is None:
+        scores = tf.reshape(tf.cast(real_scores, tf.float32), [-1])
+        r_t = tf.reduce_mean(tf.sign(scores - threshold))
     return tf.clip_by_value(p + tf.sign(r_t - target) * step, 0.0, 1.0), r_t
 
 
@@ -166,14 +167,19 @@ class Augmenter:
         ctx = tf.distribute.get_replica_context()
         n = ctx.num_replicas_in_sync if ctx is not None else 1
         step = tf.cast(tf.shape(real_scores)[0] * n, tf.float32) / self.ada_images
-        new_p, r_t = next_p(p_var, real_scores, threshold, self.target, step)
+        scores = tf.reshape(tf.cast(real_scores, tf.float32), [-1])
+        r_t = tf.reduce_mean(tf.sign(scores - threshold))
+        if n > 1:  # every replica moves p by the global batch's r_t, so all hold the same p
+            r_t = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, r_t)
+        new_p, r_t = next_p(p_var, None, threshold, self.target, step, r_t=r_t)
         p_var.assign(new_p)
         # Trackers are summed over replicas before the mean: log each replica's share so the sum is the value.
         return {f"aug_p{suffix}": new_p / float(n), f"ada_rt{suffix}": r_t / float(n)}
 
 
 def colour_conditioned(cfg: dict) -> bool:
-    """True when a conditional model is asked to name colours (hair/eye heads, or classes named like colours)."""
+    """True when a conditional model is asked to name colours: heads named hair/eye/colour, or whose classes
+    contain colour words (anime hair colours, i-CLEVR's 'red cube')."""
     if cfg.get("model") not in ("cgan", "acgan"):
         return False
     for h in (cfg.get("conditional") or {}).get("heads") or []:
@@ -181,7 +187,8 @@ def colour_conditioned(cfg: dict) -> bool:
         if any(w in text for w in COLOUR_WORDS):
             return True
         classes = h.get("classes")
-        if isinstance(classes, list) and len(COLOUR_NAMES.intersection(str(c).lower() for c in classes)) >= 2:
+        words = {w for c in (classes if isinstance(classes, list) else []) for w in str(c).lower().split()}
+        if len(COLOUR_NAMES & words) >= 2:  # e.g. i-CLEVR's 'red cube', 'blue sphere
             return True
     return False
 

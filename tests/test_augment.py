@@ -264,6 +264,9 @@ def test_colour_warning_on_colour_conditioned_presets():
         cfg = load_config("acgan", {"augment.policy": "translation,cutout"})
         assert cfg["augment"]["policy"] == "translation,cutout"
         load_config("dcgan", {"augment.policy": "color,translation,cutout"})  # unconditional: colour is fine
+        load_config("acgan_digits", {"augment.policy": "color"})  # digit classes name no colour
+    with pytest.warns(UserWarning, match="colour augmentation"):
+        load_config("acgan_multilabel", {"augment.policy": "color,translation"})  # 'red cube', 'blue sphere'...
 
 
 def test_bad_augment_settings_are_user_errors():
@@ -279,3 +282,29 @@ def test_bad_augment_settings_are_user_errors():
     with pytest.raises(UserError, match="VAE has no discriminator"):
         load_config("vae", {"augment.policy": "translation"})
     load_config("vae", {})  # the default (off) is fine
+
+
+# ----- the offline default data (issue 12, item 5) -------------------------------------------------------------------
+def test_builtin_mnist_sample_is_real_mnist_and_dcgan_default():
+    import gzip
+
+    from conftest import shared_data
+    from keras_gans.config import load_config
+    from keras_gans.data.builtin import MNIST_FILE, load_builtin
+
+    assert MNIST_FILE.stat().st_size < 1_500_000  # shipped in the package: keep it small
+    assert (MNIST_FILE.parent / "MNIST_LICENSE.txt").read_text().count("CC BY-SA 3.0") >= 1
+    s = load_builtin("mnist", 28)
+    assert s.images.shape == (5000, 28, 28, 1) and s.images.dtype == np.uint8
+    assert np.bincount(s.labels["label"]).tolist() == [500] * 10
+    assert load_builtin("mnist", 32, 3).images.shape == (5000, 32, 32, 3)
+    cfg = load_config("dcgan")
+    assert (cfg["data"]["builtin"], cfg["data"]["image_size"], cfg["data"]["path"]) == ("mnist", 28, None)
+    assert load_config("dcgan", {"data.builtin": "digits"})["data"]["builtin"] == "digits"  # UCI still by name
+
+    idx = [int(p.rsplit("/", 1)[1]) for p in s.paths]
+    raw = shared_data("mnist") / "t10k-images-idx3-ubyte.gz"
+    test = np.frombuffer(gzip.open(raw).read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    np.testing.assert_array_equal(s.images[..., 0], test[idx])  # pixels exactly as published
+    labels = np.frombuffer(gzip.open(raw.with_name("t10k-labels-idx1-ubyte.gz")).read(), np.uint8, offset=8)
+    np.testing.assert_array_equal(s.labels["label"], labels[idx])
