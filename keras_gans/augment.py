@@ -15,8 +15,9 @@ function (the model's stateless noise), so a resumed run replays the same augmen
 
 With ``p < 1`` each op is applied to each image with probability p (ADA's per-sample skip); the adaptive mode
 moves p after every D update by ``sign(r_t - target) * batch / ada_images``, where r_t = E[sign(D(x_real) - thr)]
-is the share of real images D is sure of (Karras et al.'s r_t heuristic): D winning on the reals -> more
-augmentation, D losing -> less.
+(Karras et al.'s r_t heuristic; +1 when D calls every real image real, -1 when it calls none): D winning on the
+reals -> more augmentation, D losing -> less. `Augmenter` binds the config section to a model; GAN (and the
+conditional models through it) and CycleGAN (one p per discriminator) hold one.
 """
 
 from __future__ import annotations
