@@ -15,8 +15,9 @@ function (the model's stateless noise), so a resumed run replays the same augmen
 
 With ``p < 1`` each op is applied to each image with probability p (ADA's per-sample skip); the adaptive mode
 moves p after every D update by ``sign(r_t - target) * batch / ada_images``, where r_t = E[sign(D(x_real) - thr)]
-is the share of real images D is sure of (Karras et al.'s r_t heuristic): D winning on the reals -> more
-augmentation, D losing -> less.
+(Karras et al.'s r_t heuristic; +1 when D calls every real image real, -1 when it calls none): D winning on the
+reals -> more augmentation, D losing -> less. `Augmenter` binds the config section to a model; GAN (and the
+conditional models through it) and CycleGAN (one p per discriminator) hold one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import tensorflow as tf
 
 POLICIES = ("color", "translation", "cutout")
 COLOUR_WORDS = ("hair", "eye", "colour", "color")
+COLOUR_NAMES = {"red", "green", "blue", "yellow", "black", "white", "gray", "grey", "brown", "pink", "purple",
+                "orange", "aqua", "blonde", "cyan"}
 
 
 def parse_policy(policy) -> tuple[str, ...]:
@@ -94,11 +97,14 @@ def cutout(x, uniform, salt: int, ratio: float = 0.5):
 OPS = {"color": color, "translation": translation, "cutout": cutout}
 
 
+SALT_BASE = 100_000  # augmentation draws never share a seed with the model's other noise (salts < 1,000)
+
+
 def diff_augment(x, policy, uniform, salt: int, p=None, translation_ratio=0.125, cutout_ratio=0.5):
-    """Apply the ops of `policy` in order (color, translation, cutout as given). With `p` (a scalar tensor in
-    [0, 1]) each op is kept per image with probability p; p=None applies every op to every image."""
+    """Apply the ops of `policy` in order (as given). With `p` (a float or scalar tensor in [0, 1]) each op is
+    kept per image with probability p (p = 0: the identity); p=None applies every op to every image."""
     for i, name in enumerate(policy):
-        s = salt * 16 + 4 * i
+        s = SALT_BASE + salt * 16 + 4 * i
         if name == "translation":
             y = translation(x, uniform, s, translation_ratio)
         elif name == "cutout":
@@ -112,20 +118,78 @@ def diff_augment(x, policy, uniform, salt: int, p=None, translation_ratio=0.125,
     return x
 
 
-def next_p(p, real_scores, threshold: float, target: float, step: float):
-    """ADA's update: p + sign(r_t - target) * step, clipped to [0, 1]; r_t = mean sign(score - threshold)."""
-    scores = tf.reshape(tf.cast(real_scores, tf.float32), [tf.shape(real_scores)[0], -1])
-    r_t = tf.reduce_mean(tf.sign(scores - threshold))
+def next_p(p, real_scores, threshold: float, target: float, step, r_t=None):
+    """ADA's update: p + sign(r_t - target) * step, clipped to [0, 1]; r_t = mean sign(score - threshold) over
+    every output of every real image (a PatchGAN's patches included), unless given."""
+    if r_t is None:
+        scores = tf.reshape(tf.cast(real_scores, tf.float32), [-1])
+        r_t = tf.reduce_mean(tf.sign(scores - threshold))
     return tf.clip_by_value(p + tf.sign(r_t - target) * step, 0.0, 1.0), r_t
 
 
+class Augmenter:
+    """The `augment` config section bound to a model: what a discriminator sees of an image batch, and the
+    adaptive p. Every family that has a D holds one (GAN, the conditional models, CycleGAN: one p per D)."""
+
+    def __init__(self, section: dict):
+        self.policy = parse_policy(section.get("policy"))
+        self.adaptive = bool(section.get("adaptive")) and bool(self.policy)
+        self.p = float(section.get("p", 1.0))
+        self.target = float(section.get("target", 0.6))
+        self.ada_images = float(section.get("ada_images", 100_000))
+        self.translation_ratio = float(section.get("translation_ratio", 0.125))
+        self.cutout_ratio = float(section.get("cutout_ratio", 0.5))
+
+    @property
+    def on(self) -> bool:
+        return bool(self.policy)
+
+    def p_variable(self, model, name: str = "aug_p"):
+        """The adaptive p, a weight of `model` (checkpointed: a resumed run goes on from its p). Starts at 0."""
+        return model.add_weight(name=name, shape=(), dtype="float32", trainable=False, initializer="zeros",
+                                aggregation="only_first_replica")
+
+    def __call__(self, images, uniform, salt: int, p_var=None):
+        """Images as D sees them. Fixed mode: p from the config (p >= 1: every op on every image); adaptive mode:
+        the current value of `p_var`."""
+        if not self.policy:
+            return images
+        if self.adaptive:
+            p = p_var
+        else:
+            p = None if self.p >= 1.0 else self.p
+        return diff_augment(images, self.policy, uniform, salt, p=p, translation_ratio=self.translation_ratio,
+                            cutout_ratio=self.cutout_ratio)
+
+    def adapt(self, p_var, real_scores, threshold: float, suffix: str = ""):
+        """Move `p_var` after a D update (adaptive mode only); returns the trackers to log (aug_p, ada_rt)."""
+        if not self.adaptive:
+            return {}
+        ctx = tf.distribute.get_replica_context()
+        n = ctx.num_replicas_in_sync if ctx is not None else 1
+        step = tf.cast(tf.shape(real_scores)[0] * n, tf.float32) / self.ada_images
+        scores = tf.reshape(tf.cast(real_scores, tf.float32), [-1])
+        r_t = tf.reduce_mean(tf.sign(scores - threshold))
+        if n > 1:  # every replica moves p by the global batch's r_t, so all hold the same p
+            r_t = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, r_t)
+        new_p, r_t = next_p(p_var, None, threshold, self.target, step, r_t=r_t)
+        p_var.assign(new_p)
+        # Trackers are summed over replicas before the mean: log each replica's share so the sum is the value.
+        return {f"aug_p{suffix}": new_p / float(n), f"ada_rt{suffix}": r_t / float(n)}
+
+
 def colour_conditioned(cfg: dict) -> bool:
-    """True when a conditional model is asked to name colours (hair/eye heads, or classes named like colours)."""
+    """True when a conditional model is asked to name colours: heads named hair/eye/colour, or whose classes
+    contain colour words (anime hair colours, i-CLEVR's 'red cube')."""
     if cfg.get("model") not in ("cgan", "acgan"):
         return False
     for h in (cfg.get("conditional") or {}).get("heads") or []:
         text = " ".join([str(h.get("name", "")), str(h.get("source") or "")]).lower()
         if any(w in text for w in COLOUR_WORDS):
+            return True
+        classes = h.get("classes")
+        words = {w for c in (classes if isinstance(classes, list) else []) for w in str(c).lower().split()}
+        if len(COLOUR_NAMES & words) >= 2:  # e.g. i-CLEVR's 'red cube', 'blue sphere
             return True
     return False
 
@@ -136,6 +200,9 @@ def check_config(cfg: dict) -> None:
 
     a = cfg["augment"]
     policy = parse_policy(a["policy"])
+    if policy and cfg.get("model") == "vae":
+        raise UserError("augment.policy: the VAE has no discriminator to augment for; leave augment.policy empty "
+                        "(data.flip augments a VAE's training images)")
     if policy and "color" in policy and colour_conditioned(cfg):
         warnings.warn(
             "augment.policy includes 'color' on a colour-conditioned model: colour augmentation changes the very "
@@ -152,3 +219,8 @@ def check_config(cfg: dict) -> None:
         raise UserError(f"augment.adaptive must be true or false, got {a['adaptive']!r}")
     if a["adaptive"] and not policy:
         raise UserError("augment.adaptive needs augment.policy (e.g. translation,cutout)")
+    if a["adaptive"] and (cfg.get("loss") or {}).get("type") == "wgan" and cfg.get("model") != "cyclegan":
+        warnings.warn(
+            "augment.adaptive reads the sign of D's score on real images; a WGAN critic's score has no fixed zero, "
+            "so r_t means little there: prefer a fixed augment.p with loss.type=wgan", stacklevel=2
+        )

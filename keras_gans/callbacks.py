@@ -170,11 +170,14 @@ def draw_curves(run_dir, out: str | Path | None = None) -> Path | None:
         "losses": [k for k in keys if k.endswith("loss") or k in ("gp",) or k.startswith("loss_")],
         "D outputs": [k for k in keys if k in ("d_real", "d_fake", "d_acc_real", "d_acc_fake", "D_G_z1", "D_G_z2")],
         "gradient norms": [k for k in keys if k.endswith("grad_norm")],
+        # augment.adaptive: p (0..1) and r_t (-1..1, the target as a dotted line) share one scale
+        "augmentation (adaptive p)": [k for k in keys if k.startswith(("aug_p", "ada_rt"))],
     }
     rest = [k for k in keys if not any(k in g for g in groups.values())]
     if rest:
         groups["other"] = rest
     groups = {t: ks for t, ks in groups.items() if ks}
+    target = _augment_target(run_dir)
     # metrics measured every eval.every epochs (fid, label_score) live in history.csv only: one more panel
     hist = read_csv(run_dir / "history.csv") if xkey == "step" else []
     eval_keys = [k for k in ("fid", "label_score") if any(r.get(k) not in ("", None) for r in hist)]
@@ -194,6 +197,8 @@ def draw_curves(run_dir, out: str | Path | None = None) -> Path | None:
         for k in ks:
             y = [float(r[k]) if r.get(k) not in ("", None) else np.nan for r in rows]
             ax.plot(x, y, label=k, linewidth=1.2)
+        if title.startswith("augmentation") and target is not None:
+            ax.axhline(target, color="gray", linestyle=":", linewidth=1, label="r_t target")
         ax.set_title(title)
         ax.set_xlabel(xkey)
         ax.grid(alpha=0.3)
@@ -207,6 +212,17 @@ def draw_curves(run_dir, out: str | Path | None = None) -> Path | None:
 
     atomic_write_bytes(out, buf.getvalue())
     return out
+
+
+def _augment_target(run_dir):
+    """augment.target from RUN/config.yaml (drawn beside r_t), or None."""
+    try:
+        import yaml
+
+        cfg = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
+        return float(cfg["augment"]["target"]) if cfg["augment"]["adaptive"] else None
+    except Exception:  # no config, an older run: draw without the line
+        return None
 
 
 class Checkpointer(keras.callbacks.Callback):

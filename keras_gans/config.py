@@ -196,7 +196,12 @@ NULLABLE = {  # key -> type of its non-null values (these defaults are None)
     "net.g_arch": str, "net.d_arch": str, "net.weights_init": float, "train.steps_per_epoch": int,
     "callbacks.export_dir": str, "cyclegan.decay_epochs": int, "vae.kl_schedule": "schedule",
     "conditional.grid_head": str, "eval.features": str, "eval.data": str, "watchdog.max_grad_norm": float,
+    "eval.label_sets": str, "eval.classifier": str, "train.schedule": "any",
+    # nets as drawn (docs/nets.md): a scalar or a per-layer list, checked with one line by the net builder
+    **{f"net.{k}": "any" for k in ("g_filters", "g_strides", "g_kernel", "g_padding", "g_project", "g_start", "g_fc",
+                                   "d_filters", "d_strides", "d_kernel", "d_padding", "d_pool", "d_fc")},
 }
+PER_LAYER = {"net.d_dropout", "net.d_norm"}  # a scalar for every layer or a list, one value per layer
 CHOICES = {
     "data.on_bad_file": ("skip", "fail"),
     "data.channels": (1, 3, None),
@@ -296,6 +301,8 @@ def check_value(key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise bad()
         return value
+    if kind == "any" or (key in PER_LAYER and isinstance(value, list)):
+        return value  # the net builder / schedule validator checks these with their own one-line errors
     if key in LISTS_OR_STRINGS:
         if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             return value

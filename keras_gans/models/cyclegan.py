@@ -26,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_gans import augment
 from keras_gans.errors import UserError
 from keras_gans.images import make_grid, to_uint8
 from keras_gans.models.base import GenerativeModel
@@ -247,6 +248,8 @@ class CycleGAN(GenerativeModel):
         names = list(self.tracker_names)
         if not cfg["cyclegan"]["lambda_identity"]:
             names = [n for n in names if not n.startswith("idt_")]
+        if cfg["augment"]["adaptive"] and cfg["augment"]["policy"]:
+            names += ["aug_p_a", "aug_p_b", "ada_rt_a", "ada_rt_b"]
         return names
 
     def __init__(self, cfg: dict, data_info: dict, **kwargs):
@@ -263,6 +266,15 @@ class CycleGAN(GenerativeModel):
         self.g_ba = build_resnet_generator(shape, name="g_b2a", **gk)
         self.d_a = build_patchgan(shape, name="d_a", **dk)
         self.d_b = build_patchgan(shape, name="d_b", **dk)
+        # augment: every image D_a / D_b sees (reals, pooled fakes, G's fakes) goes through the same DiffAugment;
+        # the adaptive p is kept per discriminator, since the two domains (e.g. 377 prints, 450 photos) are
+        # memorised at different rates.
+        self.augmenter = augment.Augmenter(cfg["augment"])
+        if self.augmenter.adaptive:
+            self.aug_p_a = self.augmenter.p_variable(self, "aug_p_a")
+            self.aug_p_b = self.augmenter.p_variable(self, "aug_p_b")
+        else:
+            self.aug_p_a = self.aug_p_b = None
         if self.pool_size:
             pool_shape = (self.pool_size,) + tuple(shape)
             kw = dict(initializer="zeros", trainable=False, aggregation="only_first_replica")
@@ -326,6 +338,12 @@ class CycleGAN(GenerativeModel):
     def _l1(x, y):
         return tf.reduce_mean(tf.abs(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)), axis=[1, 2, 3])
 
+    def d_view(self, images, which: str, salt: int, training: bool):
+        """What D_a / D_b sees: augmented (augment.policy) while training, the images themselves otherwise."""
+        if not (training and self.augmenter.on):
+            return images
+        return self.augmenter(images, self.uniform, salt, self.aug_p_a if which == "a" else self.aug_p_b)
+
     def generator_losses(self, real_a, real_b, training: bool = True) -> dict:
         """Per-example loss terms (unweighted), the weighted total 'g_total', and the fakes."""
         fake_b = self.g_ab(real_a, training=training)
@@ -334,8 +352,8 @@ class CycleGAN(GenerativeModel):
         rec_b = self.g_ab(fake_a, training=training)
         out = {
             "fake_a": fake_a, "fake_b": fake_b,
-            "adv_a2b_loss": self._mse_to(self.d_b(fake_b, training=training), 1.0),
-            "adv_b2a_loss": self._mse_to(self.d_a(fake_a, training=training), 1.0),
+            "adv_a2b_loss": self._mse_to(self.d_b(self.d_view(fake_b, "b", 61, training), training=training), 1.0),
+            "adv_b2a_loss": self._mse_to(self.d_a(self.d_view(fake_a, "a", 62, training), training=training), 1.0),
             "cycle_a_loss": self._l1(rec_a, real_a),
             "cycle_b_loss": self._l1(rec_b, real_b),
         }
@@ -348,6 +366,8 @@ class CycleGAN(GenerativeModel):
         return out
 
     def discriminator_losses(self, real_a, real_b, fake_a, fake_b, training: bool = True) -> dict:
+        real_a, fake_a = self.d_view(real_a, "a", 21, training), self.d_view(fake_a, "a", 31, training)
+        real_b, fake_b = self.d_view(real_b, "b", 22, training), self.d_view(fake_b, "b", 32, training)
         ra, rb = self.d_a(real_a, training=training), self.d_b(real_b, training=training)
         fa, fb = self.d_a(fake_a, training=training), self.d_b(fake_b, training=training)
         d_a = 0.5 * (self._mse_to(ra, 1.0) + self._mse_to(fa, 0.0))
@@ -356,6 +376,7 @@ class CycleGAN(GenerativeModel):
         return {
             "d_a_loss": d_a, "d_b_loss": d_b, "d_total": d_a + d_b,
             "d_real": 0.5 * (mean(ra) + mean(rb)), "d_fake": 0.5 * (mean(fa) + mean(fb)),
+            "real_scores_a": ra, "real_scores_b": rb,
         }
 
     def pooled(self, fakes, which: str, salt: int):
@@ -378,9 +399,13 @@ class CycleGAN(GenerativeModel):
             d = self.discriminator_losses(real_a, real_b, fake_a, fake_b, training=True)
             d_loss = self.reduce(d["d_total"])
         d_norm = self.apply_update(tape, d_loss, self.discriminator_variables(), self.d_optimizer)
+        aug_logs = {  # the adaptive p of each D moves with its own r_t (LSGAN: real above 0.5)
+            **self.augmenter.adapt(self.aug_p_a, d.pop("real_scores_a"), 0.5, "_a"),
+            **self.augmenter.adapt(self.aug_p_b, d.pop("real_scores_b"), 0.5, "_b"),
+        }
         self.step_counter.assign_add(1)
         logs = {"g_loss": g_loss, "d_loss": d_loss, "g_grad_norm": g_norm, "d_grad_norm": d_norm,
-                "lr": tf.cast(self.g_optimizer.learning_rate, tf.float32)}
+                "lr": tf.cast(self.g_optimizer.learning_rate, tf.float32), **aug_logs}
         for k, v in {**g, **d}.items():
             if k in self.trackers and k not in logs:
                 logs[k] = self.reduce(v)

@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from keras_gans import augment, losses, nets
-from keras_gans.models.base import GenerativeModel, make_optimizer, replica_info, seeds_to_latent
+from keras_gans.models.base import GenerativeModel, make_optimizer, seeds_to_latent
 
 
 class GAN(GenerativeModel):
@@ -25,7 +25,7 @@ class GAN(GenerativeModel):
         names = list(self.tracker_names)
         if not cfg["loss"]["gp_weight"]:
             names.remove("gp")
-        if cfg["augment"]["adaptive"]:
+        if cfg["augment"]["adaptive"] and cfg["augment"]["policy"]:
             names += ["aug_p", "ada_rt"]
         if cfg["loss"]["gp_weight"] or cfg["model"] != "gan" or cfg["train"].get("schedule"):
             names += ["d_adv_loss", "g_adv_loss"]  # the unweighted adversarial part, apart from the weighted total
@@ -48,14 +48,10 @@ class GAN(GenerativeModel):
             warnings.warn("loss.gp_weight with net.d_norm=batch: batch norm mixes the samples, so the gradient "
                           "penalty is not per-sample (WGAN-GP uses net.d_norm=layer or none)", stacklevel=2)
         self.reuse_fake = bool(cfg["train"].get("reuse_fake", False))
-        a = cfg["augment"]
-        self.aug_policy = augment.parse_policy(a["policy"])
-        self.aug_adaptive = bool(a["adaptive"]) and bool(self.aug_policy)
-        # The augmentation probability: a checkpointed variable, so a resumed adaptive run continues from its p.
-        self.aug_p = self.add_weight(
-            name="aug_p", shape=(), dtype="float32", trainable=False, aggregation="only_first_replica",
-            initializer=keras.initializers.Constant(0.0 if self.aug_adaptive else float(a["p"])),
-        )
+        self.augmenter = augment.Augmenter(cfg["augment"])
+        # The adaptive p is a model weight (checkpointed); only adaptive runs have it, so other checkpoints keep
+        # their layout.
+        self.aug_p = self.augmenter.p_variable(self) if self.augmenter.adaptive else None
         self.build_nets()
         self.ema_generator = None
         if self.ema_decay:
@@ -160,29 +156,18 @@ class GAN(GenerativeModel):
             return images
         return images + self.instance_noise * self.normal(tf.shape(images), salt, dtype=images.dtype)
 
+    def augmented(self, images, salt):
+        """Images as D sees them (augment.policy; the identity when off), before any instance noise."""
+        return self.augmenter(images, self.uniform, salt, self.aug_p)
+
     def d_input(self, images, salt):
         """What D sees of an image batch: augmented (augment.policy) and with instance noise (loss.instance_noise),
         for real and fake alike, in D's update and in G's."""
-        if self.aug_policy:
-            a = self.cfg["augment"]
-            p = None if (not self.aug_adaptive and float(a["p"]) >= 1.0) else self.aug_p
-            images = augment.diff_augment(
-                images, self.aug_policy, self.uniform, salt, p=p,
-                translation_ratio=float(a["translation_ratio"]), cutout_ratio=float(a["cutout_ratio"]),
-            )
-        return self._noisy(images, salt)
+        return self._noisy(self.augmented(images, salt), salt)
 
     def adapt_p(self, real_scores):
         """ADA: move p towards the target r_t after each D update; returns the trackers to log."""
-        if not self.aug_adaptive:
-            return {}
-        a = self.cfg["augment"]
-        n, _ = replica_info()
-        step = tf.cast(tf.shape(real_scores)[0] * n, tf.float32) / float(a["ada_images"])
-        new_p, r_t = augment.next_p(self.aug_p, real_scores, losses.real_threshold(self.loss_type), float(a["target"]), step)
-        self.aug_p.assign(new_p)
-        # Trackers are reduced by the global batch and summed over replicas: log the per-replica share.
-        return {"aug_p": new_p / float(n), "ada_rt": r_t / float(n)}
+        return self.augmenter.adapt(self.aug_p, real_scores, losses.real_threshold(self.loss_type))
 
     def d_update(self, real, data, i: int, fake=None, z=None):
         batch = tf.shape(real)[0]
@@ -192,9 +177,11 @@ class GAN(GenerativeModel):
         fake_data = self.fake_data(z, data) if z is not None else data
         fake = tf.stop_gradient(fake)
         d_loss_fn = losses.d_loss_fn(self.loss_type)
+        if self.augmenter.on:  # augment once: D's loss and the gradient penalty see the same images
+            real, fake = self.augmented(real, 20 + i), self.augmented(fake, 30 + i)
         with tf.GradientTape() as tape:
-            real_out = self.discriminate(self.d_input(real, 20 + i), data, training=True)
-            fake_out = self.discriminate(self.d_input(fake, 30 + i), fake_data, training=True)
+            real_out = self.discriminate(self._noisy(real, 20 + i), data, training=True)
+            fake_out = self.discriminate(self._noisy(fake, 30 + i), fake_data, training=True)
             per_example = d_loss_fn(real_out["score"], fake_out["score"], self.smoothing)
             adv = per_example
             extra, extra_logs = self.extra_d_loss(real_out, fake_out, data, fake_data)
