@@ -16,6 +16,7 @@ from pathlib import Path
 
 from keras_gans.config import save_config
 from keras_gans.errors import UserError
+from keras_gans.threads import configure_threads
 
 
 def default_run_dir(cfg: dict) -> Path:
@@ -28,6 +29,7 @@ def configure_runtime(cfg: dict):
     import tensorflow as tf
 
     t = cfg["train"]
+    configure_threads(t.get("threads", "auto"))  # before any op runs: TF's pools are fixed from then on
     keras.utils.set_random_seed(int(t["seed"]))
     if t["deterministic"]:
         tf.config.experimental.enable_op_determinism()
