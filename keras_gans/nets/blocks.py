@@ -15,8 +15,10 @@ def norm_layer(kind: str | None, synchronized: bool = False, name: str | None = 
     Layer norm on feature maps normalises each sample over (H, W, C), as in the WGAN-GP critic."""
     if not kind or kind == "none":
         return None
-    if kind == "batch":
-        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=synchronized, name=name)
+    if kind == "batch":  # the fused kernel when training on one replica (keras_gans/nets/fused_bn.py)
+        from keras_gans.nets.fused_bn import FusedBatchNormalization as BN
+
+        return BN(momentum=0.9, epsilon=1e-5, synchronized=synchronized, name=name)
     if kind == "layer":
         return layers.LayerNormalization(axis=[1, 2, 3] if image else -1, epsilon=1e-5, name=name)
     if kind == "instance":
