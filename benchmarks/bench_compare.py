@@ -2,7 +2,7 @@
 
     python benchmarks/bench_compare.py --out benchmarks/results/compare_float32          # float32, all arms
     python benchmarks/bench_compare.py --arms ours,plain --rounds 2 --steps 4           # a quick look
-    python benchmarks/bench_compare.py --arms ours,ours:train.threads=tf --label-arms   # ablate one key
+    python benchmarks/bench_compare.py --arms "ours,ours:train.threads=tf,plain"        # ablate one key
 
 Every arm runs in its own process (its own thread pools, nothing shared but the cores) and waits, idle, while
 the others run. Arms take turns in rounds, A B C then C B A, so a load that comes and goes favours none; each
@@ -14,8 +14,9 @@ turns of the same round). The course-baseline DCGAN at 64 px, batch 64 (G Dense 
 
 Arms: ours (keras_gans `dcgan` preset via keras_gans.train.build_model and its tf.data pipeline), plain
 (benchmarks/plain_keras_dcgan.py), reference (the keras-io formulation, benchmarks/reference_dcgan.py), torch
-(eager, NCHW), torch_cl (eager, channels-last). `ours:KEY=VALUE,KEY=VALUE` is ours with config overrides (several
-variants may run side by side). PyTorch arms are skipped with a message when torch is not installed
+(eager, NCHW), torch_cl (eager, channels-last). `ours:KEY=VALUE;KEY=VALUE` is ours with config overrides (several
+variants may run side by side); `env.NAME=VALUE` among them sets an environment variable in that arm only
+(e.g. `ours:env.KERAS_GANS_FUSED_BN=0` for Keras' own BatchNormalization). PyTorch arms are skipped with a message when torch is not installed
 (`pip install -e ".[bench]"`).
 """
 
@@ -69,7 +70,7 @@ def _keras_arm(arm: str, opts: dict):
 
         overrides = {"data.image_size": SIZE, "net.dim": 64, "train.batch_size": BATCH,
                      "train.mixed_precision": precision, "train.verbose": 0}
-        overrides.update(_overrides(arm.partition(":")[2]))
+        overrides.update({k: v for k, v in _overrides(arm.partition(":")[2]).items() if not k.startswith("env.")})
         cfg = load_config("dcgan", overrides)
         policy = tr.configure_runtime(cfg)
         model = tr.build_model(cfg, {"image_shape": [SIZE, SIZE, 3], "n_images": N_IMAGES})
@@ -108,6 +109,8 @@ def _keras_arm(arm: str, opts: dict):
 def worker(arm: str, opts: dict, conn):
     """Child process: build the arm, then run ('run', k) turns of k timed steps until ('stop',)."""
     os.environ.update(opts.get("env") or {})
+    if ":" in arm:  # per-arm environment: ours:env.KERAS_GANS_FUSED_BN=0
+        os.environ.update({k[4:]: str(v) for k, v in _overrides(arm.partition(":")[2]).items() if k.startswith("env.")})
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         if arm.startswith("torch"):
