@@ -112,6 +112,9 @@ def worker(arm: str, opts: dict, conn):
     if ":" in arm:  # per-arm environment: ours:env.KERAS_GANS_FUSED_BN=0
         os.environ.update({k[4:]: str(v) for k, v in _overrides(arm.partition(":")[2]).items() if k.startswith("env.")})
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # fit on a tf.data stream: benign
     try:
         if arm.startswith("torch"):
             _torch_worker(arm, opts, conn)

@@ -95,4 +95,4 @@ class TorchDCGAN:
         g_loss = self.loss(self.d(fake), self.ones)
         g_loss.backward()
         self.opt_g.step()
-        return float(d_loss), float(g_loss)
+        return d_loss.item(), g_loss.item()

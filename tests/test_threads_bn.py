@@ -128,3 +128,44 @@ def test_fused_batch_norm_round_trips_through_keras_serialization(tmp_path):
     x = np.random.default_rng(0).normal(size=(2, 4, 4, 3)).astype("float32")
     np.testing.assert_allclose(model(x), again(x), atol=1e-6)
     assert type(again.layers[-1]).__name__ == "FusedBatchNormalization"
+
+
+def test_benchmark_arms_train_the_same_nets():
+    """The plain-Keras and PyTorch arms of benchmarks/bench_compare.py build the dcgan preset's nets at 64 px."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "benchmarks"))
+    from plain_keras_dcgan import build_plain
+
+    from keras_gans import nets
+    from keras_gans.config import load_config
+
+    cfg = load_config("dcgan", {"data.image_size": 64})
+    count = lambda ws: int(sum(np.prod(tuple(w.shape)) for w in ws))  # noqa: E731
+    ours_g = count(nets.build_generator(cfg["net"], (64, 64, 3)).trainable_weights)
+    ours_d = count(nets.build_discriminator(cfg["net"], (64, 64, 3)).trainable_weights)
+    plain = build_plain()
+    assert (count(plain.generator.trainable_weights), count(plain.discriminator.trainable_weights)) == (ours_g, ours_d)
+    assert (ours_g, ours_d) == (5_126_723, 4_316_545)
+
+
+@pytest.mark.slow
+def test_torch_arm_trains_the_same_nets():
+    """benchmarks/torch_dcgan.py: the dcgan preset's parameter counts; one finite tutorial step (needs [bench])."""
+    import sys
+    from pathlib import Path
+
+    torch = pytest.importorskip("torch", reason="the PyTorch arm needs the [bench] extra")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from torch_dcgan import TorchDCGAN
+
+    ours_g, ours_d = 5_126_723, 4_316_545
+
+    arm = TorchDCGAN(batch=4)
+    assert sum(p.numel() for p in arm.g.parameters()) == ours_g
+    assert sum(p.numel() for p in arm.d.parameters()) == ours_d
+    assert tuple(arm.g(torch.zeros(4, 100)).shape) == (4, 3, 64, 64)
+    d_loss, g_loss = arm.step(next(arm.batches(np.zeros((8, 64, 64, 3), np.uint8))))
+    assert np.isfinite(d_loss) and np.isfinite(g_loss)
