@@ -61,16 +61,17 @@ def available_cpus() -> int:
     return max(1, n)
 
 
-def resolve_threads(setting) -> tuple[int, int]:
+def resolve_threads(setting, strategy: str = "default") -> tuple[int, int]:
     """(intra-op, inter-op) threads for a `train.threads` value.
 
     auto -> (available CPUs, 1): one parallel op at a time, using every CPU the process may use. This DCGAN-style
-    step is a chain of large convolutions, so running ops side by side only oversubscribes (docs/speed.md);
-    an int N -> (N, 1); [intra, inter] -> as given; 0 or 'tf' -> TensorFlow's own defaults (0, 0)."""
+    step is a chain of large convolutions, so running ops side by side only oversubscribes (docs/speed.md).
+    Under a tf.distribute strategy auto keeps TensorFlow's inter-op pool (0): collectives block a thread while
+    they wait for their peers. An int N -> (N, 1); [intra, inter] -> as given; 'tf' -> TF's own defaults (0, 0)."""
     from keras_gans.errors import UserError
 
     if setting in (None, "auto"):
-        return available_cpus(), 1
+        return available_cpus(), (1 if strategy == "default" else 0)
     if setting in (0, "tf", "default"):
         return 0, 0
     if isinstance(setting, bool):
@@ -84,7 +85,7 @@ def resolve_threads(setting) -> tuple[int, int]:
     raise UserError(f"train.threads must be auto, tf, a positive integer or [intra, inter]; got {setting!r}")
 
 
-def configure_threads(setting="auto") -> tuple[int, int]:
+def configure_threads(setting="auto", strategy: str = "default") -> tuple[int, int]:
     """Apply `train.threads` to TensorFlow's pools (before the runtime starts); returns what is in force.
 
     Once TensorFlow has run an op its pools are fixed: a different request is then ignored (with one line on
@@ -93,7 +94,7 @@ def configure_threads(setting="auto") -> tuple[int, int]:
 
     import tensorflow as tf
 
-    intra, inter = resolve_threads(setting)
+    intra, inter = resolve_threads(setting, strategy)
     th = tf.config.threading
     if (th.get_intra_op_parallelism_threads(), th.get_inter_op_parallelism_threads()) == (intra, inter):
         return intra, inter

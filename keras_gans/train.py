@@ -29,7 +29,7 @@ def configure_runtime(cfg: dict):
     import tensorflow as tf
 
     t = cfg["train"]
-    configure_threads(t.get("threads", "auto"))  # before any op runs: TF's pools are fixed from then on
+    configure_threads(t.get("threads", "auto"), t["strategy"])  # before any op runs: TF's pools are fixed from then on
     keras.utils.set_random_seed(int(t["seed"]))
     if t["deterministic"]:
         tf.config.experimental.enable_op_determinism()

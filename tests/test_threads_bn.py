@@ -51,6 +51,7 @@ def test_resolve_threads_values_and_errors(monkeypatch):
     monkeypatch.setattr(threads, "available_cpus", lambda: 3)
     assert threads.resolve_threads("auto") == (3, 1)
     assert threads.resolve_threads(None) == (3, 1)
+    assert threads.resolve_threads("auto", "mirrored") == (3, 0)  # collectives keep TF's inter-op pool
     assert threads.resolve_threads("tf") == (0, 0)
     assert threads.resolve_threads(2) == (2, 1)
     assert threads.resolve_threads([2, 2]) == (2, 2)
