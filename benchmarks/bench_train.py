@@ -1,4 +1,5 @@
 """Training and generation throughput of keras_gans against the keras-io reference formulation, in one run.
+(keras_gans vs a plain Keras loop vs PyTorch, side by side: benchmarks/bench_compare.py.)
 
     python benchmarks/bench_train.py                       # our defaults (precision auto) vs reference float32
     python benchmarks/bench_train.py --precision float32   # like for like
@@ -242,8 +243,13 @@ def main(argv=None):
     for name in names:
         if name not in MODELS:
             p.error(f"unknown model {name!r} (choose from {', '.join(MODELS)})")
+    from keras_gans.threads import cpu_class
+
     load0 = os.getloadavg()[0]
-    print(f"load average before: {load0:.2f} on {os.cpu_count()} CPUs", flush=True)
+    cpu = cpu_class()
+    print(f"CPU: {cpu}\nprecision: ours {args.precision}, reference {args.ref_precision}", flush=True)
+    print(f"load average before: {load0:.2f} on {os.cpu_count()} CPUs"
+          + ("  (machine NOT idle)" if load0 > 0.5 else "  (idle)"), flush=True)
     results, dcgan = [], None
 
     # 1. The DCGAN and the reference, interleaved in rounds.
@@ -298,7 +304,7 @@ def main(argv=None):
     print(f"load average after: {load1:.2f}" + ("  (machine busy: figures are noisy)" if max(load0, load1) > 2.5 else ""),
           flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps({"results": results, "pipeline": pipe, "generation": gen, "load": [load0, load1]}, indent=1))
+        Path(args.json).write_text(json.dumps({"cpu": cpu, "results": results, "pipeline": pipe, "generation": gen, "load": [load0, load1]}, indent=1))
     return results
 
 

@@ -104,6 +104,7 @@ DEFAULTS: dict[str, Any] = {
         "mixed_precision": "auto",  # auto | float32 | mixed_bfloat16 | mixed_float16
         "jit_compile": False,
         "steps_per_execution": 1,
+        "threads": "auto",  # TF intra-op threads: auto (CPUs this process may use) | tf (TF's defaults) | N | [intra, inter]
         "strategy": "default",  # default | mirrored | multiworker
         "steps_per_epoch": None,  # None = one pass over the data
         "verbose": "auto",

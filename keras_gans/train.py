@@ -16,6 +16,7 @@ from pathlib import Path
 
 from keras_gans.config import save_config
 from keras_gans.errors import UserError
+from keras_gans.threads import configure_threads
 
 
 # What a --resume may change: keys that do not change what is trained (docs/reliability.md lists them). An entry
@@ -100,6 +101,7 @@ def configure_runtime(cfg: dict):
     import tensorflow as tf
 
     t = cfg["train"]
+    configure_threads(t.get("threads", "auto"), t["strategy"])  # before any op runs: TF's pools are fixed from then on
     keras.utils.set_random_seed(int(t["seed"]))
     if t["deterministic"]:
         tf.config.experimental.enable_op_determinism()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import keras
 from keras import layers
 
@@ -17,8 +19,12 @@ def norm_layer(kind: str | None, synchronized: bool = False, name: str | None = 
     the batch-norm moving-average momentum (Keras' convention: new = momentum * old + (1 - momentum) * batch)."""
     if not kind or kind == "none":
         return None
-    if kind == "batch":
-        return layers.BatchNormalization(momentum=momentum, epsilon=1e-5, synchronized=synchronized, name=name)
+    if kind == "batch":  # the fused kernel when training on one replica (keras_gans/nets/fused_bn.py)
+        from keras_gans.nets.fused_bn import FusedBatchNormalization
+
+        fused = os.environ.get("KERAS_GANS_FUSED_BN", "1") != "0"  # 0: Keras' own layer (to compare numerics)
+        BN = FusedBatchNormalization if fused else layers.BatchNormalization
+        return BN(momentum=momentum, epsilon=1e-5, synchronized=synchronized, name=name)
     if kind == "layer":
         return layers.LayerNormalization(axis=[1, 2, 3] if image else -1, epsilon=1e-5, name=name)
     if kind == "instance":

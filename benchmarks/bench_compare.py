@@ -1,0 +1,324 @@
+"""Side by side, in one run: keras_gans' `dcgan` preset vs a plain Keras loop vs PyTorch, same nets, same update order.
+
+    python benchmarks/bench_compare.py --out benchmarks/results/compare_float32          # float32, all arms
+    python benchmarks/bench_compare.py --arms ours,plain --rounds 2 --steps 4           # a quick look
+    python benchmarks/bench_compare.py --arms "ours,ours:train.threads=tf,plain"        # ablate one key
+
+Every arm runs in its own process (its own thread pools, nothing shared but the cores) and waits, idle, while
+the others run. Arms take turns in rounds, A B C then C B A, so a load that comes and goes favours none; each
+round times `--steps` consecutive train steps of one arm (after untimed warm-up steps that include tracing).
+For every round it records wall time, the arm's CPU time (user + system, all its threads) and the load average,
+and prints images/s per round, the medians, and the paired ratios ours/plain and ours/PyTorch (from adjacent
+turns of the same round). The course-baseline DCGAN at 64 px, batch 64 (G Dense -> 4x4x512, ConvTranspose k5 s2
+256-128-64-3 with BN; D Conv k5 s2 64-128-256-512 with BN; Adam 2e-4).
+
+Arms: ours (keras_gans `dcgan` preset via keras_gans.train.build_model and its tf.data pipeline), plain
+(benchmarks/plain_keras_dcgan.py), reference (the keras-io formulation, benchmarks/reference_dcgan.py), torch
+(eager, NCHW), torch_cl (eager, channels-last). `ours:KEY=VALUE;KEY=VALUE` is ours with config overrides (several
+variants may run side by side); `env.NAME=VALUE` among them sets an environment variable in that arm only
+(e.g. `ours:env.KERAS_GANS_FUSED_BN=0` for Keras' own BatchNormalization). PyTorch arms are skipped with a message when torch is not installed
+(`pip install -e ".[bench]"`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+BATCH, SIZE, N_IMAGES = 64, 64, 512
+
+
+def _mark():
+    t = os.times()
+    return (time.perf_counter(), t.user, t.system)
+
+
+def _images():
+    import numpy as np
+
+    return np.random.default_rng(0).integers(0, 256, (N_IMAGES, SIZE, SIZE, 3), dtype=np.uint8)
+
+
+def _overrides(spec: str) -> dict:
+    import yaml
+
+    out = {}
+    for item in filter(None, spec.split(",")):
+        k, v = item.split("=", 1)
+        out[k.strip()] = yaml.safe_load(v)
+    return out
+
+
+def _keras_arm(arm: str, opts: dict):
+    """(model, dataset, info) for a Keras arm."""
+    import keras
+
+    precision = opts["precision"]
+    if arm.split(":")[0] == "ours":
+        from keras_gans import train as tr
+        from keras_gans.config import load_config
+        from keras_gans.data.pipeline import make_train_dataset
+
+        overrides = {"data.image_size": SIZE, "net.dim": 64, "train.batch_size": BATCH,
+                     "train.mixed_precision": precision, "train.verbose": 0}
+        overrides.update({k: v for k, v in _overrides(arm.partition(":")[2]).items() if not k.startswith("env.")})
+        cfg = load_config("dcgan", overrides)
+        policy = tr.configure_runtime(cfg)
+        model = tr.build_model(cfg, {"image_shape": [SIZE, SIZE, 3], "n_images": N_IMAGES})
+        t = cfg["train"]
+        ds = make_train_dataset({"image": _images()}, BATCH * t["d_steps"], N_IMAGES // BATCH, seed=0)
+        import tensorflow as tf
+
+        th = tf.config.threading
+        return model, ds, {"precision": policy, "threads": [th.get_intra_op_parallelism_threads(),
+                                                            th.get_inter_op_parallelism_threads()],
+                           "spe": int(t["steps_per_execution"] or 1), "jit": bool(t["jit_compile"]),
+                           "images_per_step": BATCH * t["d_steps"]}
+    import tensorflow as tf
+
+    threads = opts.get("tf_threads") or "tf"
+    if threads != "tf":
+        from keras_gans.threads import configure_threads
+
+        configure_threads(threads)
+    keras.utils.set_random_seed(0)
+    keras.mixed_precision.set_global_policy(precision)
+    if arm == "plain":
+        from plain_keras_dcgan import build_plain, plain_dataset
+
+        model, ds = build_plain(), plain_dataset(_images(), BATCH)
+    else:
+        from reference_dcgan import build_reference, reference_dataset
+
+        model, ds = build_reference(), reference_dataset(_images(), BATCH)
+    th = tf.config.threading
+    return model, ds, {"precision": precision, "threads": [th.get_intra_op_parallelism_threads(),
+                                                           th.get_inter_op_parallelism_threads()],
+                       "spe": 1, "jit": False, "images_per_step": BATCH}
+
+
+def worker(arm: str, opts: dict, conn):
+    """Child process: build the arm, then run ('run', k) turns of k timed steps until ('stop',)."""
+    os.environ.update(opts.get("env") or {})
+    if ":" in arm:  # per-arm environment: ours:env.KERAS_GANS_FUSED_BN=0
+        os.environ.update({k[4:]: str(v) for k, v in _overrides(arm.partition(":")[2]).items() if k.startswith("env.")})
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # fit on a tf.data stream: benign
+    try:
+        if arm.startswith("torch"):
+            _torch_worker(arm, opts, conn)
+        else:
+            _keras_worker(arm, opts, conn)
+    except Exception as e:  # report, do not hang the parent
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+
+
+def _torch_worker(arm, opts, conn):
+    try:
+        import torch
+    except ImportError:
+        conn.send(("error", "skipped: torch is not installed (pip install -e '.[bench]')"))
+        return
+    from torch_dcgan import TorchDCGAN
+
+    if opts["precision"] != "float32":
+        conn.send(("error", f"skipped: the PyTorch arm runs float32 only (asked {opts['precision']})"))
+        return
+    model = TorchDCGAN(channels_last=arm == "torch_cl", batch=BATCH)
+    it = model.batches(_images())
+    conn.send(("ready", {"precision": "float32", "threads": [torch.get_num_threads(), torch.get_num_interop_threads()],
+                         "spe": 1, "jit": False, "images_per_step": BATCH, "torch": torch.__version__}))
+    while True:
+        cmd = conn.recv()
+        if cmd[0] == "stop":
+            return
+        marks, losses = [_mark()], None
+        for _ in range(cmd[1]):
+            losses = model.step(next(it))
+            marks.append(_mark())
+        conn.send(("done", marks, list(losses)))
+
+
+def _keras_worker(arm, opts, conn):
+    import keras
+    import numpy as np
+
+    model, ds, info = _keras_arm(arm, opts)
+    conn.send(("ready", info))
+    spe = info["spe"]
+
+    class Gate(keras.callbacks.Callback):
+        """Holds fit between turns (waiting here is outside every timed interval)."""
+
+        def on_train_begin(self, logs=None):
+            self.wait()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.marks.append(_mark())
+            self.left -= 1
+            if self.left == 0:
+                vals = [float(v) for k, v in (logs or {}).items() if k in ("d_loss", "g_loss")]
+                conn.send(("done", self.marks, vals if all(np.isfinite(vals)) else None))
+                self.wait()
+
+        def wait(self):
+            cmd = conn.recv()
+            if cmd[0] == "stop":
+                self.model.stop_training, self.left = True, -1
+            else:
+                self.left, self.marks = max(1, cmd[1] // spe), [_mark()]
+
+    model.fit(ds, epochs=1, steps_per_epoch=10**7 // spe, callbacks=[Gate()], verbose=0)
+
+
+def cpu_line() -> str:
+    from keras_gans.threads import cpu_class
+
+    return cpu_class()
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--arms", default="ours,plain,torch,torch_cl", help="comma-separated arms (see above); "
+                   "'ours:k=v;k=v' for variants (';' separates overrides inside one arm)")
+    p.add_argument("--precision", default="float32", help="Keras arms: float32 | mixed_bfloat16 (PyTorch: float32)")
+    p.add_argument("--rounds", type=int, default=4, help="rounds; even rounds run the arms in reverse order")
+    p.add_argument("--steps", type=int, default=6, help="timed train steps per arm per round")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps per arm first (tracing, allocation)")
+    p.add_argument("--tf-threads", default="tf", help="plain/reference arms: 'tf' (TensorFlow's defaults, what a "
+                   "plain script gets) or a train.threads value, e.g. auto, 2, [2,1]")
+    p.add_argument("--env", action="append", default=[], help="KEY=VALUE set in every arm's process (e.g. oneDNN)")
+    p.add_argument("--out", help="write OUT.json and OUT.log (e.g. benchmarks/results/compare_float32)")
+    args = p.parse_args(argv)
+
+    import multiprocessing as mp
+
+    import yaml
+
+    arms = [a.strip().replace(";", ",") for a in args.arms.split(",") if a.strip()]
+    opts = {"precision": args.precision, "tf_threads": yaml.safe_load(args.tf_threads),
+            "env": dict(e.split("=", 1) for e in args.env)}
+    log_lines: list[str] = []
+
+    def say(line=""):
+        print(line, flush=True)
+        log_lines.append(line)
+
+    say(f"CPU: {cpu_line()}")
+    say(f"precision: {args.precision} (Keras arms); PyTorch arms float32 | DCGAN 64 px, batch {BATCH} | "
+        f"{args.rounds} rounds x {args.steps} steps, warm-up {args.warmup} | env {opts['env'] or '-'}")
+    load0 = os.getloadavg()
+    say(f"load average before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} on {os.cpu_count()} CPUs"
+        + ("  (machine NOT idle: other processes share the cores)" if load0[0] > 0.5 else "  (idle)"))
+    ctx = mp.get_context("spawn")
+    live, info, skipped = {}, {}, {}
+    for arm in arms:  # start and warm up one at a time: tracing is CPU-heavy
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=worker, args=(arm, opts, child), daemon=True)
+        proc.start()
+        msg = parent.recv()
+        if msg[0] == "error":
+            skipped[arm] = msg[1]
+            say(f"{arm:>12}: {msg[1]}")
+            proc.join(5)
+            continue
+        info[arm] = msg[1]
+        parent.send(("run", args.warmup))
+        msg = parent.recv()
+        if msg[0] == "error":
+            skipped[arm] = msg[1]
+            say(f"{arm:>12}: failed: {msg[1]}")
+            continue
+        live[arm] = (proc, parent)
+        say(f"{arm:>12}: ready  {info[arm]}")
+
+    rounds: list[dict] = []
+    order = [a for a in arms if a in live]
+    for r in range(args.rounds):
+        seq = order if r % 2 == 0 else order[::-1]
+        row = {"round": r + 1, "order": seq, "load": os.getloadavg()[0], "arms": {}}
+        for arm in seq:
+            proc, conn = live[arm]
+            conn.send(("run", args.steps))
+            msg = conn.recv()
+            if msg[0] != "done":
+                say(f"{arm}: {msg}")
+                continue
+            marks, losses = msg[1], msg[2]
+            (t0, u0, s0), (t1, u1, s1) = marks[0], marks[-1]
+            n_img = info[arm]["images_per_step"] * (args.steps if info[arm]["spe"] == 1 else (len(marks) - 1) * info[arm]["spe"])
+            row["arms"][arm] = {"images_per_s": n_img / (t1 - t0), "wall_s": t1 - t0, "user_s": u1 - u0,
+                                "sys_s": s1 - s0, "images": n_img, "finite": losses is not None}
+        row["load_after"] = os.getloadavg()[0]
+        rounds.append(row)
+        say(f"round {r + 1} (load {row['load']:.2f}->{row['load_after']:.2f}): " + "  ".join(
+            f"{a} {v['images_per_s']:.1f} img/s [cpu {v['user_s'] + v['sys_s']:.1f}s, sys {v['sys_s']:.1f}s / wall "
+            f"{v['wall_s']:.1f}s]" for a, v in row["arms"].items()))
+    for arm, (proc, conn) in live.items():
+        conn.send(("stop",))
+        proc.join(30)
+
+    summary = {}
+    say("")
+    say(f"{'arm':>28} | img/s median (per round) | CPU-s/img (user+sys) | sys share | finite")
+    for arm in order:
+        rs = [row["arms"][arm] for row in rounds if arm in row["arms"]]
+        if not rs:
+            continue
+        med = statistics.median(x["images_per_s"] for x in rs)
+        cpu = sum(x["user_s"] + x["sys_s"] for x in rs) / sum(x["images"] for x in rs)
+        sys_share = sum(x["sys_s"] for x in rs) / max(1e-9, sum(x["user_s"] + x["sys_s"] for x in rs))
+        summary[arm] = {"images_per_s_median": med, "per_round": [x["images_per_s"] for x in rs],
+                        "cpu_s_per_image": cpu, "sys_share": sys_share, "finite": all(x["finite"] for x in rs),
+                        **info[arm]}
+        per = ", ".join(f"{x['images_per_s']:.1f}" for x in rs)
+        say(f"{arm:>28} | {med:6.1f} ({per}) | {cpu * 1000:6.1f} ms "
+            f"| {100 * sys_share:4.1f} % | {summary[arm]['finite']}")
+
+    def paired(a, b):
+        rs = [row["arms"][a]["images_per_s"] / row["arms"][b]["images_per_s"] for row in rounds
+              if a in row["arms"] and b in row["arms"]]
+        cpu_a = summary[a]["cpu_s_per_image"] if a in summary else None
+        cpu_b = summary[b]["cpu_s_per_image"] if b in summary else None
+        return rs, (cpu_b / cpu_a if cpu_a and cpu_b else None)
+
+    ratios = {}
+    ours = [a for a in order if a.startswith("ours")]
+    torch_arms = [a for a in order if a.startswith("torch")]
+    best_torch = max(torch_arms, key=lambda a: summary[a]["images_per_s_median"]) if torch_arms else None
+    for a in ours:
+        for b in [x for x in order if x not in ours] + ours[:ours.index(a)]:
+            rs, cpu_ratio = paired(a, b)
+            if rs:
+                key = f"{a} / {b}"
+                ratios[key] = {"per_round": rs, "median": statistics.median(rs), "cpu_time_ratio": cpu_ratio,
+                               "best_torch": b == best_torch}
+                say(f"ratio {key}: {statistics.median(rs):.2f}x wall (per round {', '.join(f'{x:.2f}' for x in rs)}), "
+                    f"{cpu_ratio:.2f}x per CPU-second" + ("   <- PyTorch's best mode in this run" if b == best_torch else ""))
+    load1 = os.getloadavg()
+    say(f"load average after: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
+    result = {"cpu": cpu_line(), "precision": args.precision, "batch": BATCH, "image_size": SIZE,
+              "rounds": rounds, "summary": summary, "ratios": ratios, "skipped": skipped,
+              "load_before": load0, "load_after": load1, "args": vars(args),
+              "time": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".json").write_text(json.dumps(result, indent=1))
+        out.with_suffix(".log").write_text("\n".join(log_lines) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
