@@ -133,6 +133,7 @@ DEFAULTS: dict[str, Any] = {
         "n_test_samples": 4,  # test images per domain in each epoch's A->B->A / B->A->B grid
         "scenes_per_domain": 400,  # size of each domain of the built-in `scenes` set
         "photo_domain": "A",  # which folder side holds the photos (A | B): `transfer` runs photo -> style by default
+        "export_directions": "both",  # both | to_style (only photo -> style: half the size, as shipped in saved_models/)
     },
     "vae": {  # model: vae (keras_gans/models/vae.py); see configs/vae.yaml for the choice of values
         "kl_weight": 1.0e-3,  # lambda: loss = recon + lambda * KL (KL summed over latent dims, per image)
@@ -224,6 +225,7 @@ CHOICES = {
     "watchdog.on_collapse": ("stop", "warn"),
     "watchdog.on_grad_norm": ("stop", "warn"),
     "cyclegan.photo_domain": ("A", "B"),
+    "cyclegan.export_directions": ("both", "to_style"),
 }
 LISTS_OR_STRINGS = {"augment.policy"}  # "" or a comma-separated string, or a list of names
 # key -> (lowest, highest, whether the lowest is allowed, whether the highest is allowed); None = no bound

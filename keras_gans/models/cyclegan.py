@@ -459,10 +459,9 @@ class CycleGAN(GenerativeModel):
         import json
 
         size, ch = int(self.image_shape[0]), int(self.image_shape[-1])
-        archive.track(self.g_ab)
-        archive.track(self.g_ba)
         meta = style_directions(self.cfg["cyclegan"].get("photo_domain", "A"))
-        for direction in DIRECTIONS:
+        both = self.cfg["cyclegan"].get("export_directions", "both") == "both"
+        for direction in DIRECTIONS if both else (meta["photo2style"],):
             tensor_fn, bytes_fn = _transfer_endpoints(self.generator_for(direction), size, ch)
             archive.add_endpoint(direction, tensor_fn, [tf.TensorSpec([None, None, None, ch], tf.uint8, name="images")])
             archive.add_endpoint(f"{direction}_bytes", bytes_fn, [tf.TensorSpec([None], tf.string, name="image_bytes")])
