@@ -74,7 +74,8 @@ def translator(path: str):
 
     loaded = load_export(p)
     d = json.loads(loaded.signatures["directions"]()["json"].numpy())
-    return (lambda x, k: loaded.signatures[k](images=tf.constant(x))["images"].numpy()), d["photo2style"], d["style2photo"], str(p)
+    back = d["style2photo"] if d["style2photo"] in loaded.signatures else None  # a to_style export has one direction
+    return (lambda x, k: loaded.signatures[k](images=tf.constant(x))["images"].numpy()), d["photo2style"], back, str(p)
 
 
 def main():
@@ -117,12 +118,12 @@ def main():
     for m in args.model:
         fn, to_style, to_photo, name = translator(m)
         styled = np.concatenate([fn(test_p[i:i + 16], to_style) for i in range(0, len(test_p), 16)])
-        back = np.concatenate([fn(styled[i:i + 16], to_photo) for i in range(0, len(styled), 16)])
+        back = np.concatenate([fn(styled[i:i + 16], to_photo) for i in range(0, len(styled), 16)]) if to_photo else None
         report["models"].append({
             "model": name,
             "transferred_called_prints": float(is_print(styled).mean()),
             "edge_corr": edge_corr(test_p, styled),
-            "cycle_mae": float(np.abs(back.astype(np.float32) - test_p.astype(np.float32)).mean()),
+            "cycle_mae": None if back is None else float(np.abs(back.astype(np.float32) - test_p.astype(np.float32)).mean()),
         })
     report["cpu_seconds"] = time.process_time() - t0
     Path(args.out).write_text(json.dumps(report, indent=1))
@@ -131,7 +132,7 @@ def main():
           f"{report['edge_corr_photo_vs_unrelated_print']:.3f}")
     for r in report["models"]:
         print(f"{r['model'][:50]:50s} called prints {r['transferred_called_prints']:.3f}  edge corr {r['edge_corr']:.3f}  "
-              f"cycle MAE {r['cycle_mae']:.1f}")
+              f"cycle MAE {'n/a (one-direction export)' if r['cycle_mae'] is None else format(r['cycle_mae'], '.1f')}")
 
 
 if __name__ == "__main__":
