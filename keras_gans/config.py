@@ -200,8 +200,10 @@ NULLABLE = {  # key -> type of its non-null values (these defaults are None)
     "conditional.grid_head": str, "eval.features": str, "eval.data": str, "watchdog.max_grad_norm": float,
     "eval.label_sets": str, "eval.classifier": str, "train.schedule": "any",
     # nets as drawn (docs/nets.md): a scalar or a per-layer list, checked with one line by the net builder
-    **{f"net.{k}": "any" for k in ("g_filters", "g_strides", "g_kernel", "g_padding", "g_project", "g_start", "g_fc",
-                                   "d_filters", "d_strides", "d_kernel", "d_padding", "d_pool", "d_fc")},
+    "net.g_project": int, "net.g_start": int,
+    **{f"net.{k}": "ints" for k in ("g_filters", "g_strides", "g_kernel", "g_fc", "d_filters", "d_strides",
+                                    "d_kernel", "d_fc")},
+    **{f"net.{k}": "words" for k in ("g_padding", "d_padding", "d_pool")},
 }
 PER_LAYER = {"net.d_dropout", "net.d_norm"}  # a scalar for every layer or a list, one value per layer
 CHOICES = {
@@ -273,6 +275,12 @@ def _describe(spec: dict) -> str:
     kind = spec["type"]
     if kind == "schedule":
         return "null, 'warmup' or a mapping {epoch: weight}"
+    if kind == "ints":
+        return "an integer >= 0 or a list of them (one per layer), or null"
+    if kind == "words":
+        return "a word or a list of words (one per layer), or null"
+    if kind == "any":
+        return "a value its section documents"
     name = {bool: "true or false", int: "an integer", float: "a number", str: "a string", list: "a list"}[kind]
     if kind in (int, float) and (spec["lo"] is not None or spec["hi"] is not None):
         lo, hi = spec["lo"], spec["hi"]
@@ -292,6 +300,15 @@ def check_value(key: str, value: Any) -> Any:
     def bad():
         return UserError(f"{key} must be {_describe(spec)}, got {value!r} (fix it in the config or with --set {key}=...)")
 
+    if kind in ("ints", "words") and value is not None:  # one value for every layer, or a list: one per layer
+        items = value if isinstance(value, list) else [value]
+        ok = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0) if kind == "ints" else \
+            (lambda v: isinstance(v, str) and v.strip() != "")
+        if not items or not all(ok(v) for v in items):
+            raise bad()
+        return value
+    if kind == "any" or (key in PER_LAYER and isinstance(value, list)):
+        return value  # the net builder / schedule validator checks these with their own one-line errors
     if value is None:
         if spec["nullable"] or (spec["choices"] is not None and None in spec["choices"]):
             return None
@@ -304,8 +321,6 @@ def check_value(key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise bad()
         return value
-    if kind == "any" or (key in PER_LAYER and isinstance(value, list)):
-        return value  # the net builder / schedule validator checks these with their own one-line errors
     if key in LISTS_OR_STRINGS:
         if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             return value

@@ -17,7 +17,7 @@ OLD_PARAMS = {
     "acgan_digits": {"generator": 482977, "discriminator": 280331},
     "acgan_multilabel": {"generator": 1587427, "discriminator": 1237849},
     "cgan": {"generator": 482977, "discriminator": 267841},
-    "dcgan": {"generator": 1436993, "discriminator": 1031681},
+    "dcgan": {"generator": 834369, "discriminator": 213377},  # 28 px since the default data became MNIST (32 px: as hinge)
     "hinge": {"generator": 1436993, "discriminator": 1031681},
     "lsgan": {"generator": 1436993, "discriminator": 1031681},
     "mlp_gan": {"generator": 685824, "discriminator": 656385},
@@ -316,7 +316,10 @@ def test_sample_z_std_matches_export_and_run(tmp_path):
     from keras_gans.export import export_model
     from keras_gans.train import build_model
 
-    cfg = tiny_config(net={"z_std": 0.5})
+    import keras
+
+    keras.utils.set_random_seed(3)  # initial weights that do not saturate every pixel (the net is untrained)
+    cfg = tiny_config(net={"z_std": 0.5, "weights_init": 0.05})
     info = {"image_shape": [16, 16, 1], "n_images": 64}
     run = tmp_path / "run"
     run.mkdir()

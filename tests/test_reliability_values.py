@@ -23,8 +23,12 @@ def bad_values(key: str) -> list[str]:
     """YAML texts that must be refused for this key: the wrong type, and numbers just outside the range."""
     spec = key_spec(key)
     kind = spec["type"]
-    if kind == "any":  # per-layer net lists and the schedule: checked by their builders, still before any run dir
+    if kind == "any":  # the schedule: checked by its validator, still before any run dir
         return ["{a: 1}", "abc"]
+    if kind == "ints":  # per-layer net lists
+        return ["{a: 1}", "abc", "[1, abc]", "true", "-1"]
+    if kind == "words":
+        return ["{a: 1}", "5", "[same, 5]"]
     if key in LISTS_OR_STRINGS:  # "" is a legal value here (e.g. augment.policy: off)
         return ["5", "{a: 1}", "[1, 2]", "not_an_op"]
     if spec["choices"] is not None:

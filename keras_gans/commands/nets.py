@@ -10,7 +10,7 @@ import click
 from keras_gans.cli import _overrides, main
 from keras_gans.errors import UserError
 
-BUILTIN_CHANNELS = {"digits": 1, "faces": 3, "shapes": 3, "scenes": 3}
+BUILTIN_CHANNELS = {"digits": 1, "mnist": 1, "faces": 3, "shapes": 3, "scenes": 3}
 SUBMODELS = ("generator", "discriminator", "encoder", "decoder", "g_ab", "g_ba", "d_a", "d_b")
 
 

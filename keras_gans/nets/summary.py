@@ -32,6 +32,8 @@ def layer_row(layer) -> dict:
         inner, wrapper = layer.layer, "SN"
     cfg = inner.get_config()
     kind = type(inner).__name__
+    if kind == "FusedBatchNormalization":  # the same layer on TF's fused kernel (nets/fused_bn.py)
+        kind = "BatchNormalization"
     row = {"name": inner.name if wrapper else layer.name, "type": f"{wrapper}({kind})" if wrapper else kind,
            "layer": kind, "spectral_norm": wrapper == "SN", "output": _output_shape(layer), "params": int(layer.count_params())}
     for key, src in (("filters", "filters"), ("units", "units"), ("kernel", "kernel_size"), ("strides", "strides"),
