@@ -233,8 +233,8 @@ LISTS_OR_STRINGS = {"augment.policy"}  # "" or a comma-separated string, or a li
 # key -> (lowest, highest, whether the lowest is allowed, whether the highest is allowed); None = no bound
 RANGES = {
     "data.image_size": (8, None, True, True),
-    "train.g_lr": (0, None, False, True),
-    "train.d_lr": (0, None, False, True),
+    "train.g_lr": (0, None, True, True),  # 0 freezes a net (a legitimate experiment)
+    "train.d_lr": (0, None, True, True),
     "train.beta_1": (0, 1, True, False),
     "train.beta_2": (0, 1, True, False),
     "train.ema": (0, 1, True, False),

@@ -215,7 +215,8 @@ def test_watchdog_stops_a_real_run_on_injected_nan(tmp_path):
     from keras_gans.errors import UserError
     from keras_gans.train import train
 
-    cfg = load_config("dcgan", {**TINY, "train.d_lr": float("nan"), "train.steps_per_epoch": 3})
+    cfg = load_config("dcgan", {**TINY, "train.steps_per_epoch": 3})
+    cfg["train"]["d_lr"] = float("nan")  # past the config check (which refuses NaN), to reach the watchdog
     with pytest.raises(UserError, match="non-finite"):
         train(cfg, tmp_path / "run")
 
