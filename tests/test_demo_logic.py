@@ -237,7 +237,7 @@ class _Sig:
 @pytest.mark.parametrize("sigs,message", [
     ({"generate": _Sig("seed", "hair"), "serving_default": _Sig("z", "hair")}, "no 'conditions' signature"),
     ({"encode": _Sig("images")}, "no 'generate' signature"),
-    ({"a2b": _Sig("images")}, "needs the a2b_bytes signature"),
+    ({"a2b": _Sig("images")}, "needs the a2b_bytes or b2a_bytes signature"),
 ])
 def test_exports_the_page_cannot_serve_say_why(sigs, message):
     with pytest.raises(UserError, match=message):

@@ -116,16 +116,17 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
     import tensorflow as tf
 
     names = sorted(sigs.keys())
-    if "a2b_bytes" in sigs or "a2b" in sigs:
+    if any(k in sigs for k in ("a2b_bytes", "a2b", "b2a_bytes", "b2a")):  # a one-direction export has only one
         dirs = [d for d in ("a2b", "b2a") if f"{d}_bytes" in sigs]
         if "directions" in sigs:  # photo -> style first: the page's default is what `transfer` does by default
-            import json
+            from json import loads
 
-            first = json.loads(sigs["directions"]()["json"].numpy())["photo2style"]
+            first = loads(sigs["directions"]()["json"].numpy())["photo2style"]
             dirs = sorted(dirs, key=lambda d: d != first)
         if not dirs:
-            raise UserError(f"{name}: a transfer export needs the a2b_bytes signature; re-export it with this version")
-        channels = int(sigs["a2b"].structured_input_signature[1]["images"].shape[-1]) if "a2b" in sigs else 3
+            raise UserError(f"{name}: a transfer export needs the a2b_bytes or b2a_bytes signature; re-export it with this version")
+        tensor_sig = next((sigs[d] for d in ("a2b", "b2a") if d in sigs), None)
+        channels = int(tensor_sig.structured_input_signature[1]["images"].shape[-1]) if tensor_sig is not None else 3
 
         def translate(blobs, direction):
             if direction not in dirs:
@@ -343,13 +344,14 @@ def gif_bytes(frames: np.ndarray, ms: int = 120, min_side: int = 128) -> bytes:
     return buf.getvalue()
 
 
-def translate_image(model: DemoModel, image: np.ndarray, direction: str = "a2b") -> np.ndarray:
+def translate_image(model: DemoModel, image: np.ndarray, direction: str | None = None) -> np.ndarray:
     """An uploaded photo (uint8 [H, W], [H, W, 3] or [H, W, 4], any size) -> the translated uint8 image of the same
     height and width, through the export's `{direction}_bytes` signature (PNG in, PNG out)."""
     from keras_gans.images import encode_png
 
     if model.translate is None:
-        raise UserError("this export does not translate images (no a2b_bytes signature)")
+        raise UserError("this export does not translate images (no a2b_bytes or b2a_bytes signature)")
+    direction = direction or model.directions[0]  # photo -> style where the export says which side is the photo
     if image is None:
         raise UserError("upload a photo first")
     image = np.asarray(image)
