@@ -209,14 +209,21 @@ def _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow
 @click.option("--name", help="Model name in saved_models/ (default: the run's name).")
 @click.option("--version", type=click.IntRange(1), help="Version number (default: the next free one).")
 @click.option("--out", type=click.Path(file_okay=False), default="saved_models", show_default=True)
-def export(run, name, version, out):
+@click.option("--precision", type=click.Choice(["run", "float32"]), default="run", show_default=True,
+              help="float32: float32 compute in the export (fast on CPUs without bf16), whatever the run trained in.")
+@click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE",
+              help="Export-time keys, e.g. cyclegan.export_directions=to_style or cyclegan.photo_domain=B.")
+def export(run, name, version, out, precision, set_items):
     """Publish a run's generator as a SavedModel in the TF Serving layout OUT/NAME/VERSION/.
 
     Training keeps its own export in RUN/export/N; this is the step that puts a version where TF Serving looks."""
     from keras_gans.export import export_model
     from keras_gans.train import load_run
 
-    cfg, model, epoch = load_run(run)
+    overrides = _overrides(set_items)
+    if precision == "float32":
+        overrides["train.mixed_precision"] = "float32"
+    cfg, model, epoch = load_run(run, overrides=overrides)
     path = export_model(model, out, name or cfg["name"], version)
     click.echo(f"exported epoch {epoch} of {run} to {path}")
 

@@ -472,13 +472,19 @@ def _reinitialise(model) -> int:
     raise UserError("the loss became non-finite before the first checkpoint; lower the learning rates and start again")
 
 
-def load_run(run_dir: str | Path, restore: bool = True):
-    """Rebuild a run's model from RUN/config.yaml + RUN/data_info.json and restore its newest checkpoint."""
+def load_run(run_dir: str | Path, restore: bool = True, overrides: dict | None = None):
+    """Rebuild a run's model from RUN/config.yaml + RUN/data_info.json and restore its newest checkpoint.
+    `overrides` ({key: value}) change keys that do not touch the weights, e.g. train.mixed_precision=float32 to
+    export a bf16-trained run with float32 compute, or cyclegan.export_directions."""
     from keras_gans.checkpoint import RunCheckpoint
     from keras_gans.config import load_run_config
 
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
+    if overrides:
+        from keras_gans.config import apply_overrides, validate
+
+        cfg = validate(apply_overrides(cfg, overrides))
     info_path = run_dir / "data_info.json"
     if not info_path.is_file():
         raise UserError(f"{run_dir} has no data_info.json; was it written by `train`?")

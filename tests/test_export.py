@@ -74,3 +74,31 @@ def test_next_version_and_atomic_layout(tmp_path):
     assert [p1.name, p2.name] == ["1", "2"]
     # nothing but the version folders is left behind (temporary folders are renamed or removed)
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["1", "2"]
+
+
+def test_export_cli_float32_from_a_bf16_run_saves_each_variable_once(tmp_path):
+    """`export RUN --precision float32` (how the shipped models were made): float32 compute whatever the run
+    trained in, close to the bf16 run's pixels; and the export stores each generator weight once."""
+    import tensorflow as tf
+    from click.testing import CliRunner
+
+    from keras_gans.cli import main
+    from keras_gans.train import train
+
+    cfg = tiny_config(train={"mixed_precision": "mixed_bfloat16", "steps_per_epoch": 2})
+    model, run, _ = train(cfg, tmp_path / "run", verbose=0)
+    seeds = np.array([1, 2, 3], np.int64)
+    bf16_pixels = model.sample_from_seeds(seeds)
+    res = CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "sm"), "--name", "t", "--precision",
+                                    "float32", "--set", "train.seed=0"])
+    assert res.exit_code == 0, res.output
+    path = tmp_path / "sm" / "t" / "1"
+    loaded = tf.saved_model.load(str(path))
+    got = loaded.signatures["generate"](seed=tf.constant(seeds))["images"].numpy()
+    assert got.shape == bf16_pixels.shape
+    assert np.abs(got.astype(int) - bf16_pixels.astype(int)).mean() < 4  # the same weights; bf16 vs float32 rounding
+    weights = sum(int(np.prod(w.shape)) for w in model.sampling_generator.weights) * 4
+    data = sum(f.stat().st_size for f in (path / "variables").glob("variables.data-*"))
+    assert data < 1.3 * weights, (data, weights)  # Keras' ExportArchive alone saves every variable twice
+    res = CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "sm"), "--set", "net.dim=abc"])
+    assert res.exit_code == 2
