@@ -60,27 +60,49 @@ def _newest_version(base: Path) -> Path | None:
 
 def find_export(path: str | Path) -> Path:
     """The SavedModel folder that `path` names: a version folder (holds saved_model.pb), an export base NAME/ with
-    numbered versions (the newest), or a run directory (its own export: RUN/export.json, else the newest
-    RUN/export/N). Raises UserError saying what to do when there is none; reads only the file system."""
+    numbered versions (the newest whole one), or a run directory: RUN/export.json (its path, absolute or relative
+    to the run), else the newest RUN/export/N, else the run config's callbacks.export_dir/NAME (where runs made
+    before RUN/export/ existed exported). The one resolver for sample, transfer, evaluate and the demo; raises
+    UserError saying what to do when there is none; reads only the file system."""
     p = Path(path)
+    if not p.exists():
+        raise UserError(f"{p} does not exist; pass a run directory or a SavedModel export folder (saved_models/NAME)")
+    if not p.is_dir():
+        raise UserError(f"{p} is a file; pass a run directory or a SavedModel export folder (saved_models/NAME)")
     if (p / "saved_model.pb").is_file():
         return p
     newest = _newest_version(p)
     if newest is not None:
         return newest
-    if (p / "config.yaml").is_file() or (p / "export.json").is_file():
+    if (p / "config.yaml").is_file() or (p / "export.json").is_file() or (p / "export").is_dir():
         record = _read_record(p)
-        for cand in (p / "export" / str(record.get("version", "")), Path(record.get("path", "") or p / "none")):
-            if record and (cand / "saved_model.pb").is_file():
-                return cand
-        newest = _newest_version(p / "export")
-        if newest is not None:
-            return newest
+        cands = [p / "export" / str(record["version"])] if "version" in record else []
+        if record.get("path"):
+            target = Path(record["path"])
+            cands += [target] if target.is_absolute() else [p / target, target]
+        for cand in cands:
+            found = cand if (cand / "saved_model.pb").is_file() else (_newest_version(cand) if cand.is_dir() else None)
+            if found is not None:
+                return found
+        for base in (p / "export", _legacy_export_base(p)):
+            newest = _newest_version(base) if base is not None and base.is_dir() else None
+            if newest is not None:
+                return newest
         raise UserError(f"the run {p} has no export yet; write one with `python cli.py export {p} --out DIR` "
                         "(or train with callbacks.export_at_end=true)")
-    if not p.exists():
-        raise UserError(f"{p} does not exist; pass a run directory or a SavedModel export folder")
-    raise UserError(f"{p} is not a SavedModel export (no saved_model.pb, no numbered versions) nor a run directory")
+    raise UserError(f"{p} is neither a SavedModel export (no saved_model.pb, no numbered versions) nor a run "
+                    "directory (no config.yaml)")
+
+
+def _legacy_export_base(run_dir: Path) -> Path | None:
+    """callbacks.export_dir/NAME from RUN/config.yaml, or None."""
+    import yaml
+
+    try:
+        cfg = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+        return Path(cfg["callbacks"]["export_dir"]) / cfg["name"]
+    except Exception:  # no config, no key, null export_dir: no legacy place to look
+        return None
 
 
 def _read_record(run_dir: Path) -> dict:

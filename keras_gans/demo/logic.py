@@ -28,60 +28,12 @@ MAX_SEED = 2**40  # seeds are int64 and multiplied by 100000 (sample's rule); st
 
 
 # ----- finding the export ------------------------------------------------------------------------------------------
-def _versions(base: Path) -> list[Path]:
-    """Version folders of an export base (saved_models/NAME or RUN/export), highest first."""
-    if not base.is_dir():
-        return []
-    vs = [p for p in base.iterdir() if p.is_dir() and p.name.isdigit() and (p / "saved_model.pb").is_file()]
-    return sorted(vs, key=lambda p: int(p.name), reverse=True)
-
-
-def _as_version(p: Path) -> Path | None:
-    if (p / "saved_model.pb").is_file():
-        return p
-    vs = _versions(p)
-    return vs[0] if vs else None
-
-
 def resolve_export(path: str | Path) -> Path:
-    """The SavedModel folder to serve for EXPORT_OR_RUN: an export version folder, an export base (highest version),
-    or a run directory: RUN/export.json first, then the highest RUN/export/N, then the run config's
-    export_dir/NAME (where training exported before RUN/export/ existed)."""
-    p = Path(path)
-    if not p.exists():
-        raise UserError(f"{p} does not exist; pass an export (saved_models/NAME) or a run directory")
-    if not p.is_dir():
-        raise UserError(f"{p} is a file; pass an export folder (saved_models/NAME) or a run directory")
-    found = _as_version(p)
-    if found:
-        return found
-    pointer = p / "export.json"
-    if pointer.is_file():
-        try:
-            target = Path(json.loads(pointer.read_text())["path"])
-        except (ValueError, KeyError, TypeError):
-            raise UserError(f"{pointer} is not valid JSON with a 'path'; "
-                            f"re-export with `python cli.py export {p}`") from None
-        for cand in ([target] if target.is_absolute() else [p / target, target]):
-            found = cand.is_dir() and _as_version(cand)
-            if found:
-                return found
-    found = _as_version(p / "export")
-    if found:
-        return found
-    if (p / "config.yaml").is_file():
-        try:
-            import yaml
+    """The SavedModel folder to serve for EXPORT_OR_RUN (keras_gans.export.find_export: a version folder, an
+    export base's highest version, or a run's own export)."""
+    from keras_gans.export import find_export
 
-            cfg = yaml.safe_load((p / "config.yaml").read_text()) or {}
-            base = Path(cfg["callbacks"]["export_dir"]) / cfg["name"]
-        except Exception:
-            base = None
-        found = base is not None and _as_version(base)
-        if found:
-            return found
-        raise UserError(f"run {p} has no export yet; make one with `python cli.py export {p}` and pass its folder")
-    raise UserError(f"{p} is neither a SavedModel export (no saved_model.pb) nor a run directory (no config.yaml)")
+    return find_export(path)
 
 
 # ----- the export, as plain callables -------------------------------------------------------------------------------
