@@ -228,15 +228,74 @@ def _augment_target(run_dir):
 class Checkpointer(keras.callbacks.Callback):
     """Saves a RunCheckpoint every `every` epochs and at the end of training."""
 
-    def __init__(self, run_ckpt, every: int = 1, total_epochs: int | None = None, chief: bool = True):
+    def __init__(self, run_ckpt, every: int = 1, total_epochs: int | None = None, chief: bool = True, budget=None):
         super().__init__()
         self.ckpt, self.every, self.total, self.chief = run_ckpt, max(1, int(every)), total_epochs, chief
+        self.budget = budget  # a TimeBudget: its stop is an end of training, so it is checkpointed
 
     def on_epoch_end(self, epoch, logs=None):
         if not all(math.isfinite(v) for v in _numbers(logs).values()):
             return  # never checkpoint a diverged model: the NaN guard restores the last good one
-        if (epoch + 1) % self.every == 0 or (self.total and epoch + 1 == self.total):
+        last = (self.total and epoch + 1 == self.total) or (self.budget is not None and self.budget.reached)
+        if (epoch + 1) % self.every == 0 or last:
             self.ckpt.save(epoch + 1)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Ends training once `max_minutes` of wall-clock time or `max_cpu_minutes` of CPU time (the process's user +
+    system time, all threads) have gone by since this fit began: checked after every step, so two recipes can be
+    compared at equal cost. The epoch in progress ends there (it is checkpointed as done; samples and the export
+    follow as at a normal end). Every run adds its wall and CPU time to RUN/time.json, budget or not."""
+
+    def __init__(self, max_minutes=None, max_cpu_minutes=None, run_dir=None):
+        super().__init__()
+        self.max_wall = float(max_minutes) * 60 if max_minutes else math.inf
+        self.max_cpu = float(max_cpu_minutes) * 60 if max_cpu_minutes else math.inf
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.reached: str | None = None
+
+    @staticmethod
+    def _clocks():
+        import time
+
+        return time.monotonic(), time.process_time()
+
+    def used(self) -> tuple[float, float]:
+        wall, cpu = self._clocks()
+        return wall - self._start[0], cpu - self._start[1]
+
+    def on_train_begin(self, logs=None):
+        self._start = self._clocks()
+        self.reached = None
+        self._base = {"wall_s": 0.0, "cpu_s": 0.0}
+        path = self.run_dir / "time.json" if self.run_dir is not None else None
+        if path is not None and path.is_file():
+            import json
+
+            try:
+                before = json.loads(path.read_text())
+                self._base = {k: float(before[k]) for k in self._base}
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        wall, cpu = self.used()
+        if self.reached is None and (wall >= self.max_wall or cpu >= self.max_cpu):
+            self.reached = f"time budget reached: {wall:.0f} s wall, {cpu:.0f} s CPU"
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.reached:
+            import sys
+
+            print(f"\n{self.reached}; stopping after epoch {epoch + 1}", file=sys.stderr, flush=True)
+        if self.run_dir is not None:  # cumulative over resumes: what benchmarks compare
+            import json
+
+            wall, cpu = self.used()
+            rec = {"wall_s": round(self._base["wall_s"] + wall, 2), "cpu_s": round(self._base["cpu_s"] + cpu, 2),
+                   "epochs": epoch + 1}
+            atomic_write_text(self.run_dir / "time.json", json.dumps(rec, indent=1))
 
 
 class PeriodicExport(keras.callbacks.Callback):

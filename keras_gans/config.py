@@ -107,6 +107,8 @@ DEFAULTS: dict[str, Any] = {
         "threads": "auto",  # TF intra-op threads: auto (CPUs this process may use) | tf (TF's defaults) | N | [intra, inter]
         "strategy": "default",  # default | mirrored | multiworker
         "steps_per_epoch": None,  # None = one pass over the data
+        "max_minutes": None,  # stop (checkpoint, samples, export) after this many wall-clock minutes of training
+        "max_cpu_minutes": None,  # ... or after this much CPU time (all threads): equal-budget comparisons
         "verbose": "auto",
     },
     "callbacks": {
@@ -196,6 +198,7 @@ DEFAULTS: dict[str, Any] = {
 NULLABLE = {  # key -> type of its non-null values (these defaults are None)
     "data.path": str, "data.labels": str, "data.max_images": int, "data.cache_dir": str, "data.channels": int,
     "net.g_arch": str, "net.d_arch": str, "net.weights_init": float, "train.steps_per_epoch": int,
+    "train.max_minutes": float, "train.max_cpu_minutes": float,
     "callbacks.export_dir": str, "cyclegan.decay_epochs": int, "vae.kl_schedule": "schedule",
     "conditional.grid_head": str, "eval.features": str, "eval.data": str, "watchdog.max_grad_norm": float,
     "eval.label_sets": str, "eval.classifier": str, "train.schedule": "any",

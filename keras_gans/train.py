@@ -23,7 +23,8 @@ from keras_gans.threads import configure_threads
 # ending in "." allows its whole section. Anything else given on a resume must agree with RUN/config.yaml.
 RESUME_MAY_CHANGE = (
     "train.epochs", "train.verbose", "train.g_lr", "train.d_lr", "train.strategy", "train.deterministic",
-    "train.jit_compile", "train.steps_per_execution", "data.cache_dir", "data.on_bad_file",
+    "train.jit_compile", "train.steps_per_execution",
+    "train.max_minutes", "train.max_cpu_minutes", "data.cache_dir", "data.on_bad_file",
     "callbacks.", "watchdog.", "eval.",
 )
 
@@ -237,7 +238,10 @@ def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, step
         ]
         if c["tensorboard"]:
             cbs.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"))
-    cbs.append(cb.Checkpointer(run_ckpt, c["checkpoint_every"], cfg["train"]["epochs"], chief))
+    t = cfg["train"]
+    budget = cb.TimeBudget(t.get("max_minutes"), t.get("max_cpu_minutes"), run_dir if chief else None)
+    cbs.insert(0, budget)
+    cbs.append(cb.Checkpointer(run_ckpt, c["checkpoint_every"], t["epochs"], chief, budget=budget))
     if chief and c["export_every"]:
         cbs.append(cb.PeriodicExport(c["export_dir"], cfg["name"], c["export_every"], run_dir=run_dir))
     return cbs, watchdog
