@@ -58,8 +58,17 @@ def edge_corr(a, b):
     return float(np.mean((ea * eb).sum(1) / (np.linalg.norm(ea, axis=1) * np.linalg.norm(eb, axis=1) + 1e-8)))
 
 
+def resize(images, size: int):
+    if images.shape[1] == size:
+        return images
+    import tensorflow as tf
+
+    x = tf.image.resize(tf.cast(images, tf.float32), (size, size), antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8).numpy()
+
+
 def translator(path: str):
-    """(fn(images uint8, direction) -> uint8, photo2style, style2photo, name)."""
+    """(fn(images uint8, direction) -> uint8, photo2style, style2photo, name, the size a run was trained at)."""
     p = Path(path)
     if (p / "config.yaml").is_file():
         from keras_gans.models.cyclegan import style_directions
@@ -67,7 +76,8 @@ def translator(path: str):
 
         cfg, model, epoch = load_run(p)
         d = style_directions(cfg["cyclegan"]["photo_domain"])
-        return (lambda x, k: model.transfer(x, k)), d["photo2style"], d["style2photo"], f"{p} (epoch {epoch})"
+        fn = (lambda x, k: model.transfer(x, k))  # noqa: E731
+        return fn, d["photo2style"], d["style2photo"], f"{p} (epoch {epoch})", int(cfg["data"]["image_size"])
     import tensorflow as tf
 
     from keras_gans.export import load_export
@@ -75,7 +85,7 @@ def translator(path: str):
     loaded = load_export(p)
     d = json.loads(loaded.signatures["directions"]()["json"].numpy())
     back = d["style2photo"] if d["style2photo"] in loaded.signatures else None  # a to_style export has one direction
-    return (lambda x, k: loaded.signatures[k](images=tf.constant(x))["images"].numpy()), d["photo2style"], back, str(p)
+    return (lambda x, k: loaded.signatures[k](images=tf.constant(x))["images"].numpy()), d["photo2style"], back, str(p), None
 
 
 def main():
@@ -116,9 +126,12 @@ def main():
         "models": [],
     }
     for m in args.model:
-        fn, to_style, to_photo, name = translator(m)
-        styled = np.concatenate([fn(test_p[i:i + 16], to_style) for i in range(0, len(test_p), 16)])
+        fn, to_style, to_photo, name, native = translator(m)
+        # a run trained at another size transfers the test photos at its own size; the grades are taken at --size
+        src = test_p if native in (None, args.size) else load_side(root, f"test{ps}", native)
+        styled = np.concatenate([fn(src[i:i + 16], to_style) for i in range(0, len(src), 16)])
         back = np.concatenate([fn(styled[i:i + 16], to_photo) for i in range(0, len(styled), 16)]) if to_photo else None
+        styled, back = resize(styled, args.size), None if back is None else resize(back, args.size)
         report["models"].append({
             "model": name,
             "transferred_called_prints": float(is_print(styled).mean()),

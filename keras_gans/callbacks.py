@@ -242,10 +242,10 @@ class Checkpointer(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Ends training once `max_minutes` of wall-clock time or `max_cpu_minutes` of CPU time (the process's user +
-    system time, all threads) have gone by since this fit began: checked after every step, so two recipes can be
-    compared at equal cost. The epoch in progress ends there (it is checkpointed as done; samples and the export
-    follow as at a normal end). Every run adds its wall and CPU time to RUN/time.json, budget or not."""
+    """Ends training once the run has spent `max_minutes` of wall-clock time or `max_cpu_minutes` of CPU time (the
+    process's user + system time, all threads), counted over resumes (RUN/time.json): checked after every step, so
+    two recipes can be compared at equal cost. The epoch in progress ends there (it is checkpointed as done; samples
+    and the export follow as at a normal end). Every run adds its wall and CPU time to RUN/time.json."""
 
     def __init__(self, max_minutes=None, max_cpu_minutes=None, run_dir=None):
         super().__init__()
@@ -261,10 +261,19 @@ class TimeBudget(keras.callbacks.Callback):
         return time.monotonic(), time.process_time()
 
     def used(self) -> tuple[float, float]:
+        """(wall, CPU) seconds this run has spent, earlier invocations included."""
         wall, cpu = self._clocks()
-        return wall - self._start[0], cpu - self._start[1]
+        return self._base["wall_s"] + wall - self._start[0], self._base["cpu_s"] + cpu - self._start[1]
+
+    def spent(self) -> bool:
+        wall, cpu = self.used()
+        return wall >= self.max_wall or cpu >= self.max_cpu
 
     def on_train_begin(self, logs=None):
+        self.prime()
+
+    def prime(self) -> "TimeBudget":
+        """Start the clocks, from what RUN/time.json says earlier invocations spent."""
         self._start = self._clocks()
         self.reached = None
         self._base = {"wall_s": 0.0, "cpu_s": 0.0}
@@ -277,10 +286,11 @@ class TimeBudget(keras.callbacks.Callback):
                 self._base = {k: float(before[k]) for k in self._base}
             except (OSError, ValueError, KeyError, TypeError):
                 pass
+        return self
 
     def on_train_batch_end(self, batch, logs=None):
         wall, cpu = self.used()
-        if self.reached is None and (wall >= self.max_wall or cpu >= self.max_cpu):
+        if self.reached is None and self.spent():
             self.reached = f"time budget reached: {wall:.0f} s wall, {cpu:.0f} s CPU"
             self.model.stop_training = True
 
@@ -293,8 +303,7 @@ class TimeBudget(keras.callbacks.Callback):
             import json
 
             wall, cpu = self.used()
-            rec = {"wall_s": round(self._base["wall_s"] + wall, 2), "cpu_s": round(self._base["cpu_s"] + cpu, 2),
-                   "epochs": epoch + 1}
+            rec = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "epochs": epoch + 1}
             atomic_write_text(self.run_dir / "time.json", json.dumps(rec, indent=1))
 
 

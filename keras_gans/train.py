@@ -375,6 +375,14 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     )
     history: dict = {}
     retries = 0
+    from keras_gans.callbacks import TimeBudget
+
+    budget = TimeBudget(t.get("max_minutes"), t.get("max_cpu_minutes"), run_dir).prime()
+    if initial_epoch < epochs and budget.spent():
+        wall, cpu = budget.used()
+        print(f"time budget already spent ({wall:.0f} s wall, {cpu:.0f} s CPU at epoch {initial_epoch}): nothing to "
+              "train; raise train.max_minutes / train.max_cpu_minutes to continue", file=sys.stderr, flush=True)
+        initial_epoch = epochs
     while initial_epoch < epochs:
         ds = make_train_dataset(
             arrays, per_step, steps, seed=t["seed"], start_epoch=initial_epoch,

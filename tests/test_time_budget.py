@@ -20,6 +20,9 @@ def test_cpu_budget_ends_training_with_a_checkpoint_and_resume_adds_time(tmp_pat
     first = json.loads((run / "time.json").read_text())
     assert first["epochs"] == 1 and first["cpu_s"] > 0 and first["wall_s"] > 0
 
+    _, _, again = train(cfg, run, resume=True)  # the budget counts over resumes: it is spent, nothing is trained
+    assert again == {} and json.loads((run / "time.json").read_text())["epochs"] == 1
+
     cfg2 = tiny_config(train={"epochs": 2, "steps_per_epoch": 3})  # no budget: resume runs to the end
     _, _, history2 = train(cfg2, run, resume=True)
     assert len(history2["g_loss"]) == 1
