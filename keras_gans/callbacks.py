@@ -77,10 +77,9 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        grid = self.model.sample_grid(self.n)
+        grid, images = self.model.sample_panel(self.n)
         save_png(self.dir / f"epoch_{epoch + 1:04d}.png", grid)
-        images = getattr(self.model, "last_sample_images", None)
-        if images is not None and logs is not None:
+        if len(images) and logs is not None:
             logs["sample_diversity"] = sample_diversity(images)
         if self.writer is not None:
             with self.writer.as_default():

@@ -11,15 +11,14 @@ import click
 
 from keras_gans.cli import main
 from keras_gans.errors import UserError
+from keras_gans.models.capabilities import ENCODER, require
 
 
-def _load_vae(run: str):
+def _load_vae(run: str, command: str):
     from keras_gans.train import load_run
 
     cfg, model, epoch = load_run(run)
-    if not hasattr(model, "encode"):
-        raise UserError(f"{run} is a '{cfg['model']}' run; this command needs a model with an encoder (model: vae)")
-    return cfg, model, epoch
+    return cfg, require(model, ENCODER, command), epoch
 
 
 def _load_folder(path: str, model, progress: bool = True):
@@ -155,7 +154,7 @@ def latent_map(run, data_path, labels, attribute, out, method, n, seed):
     silhouette score of the map by label (in [-1, 1]; higher = classes better separated)."""
     import numpy as np
 
-    cfg, model, epoch = _load_vae(run)
+    cfg, model, epoch = _load_vae(run, "latent-map")
     if data_path:
         image_set = _load_folder(data_path, model)
         all_images, all_paths, root = image_set.images, image_set.paths, data_path
@@ -211,7 +210,7 @@ def reconstruct(run, data_path, n, out, seed):
     from keras_gans.images import save_png
     from keras_gans.metrics.reconstruction import reconstruction_mse
 
-    cfg, model, epoch = _load_vae(run)
+    cfg, model, epoch = _load_vae(run, "reconstruct")
     if data_path:
         images, where = _load_folder(data_path, model).images, data_path
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from keras_gans.errors import UserError
+from keras_gans.models.capabilities import ENCODER, require
 
 
 def _as_float(images) -> np.ndarray:
@@ -20,10 +21,7 @@ def _as_float(images) -> np.ndarray:
 
 def reconstruction_errors(model, images, batch_size: int = 256) -> np.ndarray:
     """Per-image MSE ([-1, 1] units) of model.reconstruct on images (uint8 [N, H, W, C], or floats in [-1, 1])."""
-    if not hasattr(model, "reconstruct"):
-        raise UserError(
-            f"reconstruction MSE needs a model with an encoder (model: vae); this run is a '{model.family}' model"
-        )
+    require(model, ENCODER, "reconstruction MSE")
     images = np.asarray(images)
     if images.ndim != 4 or tuple(images.shape[1:]) != tuple(model.image_shape):
         raise UserError(

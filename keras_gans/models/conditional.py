@@ -32,8 +32,9 @@ from keras import layers
 from keras_gans import conditioning, losses, nets
 from keras_gans.errors import UserError
 from keras_gans.images import make_grid, to_uint8
-from keras_gans.models.base import seeds_to_latent
+from keras_gans.models.capabilities import CONDITIONAL, LATENT
 from keras_gans.models.gan import GAN
+from keras_gans.models.latent import seeds_to_latent
 
 
 def _tensors(arrays: dict) -> dict:
@@ -42,6 +43,7 @@ def _tensors(arrays: dict) -> dict:
 
 class ConditionalGAN(GAN):
     family = "cgan"
+    capabilities = frozenset({LATENT, CONDITIONAL})
 
     # ----- config, data ------------------------------------------------------------------------------------------
     def active_trackers(self, cfg):
@@ -313,13 +315,12 @@ class ConditionalGAN(GAN):
         labels = {k: np.repeat(v, steps, axis=0) for k, v in per_row.items()}
         return {"z": tf.convert_to_tensor(z, tf.float32), **_tensors(labels)}
 
-    def sample_grid(self, n: int) -> np.ndarray:
+    def sample_panel(self, n: int):
         head = self.grid_head()
         rows = head.k if head.k <= 16 else 8
         cols = max(1, n // rows)
         images, cols = self.grid_images(self.sample_inputs(cols), rows=rows)
-        self.last_sample_images = images
-        return make_grid(images, nrow=cols)
+        return make_grid(images, nrow=cols), images
 
     def sample_from_seeds(self, seeds, **conditions) -> np.ndarray:
         seeds = np.asarray(seeds, np.int64)

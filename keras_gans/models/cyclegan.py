@@ -30,6 +30,7 @@ from keras_gans import augment
 from keras_gans.errors import UserError
 from keras_gans.images import make_grid, to_uint8
 from keras_gans.models.base import GenerativeModel
+from keras_gans.models.capabilities import TRANSLATOR
 from keras_gans.nets.patchgan import build_patchgan
 from keras_gans.nets.resnet import build_resnet_generator
 
@@ -238,6 +239,8 @@ def load_domains(cfg: dict, progress: bool = True) -> Domains:
 # ----- the model --------------------------------------------------------------------------------------------------
 class CycleGAN(GenerativeModel):
     family = "cyclegan"
+    capabilities = frozenset({TRANSLATOR})
+    net_names = ("g_ab", "g_ba", "d_a", "d_b")
     image_keys = ("a", "b")
     tracker_names = (
         "g_loss", "d_loss", "adv_a2b_loss", "adv_b2a_loss", "cycle_a_loss", "cycle_b_loss", "idt_a_loss",
@@ -435,21 +438,15 @@ class CycleGAN(GenerativeModel):
         ba = self.g_ba(b, training=False)
         return a, ab, self.g_ba(ab, training=False), b, ba, self.g_ab(ba, training=False)
 
-    def sample_grid(self, n: int) -> np.ndarray:
-        """One row per test image pair: A, A->B, A->B->A | B, B->A, B->A->B."""
+    def sample_panel(self, n: int):
+        """One row per test image pair: A, A->B, A->B->A | B, B->A, B->A->B; the translations are the images."""
         k = min(len(self.sample_a), len(self.sample_b))
         if k == 0:
-            return make_grid(np.zeros((1,) + tuple(self.image_shape), np.uint8))
+            blank = np.zeros((1,) + tuple(self.image_shape), np.uint8)
+            return make_grid(blank), blank[:0]
         cols = [to_uint8(np.asarray(x)[:k]) for x in self.cycle_rows()]
-        self.last_sample_images = np.concatenate([cols[1], cols[4]])
         tiles = np.stack(cols, axis=1).reshape((-1,) + cols[0].shape[1:])
-        return make_grid(tiles, nrow=6)
-
-    def sample_from_seeds(self, seeds, **conditions):
-        raise UserError("a cyclegan run translates images instead of sampling noise; use `python cli.py transfer`")
-
-    def evaluation_samples(self, n: int, seed: int = 0, batch_size: int = 256):
-        raise UserError("a cyclegan run translates images instead of sampling noise; use `python cli.py transfer`")
+        return make_grid(tiles, nrow=6), np.concatenate([cols[1], cols[4]])
 
     def export_endpoints(self, archive, uint8_fn, png_fn):
         """One SavedModel, both directions: `serving_default` = photo -> style as image bytes (image_bytes string

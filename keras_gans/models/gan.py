@@ -11,11 +11,15 @@ import keras
 import tensorflow as tf
 
 from keras_gans import augment, losses, nets
-from keras_gans.models.base import GenerativeModel, make_optimizer, seeds_to_latent
+from keras_gans.models.base import GenerativeModel, make_optimizer
+from keras_gans.models.capabilities import LATENT
+from keras_gans.models.latent import LatentSampler, seeds_to_latent
 
 
-class GAN(GenerativeModel):
+class GAN(LatentSampler, GenerativeModel):
     family = "gan"
+    capabilities = frozenset({LATENT})
+    net_names = ("generator", "discriminator")
     tracker_names = (
         "d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "gp", "d_grad_norm", "g_grad_norm",
         "D_G_z1", "D_G_z2",  # D(G(z)) before D's update (= d_fake) and after it, in G's update (PyTorch tutorial)
@@ -34,7 +38,6 @@ class GAN(GenerativeModel):
     def __init__(self, cfg: dict, data_info: dict, **kwargs):
         super().__init__(cfg, data_info, **kwargs)
         self.loss_type = cfg["loss"]["type"]
-        self.latent_dim = cfg["net"]["latent_dim"]
         self.d_steps = cfg["train"]["d_steps"]
         self.g_steps = cfg["train"]["g_steps"]
         self.gp_weight = float(cfg["loss"]["gp_weight"] or 0.0)

@@ -30,7 +30,9 @@ from keras import layers
 
 from keras_gans import nets
 from keras_gans.images import make_grid, save_png, to_uint8
-from keras_gans.models.base import GenerativeModel, make_optimizer, seeds_to_latent
+from keras_gans.models.base import GenerativeModel, make_optimizer
+from keras_gans.models.capabilities import ENCODER, LATENT
+from keras_gans.models.latent import LatentSampler, seeds_to_latent
 from keras_gans.models.kl_schedule import kl_weight_at
 from keras_gans.nets.blocks import initializer
 
@@ -92,14 +94,15 @@ def recon_grid(originals_u8: np.ndarray, recon_u8: np.ndarray, ncol: int = 8) ->
     return make_grid(np.concatenate(rows), nrow=ncol)
 
 
-class VAE(GenerativeModel):
+class VAE(LatentSampler, GenerativeModel):
     family = "vae"
+    capabilities = frozenset({LATENT, ENCODER})
+    net_names = ("encoder", "decoder")
     tracker_names = ("loss", "recon_loss", "kl_loss", "kl_weight", "grad_norm")
 
     def __init__(self, cfg: dict, data_info: dict, **kwargs):
         super().__init__(cfg, data_info, **kwargs)
         self.vae_cfg = cfg["vae"]
-        self.latent_dim = int(cfg["net"]["latent_dim"])
         self.recon_reduction = self.vae_cfg["recon"]
         self.encoder = build_encoder(cfg["net"], self.image_shape, self.sync_bn,
                                      tanh_mean=bool(self.vae_cfg.get("tanh_mean", False)))
