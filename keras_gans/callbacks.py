@@ -203,14 +203,9 @@ def draw_curves(run_dir, out: str | Path | None = None) -> Path | None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    out = Path(out) if out else run_dir / "curves.png"
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    from keras_gans.io_utils import atomic_write_bytes
+    from keras_gans.io_utils import save_figure
 
-    atomic_write_bytes(out, buf.getvalue())
-    return out
+    return save_figure(fig, Path(out) if out else run_dir / "curves.png", dpi=100)
 
 
 def _augment_target(run_dir):

@@ -123,6 +123,20 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def save_figure(fig, path: str | Path, dpi: int = 100, **savefig_kwargs) -> Path:
+    """Write a matplotlib figure as a PNG atomically (rendered in memory first, so a reader never sees half a
+    file) and close it. The one figure writer: every plot in the package ends here."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, **savefig_kwargs)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return Path(path)
+
+
 @contextmanager
 def atomic_dir(path: str | Path):
     """Yield a temporary folder beside `path`; on success it replaces `path` (an existing one is removed)."""

@@ -271,7 +271,7 @@ def compare(runs, out, n, seed):
     import numpy as np
 
     from keras_gans.images import make_grid
-    from keras_gans.io_utils import atomic_write_bytes, atomic_write_text
+    from keras_gans.io_utils import atomic_write_text, save_figure
     from keras_gans.metrics.report import flat_metrics
     from keras_gans.train import load_run
 
@@ -295,10 +295,7 @@ def compare(runs, out, n, seed):
         ax.set_title(title, fontsize=8)
         ax.axis("off")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(out / "compare.png", buf.getvalue())
+    save_figure(fig, out / "compare.png", dpi=110)
     fields = list(dict.fromkeys(k for row in rows for k in row))
 
     def fmt(v):

@@ -78,12 +78,13 @@ def resolve_labels(paths: list[str], root: str, labels: str | None, attribute: s
 def encode_images(model, images_u8, batch_size: int = 256):
     import numpy as np
 
+    from keras_gans.images import from_uint8
     from keras_gans.io_utils import progbar
 
     bar = progbar(len(images_u8), "image") if len(images_u8) > batch_size else None
     mus = []
     for start in range(0, len(images_u8), batch_size):
-        x = images_u8[start : start + batch_size].astype(np.float32) / 127.5 - 1.0
+        x = from_uint8(images_u8[start : start + batch_size])
         mu, _ = model.encode(x, training=False)
         mus.append(np.asarray(mu))
         if bar is not None:
@@ -110,12 +111,11 @@ def plot_map(points, labels, out: Path, title: str):
     import matplotlib
 
     matplotlib.use("Agg")
-    import io
 
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from keras_gans.io_utils import atomic_write_bytes
+    from keras_gans.io_utils import save_figure
 
     fig, ax = plt.subplots(figsize=(6.4, 5.6))
     if labels is None:
@@ -133,10 +133,7 @@ def plot_map(points, labels, out: Path, title: str):
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    atomic_write_bytes(out, buf.getvalue())
+    save_figure(fig, out, dpi=90)
 
 
 @main.command("latent-map")

@@ -59,7 +59,6 @@ class LabelSetCallback(keras.callbacks.Callback):
         self.evaluator = None
 
     def on_train_begin(self, logs=None):
-        from keras_gans.errors import UserError
         from keras_gans.metrics.multilabel import LabelSetEvaluator, read_label_sets, requests_for_sets
 
         from keras_gans.models.capabilities import CONDITIONAL, require

@@ -9,13 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from keras_gans.errors import UserError
+from keras_gans.images import from_uint8
 from keras_gans.models.capabilities import ENCODER, require
 
 
 def _as_float(images) -> np.ndarray:
     images = np.asarray(images)
     if images.dtype == np.uint8:
-        return images.astype(np.float32) / 127.5 - 1.0
+        return from_uint8(images)
     return images.astype(np.float32)  # already in [-1, 1]
 
 

@@ -16,7 +16,9 @@ and overrides `train_step`. It gives every family the pieces that must be right 
 It assumes no latent generator: sampling from noise is the `LatentSampler` mixin (models/latent.py), and every
 family declares what it can do in `capabilities` (models/capabilities.py).
 
-A family subclasses it, builds its nets in `__init__`, declares `tracker_names`, and writes `train_step`.
+A family subclasses it, builds its nets in `__init__`, declares `tracker_names`, `net_names` and
+`capabilities`, and writes `step_updates` (its losses and updates, each through `minimize`); `train_step` is the
+core's template around it (see docs/extending.md).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gans.models.latent import scale_latent, seeds_to_latent  # noqa: F401  (their old home; callers import them here)
+from keras_gans.optimizers import make_optimizer  # noqa: F401  (its old home)
 
 
 def replica_info():
@@ -34,16 +37,6 @@ def replica_info():
     if ctx is None:  # cross-replica context
         return 1, 0
     return ctx.num_replicas_in_sync, ctx.replica_id_in_sync_group
-
-
-def make_optimizer(kind: str, lr: float, beta_1: float, beta_2: float, mixed_float16: bool = False):
-    if kind == "adam":
-        opt = keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2)
-    elif kind == "rmsprop":
-        opt = keras.optimizers.RMSprop(lr)
-    else:
-        raise ValueError(f"unknown optimizer '{kind}' (adam or rmsprop)")
-    return keras.optimizers.LossScaleOptimizer(opt) if mixed_float16 else opt
 
 
 class GenerativeModel(keras.Model):
@@ -125,10 +118,33 @@ class GenerativeModel(keras.Model):
         """Mean over the *global* batch: the right gradient scale under any tf.distribute strategy."""
         return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32))
 
+    # ----- the train step: a template the families fill in ------------------------------------------------------
+    def train_step(self, data):
+        """What Keras calls per batch: the family's updates (`step_updates`), then the epilogue every family
+        shares, written once: the step counter (it seeds the noise) and the loss trackers."""
+        logs = self.step_updates(data)
+        self.step_counter.assign_add(1)
+        return self.update_trackers(logs)
+
+    def step_updates(self, data) -> dict:
+        """The family's part of a step: its updates, each through `minimize`; returns the numbers to track."""
+        raise NotImplementedError
+
+    def minimize(self, opt_name: str, compute):
+        """One update in Keras's order: under the tape compute(tape) -> (per-example loss, extras), the loss reduced
+        by the global batch, then scale_loss -> gradients -> apply on the variables of `trainable_sets()[opt_name]`
+        with `optimizers()[opt_name]`. Returns (loss, global gradient norm, extras)."""
+        with tf.GradientTape() as tape:
+            per_example, extras = compute(tape)
+            loss = self.reduce(per_example)
+        norm = self.apply_update(tape, loss, self.trainable_sets()[opt_name], self.optimizers()[opt_name])
+        return loss, norm, extras
+
     @staticmethod
     def apply_update(tape, loss, variables, optimizer):
-        """Gradients (loss-scaled where the optimizer asks) applied; returns the global gradient norm."""
-        scaled = optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
+        """Gradients (loss-scaled where the optimizer asks: LossScaleOptimizer) applied; returns the global
+        gradient norm."""
+        scaled = optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, variables)
         norm = tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads if g is not None])
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):  # report the unscaled norm
@@ -177,8 +193,9 @@ class GenerativeModel(keras.Model):
         items.update({f"opt_{k}": v for k, v in self.optimizers().items()})
         return items
 
-    def export_endpoints(self, archive, uint8_fn, png_fn):
-        """Add this family's TF Serving signatures to a keras.export.ExportArchive."""
+    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+        """Add this family's TF Serving signatures to a keras.export.ExportArchive, with the builder in
+        models/signatures.py (uint8_fn / png_fn: unused, kept for callers that pass them)."""
         raise NotImplementedError
 
     @classmethod

@@ -35,6 +35,7 @@ from keras_gans.images import make_grid, to_uint8
 from keras_gans.models.capabilities import CONDITIONAL, LATENT
 from keras_gans.models.gan import GAN
 from keras_gans.models.latent import seeds_to_latent
+from keras_gans.models.signatures import add_json_signature, add_latent_signatures
 
 
 def _tensors(arrays: dict) -> dict:
@@ -339,33 +340,13 @@ class ConditionalGAN(GAN):
         return np.concatenate(out), labels
 
     # ----- export ------------------------------------------------------------------------------------------------
-    def export_endpoints(self, archive, uint8_fn, png_fn):
+    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
         """serving_default(z, <conditions by name>) -> images; generate(seed, <conditions>) -> images, image_bytes;
         conditions() -> the conditions' names, types and classes as JSON (read by `sample` on an export)."""
-        g = self.sampling_generator
-        archive.track(g)
-        latent = self.latent_dim
-        names = [h.name for h in self.heads]
-        z_std = self.z_std
-        specs = [
-            tf.TensorSpec([None], tf.int32, name=h.name) if h.type == "softmax"
-            else tf.TensorSpec([None, h.k], tf.float32, name=h.name)
+        conditions = [
+            (h.name, tf.TensorSpec([None], tf.int32, name=h.name) if h.type == "softmax"
+             else tf.TensorSpec([None, h.k], tf.float32, name=h.name))
             for h in self.heads
         ]
-        meta = tf.constant(json.dumps(self.condition_meta))
-
-        def serving_default(z, *labels):
-            return {"images": uint8_fn(g({"z": z, **dict(zip(names, labels))}, training=False))}
-
-        def generate(seed, *labels):
-            z = seeds_to_latent(seed, latent, z_std)
-            images = uint8_fn(g({"z": z, **dict(zip(names, labels))}, training=False))
-            return {"images": images, "image_bytes": png_fn(images)}
-
-        def conditions():
-            return {"json": tf.identity(meta)}
-
-        archive.add_endpoint("serving_default", serving_default,
-                             [tf.TensorSpec([None, latent], tf.float32, name="z")] + specs)
-        archive.add_endpoint("generate", generate, [tf.TensorSpec([None], tf.int64, name="seed")] + specs)
-        archive.add_endpoint("conditions", conditions, [])
+        add_latent_signatures(archive, self.sampling_generator, self.latent_dim, self.z_std, conditions)
+        add_json_signature(archive, "conditions", json.dumps(self.condition_meta))

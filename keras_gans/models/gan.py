@@ -11,9 +11,11 @@ import keras
 import tensorflow as tf
 
 from keras_gans import augment, losses, nets
-from keras_gans.models.base import GenerativeModel, make_optimizer
+from keras_gans.models.base import GenerativeModel
 from keras_gans.models.capabilities import LATENT
-from keras_gans.models.latent import LatentSampler, seeds_to_latent
+from keras_gans.models.latent import LatentSampler
+from keras_gans.models.signatures import add_latent_signatures
+from keras_gans.optimizers import from_train_config
 
 
 class GAN(LatentSampler, GenerativeModel):
@@ -62,9 +64,8 @@ class GAN(LatentSampler, GenerativeModel):
             self.ema_generator.set_weights(self.generator.get_weights())
             self.ema_generator.trainable = False
         t = cfg["train"]
-        mp16 = t.get("mixed_precision") == "mixed_float16"
-        self.g_optimizer = make_optimizer(t["optimizer"], t["g_lr"], t["beta_1"], t["beta_2"], mp16)
-        self.d_optimizer = make_optimizer(t["optimizer"], t["d_lr"], t["beta_1"], t["beta_2"], mp16)
+        self.g_optimizer = from_train_config(t, t["g_lr"])
+        self.d_optimizer = from_train_config(t, t["d_lr"])
         self._init_schedule()
 
     # ----- train.schedule (keras_gans/models/schedule.py) ------------------------------------------------------
@@ -182,13 +183,13 @@ class GAN(LatentSampler, GenerativeModel):
         d_loss_fn = losses.d_loss_fn(self.loss_type)
         if self.augmenter.on:  # augment once: D's loss and the gradient penalty see the same images
             real, fake = self.augmented(real, 20 + i), self.augmented(fake, 30 + i)
-        with tf.GradientTape() as tape:
+
+        def compute(tape):
             real_out = self.discriminate(self._noisy(real, 20 + i), data, training=True)
             fake_out = self.discriminate(self._noisy(fake, 30 + i), fake_data, training=True)
-            per_example = d_loss_fn(real_out["score"], fake_out["score"], self.smoothing)
-            adv = per_example
+            adv = d_loss_fn(real_out["score"], fake_out["score"], self.smoothing)
             extra, extra_logs = self.extra_d_loss(real_out, fake_out, data, fake_data)
-            per_example = per_example + extra
+            per_example = adv + extra
             gp = tf.zeros_like(per_example)
             if self.gp_weight or "gp_weight" in self._sched_vars:
                 alpha = self.uniform([batch], 40 + i)
@@ -196,13 +197,14 @@ class GAN(LatentSampler, GenerativeModel):
                     lambda x: self.discriminate(x, data, training=True)["score"], real, fake, alpha,
                     self.weight("gp_weight", self.gp_weight),
                 )
-            loss = self.reduce(per_example + gp)
-        norm = self.apply_update(tape, loss, self.discriminator.trainable_variables, self.d_optimizer)
+            return per_example + gp, (real_out["score"], fake_out["score"], adv, gp, extra_logs)
+
+        loss, norm, (real_score, fake_score, adv, gp, extra_logs) = self.minimize("d", compute)
         if self.clip_value:
             for w in self.discriminator.trainable_variables:
                 w.assign(tf.clip_by_value(w, -self.clip_value, self.clip_value))
-        p_real = losses.score_to_prob(self.loss_type, real_out["score"])
-        p_fake = losses.score_to_prob(self.loss_type, fake_out["score"])
+        p_real = losses.score_to_prob(self.loss_type, real_score)
+        p_fake = losses.score_to_prob(self.loss_type, fake_score)
         thr = losses.real_threshold(self.loss_type)
         logs = {
             "d_loss": loss,
@@ -210,13 +212,13 @@ class GAN(LatentSampler, GenerativeModel):
             "d_fake": self.reduce(p_fake),
             "D_G_z1": self.reduce(p_fake),
             "d_adv_loss": self.reduce(adv),
-            "d_acc_real": self.reduce(tf.cast(tf.reshape(real_out["score"], [-1]) > thr, tf.float32)),
-            "d_acc_fake": self.reduce(tf.cast(tf.reshape(fake_out["score"], [-1]) <= thr, tf.float32)),
+            "d_acc_real": self.reduce(tf.cast(tf.reshape(real_score, [-1]) > thr, tf.float32)),
+            "d_acc_fake": self.reduce(tf.cast(tf.reshape(fake_score, [-1]) <= thr, tf.float32)),
             "gp": self.reduce(gp),
             "d_grad_norm": norm,
         }
         logs.update(extra_logs)
-        logs.update(self.adapt_p(real_out["score"]))
+        logs.update(self.adapt_p(real_score))
         return logs
 
     def g_update(self, batch, data, j: int, before_d=None):
@@ -224,9 +226,10 @@ class GAN(LatentSampler, GenerativeModel):
         update `before_d(fake)` runs on it first (not recorded), then G's loss is taken on the same batch."""
         g_loss_fn = losses.g_loss_fn(self.loss_type)
         z = self.generator_inputs(batch, 50 + j if before_d is None else 10, data)
-        d_logs = {}
-        with tf.GradientTape() as tape:
+
+        def compute(tape):
             fake = self.generator(z, training=True)
+            d_logs = {}
             if before_d is not None:
                 with tape.stop_recording():
                     d_logs = before_d(fake, z)
@@ -234,12 +237,13 @@ class GAN(LatentSampler, GenerativeModel):
             fake_out = self.discriminate(self.d_input(fake, 60 + j), fake_data, training=True)
             extra, extra_logs = self.extra_g_loss(fake_out, fake_data)
             adv = g_loss_fn(fake_out["score"])
-            loss = self.reduce(adv + extra)
-        norm = self.apply_update(tape, loss, self.generator.trainable_variables, self.g_optimizer)
+            return adv + extra, (d_logs, fake_out["score"], adv, extra_logs)
+
+        loss, norm, (d_logs, fake_score, adv, extra_logs) = self.minimize("g", compute)
         if self.ema_generator is not None:
             self.update_ema()
         logs = {**d_logs, "g_loss": loss, "g_grad_norm": norm, "g_adv_loss": self.reduce(adv),
-                "D_G_z2": self.reduce(losses.score_to_prob(self.loss_type, fake_out["score"]))}
+                "D_G_z2": self.reduce(losses.score_to_prob(self.loss_type, fake_score))}
         logs.update(extra_logs)
         return logs
 
@@ -261,14 +265,12 @@ class GAN(LatentSampler, GenerativeModel):
         pieces = {k: tf.split(v, parts, axis=0) for k, v in data.items()}
         return [{k: pieces[k][i] for k in data} for i in range(parts)]
 
-    def train_step(self, data):
+    def step_updates(self, data):
         if self.reuse_fake and self.d_steps == 1 and self.g_steps == 1:
             # One G forward per step (as in the PyTorch DCGAN tutorial): D trains on the fakes, then G's loss is
             # taken on the same fakes through the updated D. Saves a G forward pass (~8% of the step).
-            logs = self.g_update(tf.shape(data["image"])[0], data, 0,
+            return self.g_update(tf.shape(data["image"])[0], data, 0,
                                  before_d=lambda fake, z: self.d_update(data["image"], data, 0, fake=fake, z=z))
-            self.step_counter.assign_add(1)
-            return self.update_trackers(logs)
         logs = {}
         # the pipeline feeds max_d slices (train.schedule may lower d_steps for a while): use the first d_steps
         slices = self.split_batch(data, self.max_d)[: self.d_steps]
@@ -277,8 +279,7 @@ class GAN(LatentSampler, GenerativeModel):
         batch = tf.shape(slices[0]["image"])[0]
         for j in range(self.g_steps):
             logs.update(self.g_update(batch, slices[j % len(slices)], j))
-        self.step_counter.assign_add(1)
-        return self.update_trackers(logs)
+        return logs
 
     # ----- hooks -----------------------------------------------------------------------------------------------
     @property
@@ -288,19 +289,5 @@ class GAN(LatentSampler, GenerativeModel):
     def generate(self, inputs, training=False):
         return self.sampling_generator(inputs, training=training)
 
-    def export_endpoints(self, archive, uint8_fn, png_fn):
-        g = self.sampling_generator
-        archive.track(g)
-        latent, z_std = self.latent_dim, self.z_std
-
-        def serving_default(z):
-            return {"images": uint8_fn(g(z, training=False))}
-
-        def generate(seed):
-            z = seeds_to_latent(seed, latent, z_std)
-            images = uint8_fn(g(z, training=False))
-            return {"images": images, "image_bytes": png_fn(images)}
-
-        archive.add_endpoint("serving_default", serving_default, [tf.TensorSpec([None, latent], tf.float32, name="z")])
-        archive.add_endpoint("generate", generate, [tf.TensorSpec([None], tf.int64, name="seed")])
-
+    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+        add_latent_signatures(archive, self.sampling_generator, self.latent_dim, self.z_std)

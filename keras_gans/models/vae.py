@@ -29,10 +29,12 @@ import tensorflow as tf
 from keras import layers
 
 from keras_gans import nets
-from keras_gans.images import make_grid, save_png, to_uint8
-from keras_gans.models.base import GenerativeModel, make_optimizer
+from keras_gans.images import from_uint8, make_grid, save_png, to_uint8
+from keras_gans.models.base import GenerativeModel
 from keras_gans.models.capabilities import ENCODER, LATENT
-from keras_gans.models.latent import LatentSampler, seeds_to_latent
+from keras_gans.models.latent import LatentSampler
+from keras_gans.models.signatures import add_latent_signatures
+from keras_gans.optimizers import from_train_config
 from keras_gans.models.kl_schedule import kl_weight_at
 from keras_gans.nets.blocks import initializer
 
@@ -113,9 +115,7 @@ class VAE(LatentSampler, GenerativeModel):
             initializer=keras.initializers.Constant(kl_weight_at(self.vae_cfg, 1)),
         )
         t = cfg["train"]
-        self.vae_optimizer = make_optimizer(
-            t["optimizer"], t["g_lr"], t["beta_1"], t["beta_2"], t.get("mixed_precision") == "mixed_float16"
-        )
+        self.vae_optimizer = from_train_config(t, t["g_lr"])
         self._holdout_cache = None
 
     # ----- the optimizer plumbing the core asks for ----------------------------------------------------------
@@ -147,19 +147,20 @@ class VAE(LatentSampler, GenerativeModel):
         kl = kl_divergence(mu, logvar)
         return {"recon": recon, "kl": kl, "total": recon + tf.cast(kl_weight, tf.float32) * kl}
 
-    def train_step(self, data):
+    def step_updates(self, data):
         x = data["image"]
         eps = self.normal([tf.shape(x)[0], self.latent_dim], EPS_SALT)
         w = tf.convert_to_tensor(self.kl_weight_var)
-        with tf.GradientTape() as tape:
+
+        def compute(tape):
             out = self.compute_losses(x, eps, w, training=True)
-            loss = self.reduce(out["total"])
-        norm = self.apply_update(tape, loss, self.trainable_sets()["vae"], self.vae_optimizer)
-        self.step_counter.assign_add(1)
-        return self.update_trackers({
+            return out["total"], out
+
+        loss, norm, out = self.minimize("vae", compute)
+        return {
             "loss": loss, "recon_loss": self.reduce(out["recon"]), "kl_loss": self.reduce(out["kl"]),
             "kl_weight": w, "grad_norm": norm,
-        })
+        }
 
     # ----- hooks -----------------------------------------------------------------------------------------------
     def generate(self, inputs, training=False):
@@ -173,25 +174,16 @@ class VAE(LatentSampler, GenerativeModel):
             cbs.append(VAECurves(run_dir))
         return cbs
 
-    def export_endpoints(self, archive, uint8_fn, png_fn):
-        dec, enc = self.decoder, self.encoder
-        archive.track(dec)
+    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+        """The latent signatures on the decoder, plus encode(images uint8) -> z_mean, z_log_var."""
+        add_latent_signatures(archive, self.decoder, self.latent_dim, self.z_std)
+        enc = self.encoder
         archive.track(enc)
-        latent, z_std = self.latent_dim, self.z_std
-
-        def serving_default(z):
-            return {"images": uint8_fn(dec(z, training=False))}
-
-        def generate(seed):
-            images = uint8_fn(dec(seeds_to_latent(seed, latent, z_std), training=False))
-            return {"images": images, "image_bytes": png_fn(images)}
 
         def encode(images):
-            mu, logvar = enc(tf.cast(images, tf.float32) / 127.5 - 1.0, training=False)
+            mu, logvar = enc(from_uint8(images), training=False)
             return {"z_mean": mu, "z_log_var": logvar}
 
-        archive.add_endpoint("serving_default", serving_default, [tf.TensorSpec([None, latent], tf.float32, name="z")])
-        archive.add_endpoint("generate", generate, [tf.TensorSpec([None], tf.int64, name="seed")])
         archive.add_endpoint("encode", encode, [tf.TensorSpec([None, *self.image_shape], tf.uint8, name="images")])
 
     @classmethod
@@ -228,7 +220,7 @@ class VAE(LatentSampler, GenerativeModel):
         return self._holdout_cache
 
     def reconstruction_grid(self, images_u8: np.ndarray) -> np.ndarray:
-        x = images_u8.astype(np.float32) / 127.5 - 1.0
+        x = from_uint8(images_u8)
         return recon_grid(images_u8, to_uint8(self.reconstruct(x, training=False)))
 
 
@@ -282,15 +274,13 @@ class VAECurves(keras.callbacks.Callback):
 
 
 def draw_vae_curves(run_dir, out=None):
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from keras_gans.callbacks import read_csv
-    from keras_gans.io_utils import atomic_write_bytes
+    from keras_gans.io_utils import save_figure
 
     run_dir = Path(run_dir)
     steps, hist = read_csv(run_dir / "steps.csv"), read_csv(run_dir / "history.csv")
@@ -323,9 +313,4 @@ def draw_vae_curves(run_dir, out=None):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    out = Path(out) if out else run_dir / "vae_curves.png"
-    atomic_write_bytes(out, buf.getvalue())
-    return out
+    return save_figure(fig, Path(out) if out else run_dir / "vae_curves.png", dpi=90)
