@@ -19,10 +19,15 @@ import yaml
 
 from keras_gans.errors import UserError
 from keras_gans.io_utils import atomic_write_text
+from keras_gans.models import FAMILIES, conditional_config, cyclegan_config, vae_config
+
+# Sections a family declares next to its code (SECTION, FAMILIES, DEFAULTS, NULLABLE, CHOICES, RANGES, validate).
+FAMILY_SECTIONS = (cyclegan_config, vae_config, conditional_config)
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
-# The one schema. A key absent here does not exist. Sections group keys by the layer that reads them.
+# The one schema. A key absent here does not exist. Sections group keys by the layer that reads them; a family's
+# own section is declared in its models/NAME_config.py and composed here (same keys, same order as always).
 DEFAULTS: dict[str, Any] = {
     "name": "dcgan",  # run / export name
     "model": "gan",  # model family: gan | cgan | acgan | vae | cyclegan
@@ -122,42 +127,9 @@ DEFAULTS: dict[str, Any] = {
         "export_dir": None,  # null = the export stays in RUN/export/N; a folder = also publish to FOLDER/NAME/N
         "export_at_end": True,
     },
-    "cyclegan": {  # CycleGAN (model: cyclegan); data.path is a folder with trainA/ trainB/ (testA/ testB/)
-        "g_filters": 64,  # width of the ResNet generator's first conv (64 in the paper)
-        "n_blocks": 9,  # residual blocks: 9 for 256 px, 6 for 128 px and below
-        "d_filters": 64,  # width of the PatchGAN's first conv
-        "d_layers": 3,  # stride-2 convs in the PatchGAN: 3 = the 70x70 PatchGAN
-        "norm": "instance",  # instance | batch | none (G and D)
-        "lambda_cycle": 10.0,  # weight of the cycle-consistency L1 loss
-        "lambda_identity": 0.5,  # identity L1 weight, as a fraction of lambda_cycle (0 = off)
-        "pool_size": 50,  # generated images kept per direction for D (0 = D sees only the newest)
-        "decay_epochs": None,  # epochs of linear LR decay to 0 at the end (None = the second half of train.epochs)
-        "n_test_samples": 4,  # test images per domain in each epoch's A->B->A / B->A->B grid
-        "scenes_per_domain": 400,  # size of each domain of the built-in `scenes` set
-        "photo_domain": "A",  # which folder side holds the photos (A | B): `transfer` runs photo -> style by default
-        "export_directions": "both",  # both | to_style (only photo -> style: half the size, as shipped in saved_models/)
-    },
-    "vae": {  # model: vae (keras_gans/models/vae.py); see configs/vae.yaml for the choice of values
-        "kl_weight": 1.0e-3,  # lambda: loss = recon + lambda * KL (KL summed over latent dims, per image)
-        "kl_schedule": None,  # None | warmup | {epoch: weight, ...} (1-based; each weight holds from that epoch on)
-        "warmup_epochs": 5,  # with kl_schedule=warmup: lambda = kl_weight * min(1, epoch / warmup_epochs)
-        "recon": "mean",  # squared error per image over its pixels in [-1, 1]: mean | sum
-        "holdout": 0.05,  # images held out of training (fraction < 1, or a count) for recon grids and MSE
-        "n_recon": 16,  # originals in RUN/samples/recon_epoch_XXXX.png (each over its reconstruction)
-        "tanh_mean": False,  # bound the latent mean with tanh (mu in (-1, 1)), as in the face-study VAE
-    },
-    "conditional": {  # conditional families (model: cgan | acgan); see keras_gans/models/conditional.py
-        "mode": "acgan",  # concat (labels into G and D's input) | projection (Miyato & Koyama D) | acgan (aux heads)
-        # conditions / D heads, each {name, type: softmax|sigmoid, classes: null|K|[names], weight: 1.0, source: null}
-        "heads": [],
-        "adv_weight": 1.0,  # weight of the adversarial (real/fake) loss beside the head weights
-        "embed_dim": 0,  # 0 = one-hot / multi-hot labels; >0 = a learned embedding of this size (G and concat-D)
-        "d_fake_class_loss": True,  # ACGAN: D also learns the class of fake images (false: a known remedy for early collapse)
-        "grid_head": None,  # condition varied along the rows of sample grids (default: the first head)
-        "fake_labels": "real",  # labels G's fakes are drawn with: real (the real batch's) | random (uniform classes;
-        #                         sigmoid heads: a random set of as many labels as the real image has)
-        "class_loss": "mean",  # sigmoid heads' BCE over their K labels: mean (as the frameworks' BCE) | sum (before issue 13)
-    },
+    "cyclegan": cyclegan_config.DEFAULTS,  # model: cyclegan (keras_gans/models/cyclegan_config.py)
+    "vae": vae_config.DEFAULTS,  # model: vae (keras_gans/models/vae_config.py)
+    "conditional": conditional_config.DEFAULTS,  # model: cgan | acgan (keras_gans/models/conditional_config.py)
     "augment": {  # differentiable augmentation of every image D sees (keras_gans/augment.py, docs/augment.md)
         "policy": "",  # "" = off | any of color,translation,cutout, comma-separated (DiffAugment, Zhao et al. 2020)
         "p": 1.0,  # probability each op is applied to each image (fixed mode); adaptive mode starts at 0
@@ -199,8 +171,7 @@ NULLABLE = {  # key -> type of its non-null values (these defaults are None)
     "data.path": str, "data.labels": str, "data.max_images": int, "data.cache_dir": str, "data.channels": int,
     "net.g_arch": str, "net.d_arch": str, "net.weights_init": float, "train.steps_per_epoch": int,
     "train.max_minutes": float, "train.max_cpu_minutes": float,
-    "callbacks.export_dir": str, "cyclegan.decay_epochs": int, "vae.kl_schedule": "schedule",
-    "conditional.grid_head": str, "eval.features": str, "eval.data": str, "watchdog.max_grad_norm": float,
+    "callbacks.export_dir": str, "eval.features": str, "eval.data": str, "watchdog.max_grad_norm": float,
     "eval.label_sets": str, "eval.classifier": str, "train.schedule": "any",
     # nets as drawn (docs/nets.md): a scalar or a per-layer list, checked with one line by the net builder
     "net.g_project": int, "net.g_start": int,
@@ -223,14 +194,9 @@ CHOICES = {
     "train.mixed_precision": ("auto", "float32", "mixed_bfloat16", "mixed_float16"),
     "train.strategy": ("default", "mirrored", "multiworker"),
     "train.verbose": ("auto", 0, 1, 2),
-    "cyclegan.norm": ("instance", "batch", "none"),
-    "vae.recon": ("mean", "sum"),
-    "conditional.mode": ("concat", "projection", "acgan"),
     "watchdog.on_nan": ("stop", "warn", "restore"),
     "watchdog.on_collapse": ("stop", "warn"),
     "watchdog.on_grad_norm": ("stop", "warn"),
-    "cyclegan.photo_domain": ("A", "B"),
-    "cyclegan.export_directions": ("both", "to_style"),
 }
 LISTS_OR_STRINGS = {"augment.policy"}  # "" or a comma-separated string, or a list of names
 # key -> (lowest, highest, whether the lowest is allowed, whether the highest is allowed); None = no bound
@@ -245,13 +211,16 @@ RANGES = {
     "net.d_dropout": (0, 1, True, False),
     "watchdog.nan_lr_factor": (0, 1, False, True),
     "watchdog.nan_retries": (0, None, True, True),
-    "cyclegan.pool_size": (0, None, True, True),
     "eval.n": (2, None, True, True),
     "augment.p": (0, 1, True, True),
     "augment.target": (0, 1, True, True),
     "augment.translation_ratio": (0, 0.5, True, True),
     "augment.cutout_ratio": (0, 1, True, True),
 }
+for _section in FAMILY_SECTIONS:  # the families' own tables
+    NULLABLE.update(_section.NULLABLE)
+    CHOICES.update(_section.CHOICES)
+    RANGES.update(_section.RANGES)
 
 
 def key_spec(key: str) -> dict:
@@ -503,8 +472,6 @@ def validate(cfg: dict) -> dict:
         raise UserError(f"data.on_bad_file must be 'skip' or 'fail', got {d['on_bad_file']!r}")
     if d["channels"] not in (None, 1, 3):
         raise UserError(f"data.channels must be 1, 3 or null, got {d['channels']!r}")
-    if cfg["loss"]["type"] not in ("bce", "lsgan", "wgan", "hinge"):
-        raise UserError(f"loss.type must be one of bce, lsgan, wgan, hinge; got {cfg['loss']['type']!r}")
     w = cfg["watchdog"]
     for key, allowed in (("on_nan", ("stop", "warn", "restore")), ("on_collapse", ("stop", "warn")),
                          ("on_grad_norm", ("stop", "warn"))):
@@ -515,12 +482,7 @@ def validate(cfg: dict) -> dict:
     from keras_gans.augment import check_config as check_augment
 
     check_augment(cfg)
-    if cfg["model"] == "cyclegan":
-        _validate_cyclegan(cfg)
-    if cfg["model"] == "vae":
-        from keras_gans.models.kl_schedule import validate_vae_section
-
-        validate_vae_section(cfg["vae"])
+    check_compatibility(cfg)
     _validate_nets(cfg)
     e = cfg.get("eval") or {}
     if not isinstance(e.get("every"), int) or e["every"] < 0:
@@ -543,7 +505,7 @@ def validate(cfg: dict) -> dict:
 
 def _validate_nets(cfg: dict):
     """The issue-13 keys whose bad values would fail late; per-layer lists are checked where the nets are built."""
-    n, c = cfg["net"], cfg.get("conditional") or {}
+    n = cfg["net"]
     z = n.get("z_std", 1.0)
     if isinstance(z, bool) or not isinstance(z, (int, float)) or not z > 0:
         raise UserError(f"net.z_std must be a number > 0 (the latent noise's standard deviation), got {z!r}")
@@ -557,53 +519,36 @@ def _validate_nets(cfg: dict):
     if n.get("d_score_head") == "conv" and n.get("d_fc"):
         raise UserError("net.d_score_head=conv reads D's last conv map, but net.d_fc adds Dense layers after it; "
                         "use d_score_head: dense with d_fc")
-    if c.get("fake_labels", "real") not in ("real", "random"):
-        raise UserError(f"conditional.fake_labels must be real or random; got {c.get('fake_labels')!r}")
-    if c.get("class_loss", "mean") not in ("mean", "sum"):
-        raise UserError(f"conditional.class_loss must be mean or sum; got {c.get('class_loss')!r}")
 
 
-def _validate_cyclegan(cfg: dict):
-    c, t = cfg["cyclegan"], cfg["train"]
-    if t["d_steps"] != 1 or t["g_steps"] != 1:
-        raise UserError("cyclegan makes one G and one D update per step: set train.d_steps=1 and train.g_steps=1")
-    for key in ("g_filters", "n_blocks", "d_filters", "d_layers", "n_test_samples", "scenes_per_domain"):
-        if not isinstance(c[key], int) or c[key] < 1:
-            raise UserError(f"cyclegan.{key} must be a positive integer, got {c[key]!r}")
-    for key in ("lambda_cycle", "lambda_identity"):
-        if not isinstance(c[key], (int, float)) or c[key] < 0:
-            raise UserError(f"cyclegan.{key} must be a number >= 0, got {c[key]!r}")
-    if not isinstance(c["pool_size"], int) or c["pool_size"] < 0:
-        raise UserError(f"cyclegan.pool_size must be an integer >= 0, got {c['pool_size']!r}")
-    if cfg["watchdog"]["on_nan"] == "restore":
-        raise UserError("watchdog.on_nan=restore rescales a constant learning rate, but cyclegan's follows its decay "
-                        "schedule; use watchdog.on_nan=stop (then --resume with lower train.g_lr/d_lr) or warn")
-    if c["photo_domain"] not in ("A", "B"):
-        raise UserError(f"cyclegan.photo_domain must be A or B (the folder side that holds the photos), got {c['photo_domain']!r}")
-    if c["norm"] not in ("instance", "batch", "none"):
-        raise UserError(f"cyclegan.norm must be instance, batch or none; got {c['norm']!r}")
-    de = c["decay_epochs"]
-    if de is not None and (not isinstance(de, int) or not 0 <= de <= t["epochs"]):
-        raise UserError(f"cyclegan.decay_epochs must be null or an integer in 0..train.epochs ({t['epochs']}), got {de!r}")
-    size = cfg["data"]["image_size"]
-    if size % 4 or size < min_image_size(c["d_layers"]):
-        raise UserError(
-            f"data.image_size {size} does not fit cyclegan: it must be a multiple of 4 and at least "
-            f"{min_image_size(c['d_layers'])} for cyclegan.d_layers={c['d_layers']} (lower d_layers for tiny images)"
-        )
+def check_compatibility(cfg: dict):
+    """The one cross-section check (as StudioGAN's check_compatability): the model against the families that
+    exist, the loss type against the losses, the nets against the archs, then the rules of the model's own
+    section (declared by the family: models/NAME_config.py `validate`)."""
+    model = cfg["model"]
+    if model not in FAMILIES:
+        import difflib
+
+        m = difflib.get_close_matches(str(model), list(FAMILIES), n=1)
+        raise UserError(f"unknown model family '{model}'{f' (did you mean {m[0]!r}?)' if m else ''}; "
+                        f"known: {', '.join(sorted(FAMILIES))}")
+    from keras_gans.losses import LOSSES
+    from keras_gans.nets import ARCHS
+
+    if cfg["loss"]["type"] not in LOSSES:
+        raise UserError(f"loss.type must be one of {', '.join(LOSSES)}; got {cfg['loss']['type']!r}")
+    for key in ("arch", "g_arch", "d_arch"):
+        arch = cfg["net"][key]
+        if arch is not None and arch not in ARCHS:
+            raise UserError(f"net.{key} must be one of {', '.join(ARCHS)}; got {arch!r}")
+    for section in FAMILY_SECTIONS:
+        if model in section.FAMILIES:
+            section.validate(cfg)
 
 
 def min_image_size(d_layers: int) -> int:
-    """Smallest image size (a multiple of 4) whose PatchGAN score map is at least 1x1: d_layers stride-2 4x4 convs
-    and two stride-1 4x4 convs, each on a 1-pixel pad."""
-    s = 8
-    while True:
-        x = s
-        for _ in range(d_layers):
-            x = (x - 2) // 2 + 1
-        if x - 2 >= 1:
-            return s
-        s += 4
+    """Re-exported from its family's section (models/cyclegan_config.py)."""
+    return cyclegan_config.min_image_size(d_layers)
 
 
 def load_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> dict:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from keras_gans import augment
+from keras_gans import augment, losses
 from keras_gans.errors import UserError
 from keras_gans.image_pool import pool_query
 from keras_gans.images import from_uint8, make_grid, to_uint8
@@ -234,13 +234,14 @@ class CycleGAN(GenerativeModel):
 
     # ----- losses -----------------------------------------------------------------------------------------------
     @staticmethod
-    def _mse_to(scores, target: float):
-        s = tf.cast(scores, tf.float32)
-        return tf.reduce_mean(tf.square(s - target), axis=[1, 2, 3])
+    def _adv_g(scores):
+        """G's LSGAN term as in the paper's code: the mean squared distance of D's patch scores from 1, i.e. twice
+        losses.lsgan_g (which carries the 0.5 of the GAN families' LSGAN)."""
+        return 2.0 * losses.lsgan_g(scores)
 
     @staticmethod
     def _l1(x, y):
-        return tf.reduce_mean(tf.abs(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)), axis=[1, 2, 3])
+        return losses.per_example(tf.abs(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
 
     def d_view(self, images, which: str, salt: int, training: bool):
         """What D_a / D_b sees: augmented (augment.policy) while training, the images themselves otherwise."""
@@ -256,8 +257,8 @@ class CycleGAN(GenerativeModel):
         rec_b = self.g_ab(fake_a, training=training)
         out = {
             "fake_a": fake_a, "fake_b": fake_b,
-            "adv_a2b_loss": self._mse_to(self.d_b(self.d_view(fake_b, "b", 61, training), training=training), 1.0),
-            "adv_b2a_loss": self._mse_to(self.d_a(self.d_view(fake_a, "a", 62, training), training=training), 1.0),
+            "adv_a2b_loss": self._adv_g(self.d_b(self.d_view(fake_b, "b", 61, training), training=training)),
+            "adv_b2a_loss": self._adv_g(self.d_a(self.d_view(fake_a, "a", 62, training), training=training)),
             "cycle_a_loss": self._l1(rec_a, real_a),
             "cycle_b_loss": self._l1(rec_b, real_b),
         }
@@ -274,9 +275,8 @@ class CycleGAN(GenerativeModel):
         real_b, fake_b = self.d_view(real_b, "b", 22, training), self.d_view(fake_b, "b", 32, training)
         ra, rb = self.d_a(real_a, training=training), self.d_b(real_b, training=training)
         fa, fb = self.d_a(fake_a, training=training), self.d_b(fake_b, training=training)
-        d_a = 0.5 * (self._mse_to(ra, 1.0) + self._mse_to(fa, 0.0))
-        d_b = 0.5 * (self._mse_to(rb, 1.0) + self._mse_to(fb, 0.0))
-        mean = lambda s: tf.reduce_mean(tf.cast(s, tf.float32), axis=[1, 2, 3])  # noqa: E731
+        d_a, d_b = losses.lsgan_d(ra, fa), losses.lsgan_d(rb, fb)  # 0.5 * (mean (D(real) - 1)^2 + mean D(fake)^2)
+        mean = losses.per_example
         return {
             "d_a_loss": d_a, "d_b_loss": d_b, "d_total": d_a + d_b,
             "d_real": 0.5 * (mean(ra) + mean(rb)), "d_fake": 0.5 * (mean(fa) + mean(fb)),
