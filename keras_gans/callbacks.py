@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gans.images import save_png
-from keras_gans.io_utils import atomic_write_text
+from keras_gans.io_utils import atomic_write_text, read_csv
 
 
 def _csv_text(rows: list[dict], fields: list[str]) -> str:
@@ -34,16 +34,6 @@ def _fmt(v):
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.6g}"
     return v
-
-
-def read_csv(path: str | Path) -> list[dict]:
-    """Rows of a CSV we wrote; a torn last line (possible only in files from other tools) is dropped."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return [r for r in rows if None not in r.values() and None not in r]
 
 
 def _numbers(logs: dict) -> dict:

@@ -99,3 +99,17 @@ def gradient_penalty(critic, real, fake, alpha, weight: float):
     grads = tape.gradient(score, x_hat)
     norm = tf.sqrt(tf.reduce_sum(tf.square(tf.cast(grads, tf.float32)), axis=list(range(1, len(real.shape)))) + 1e-12)
     return weight * tf.square(norm - 1.0)
+
+
+# ----- the VAE's terms ----------------------------------------------------------------------------------------
+def kl_divergence(mu, logvar):
+    """KL(N(mu, exp(logvar)) || N(0, I)) per example, summed over the latent dimensions (closed form)."""
+    mu, logvar = tf.cast(mu, tf.float32), tf.cast(logvar, tf.float32)
+    return -0.5 * tf.reduce_sum(1.0 + logvar - tf.square(mu) - tf.exp(logvar), axis=-1)
+
+
+def reconstruction_error(x, x_hat, reduction: str = "mean"):
+    """Squared error per example over all of its pixels: meaned (MSE) or summed."""
+    d = tf.square(tf.cast(x, tf.float32) - tf.cast(x_hat, tf.float32))
+    d = tf.reshape(d, [tf.shape(d)[0], -1])
+    return tf.reduce_mean(d, axis=-1) if reduction == "mean" else tf.reduce_sum(d, axis=-1)

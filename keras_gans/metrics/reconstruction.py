@@ -9,15 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from keras_gans.errors import UserError
-from keras_gans.images import from_uint8
 from keras_gans.models.capabilities import ENCODER, require
-
-
-def _as_float(images) -> np.ndarray:
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        return from_uint8(images)
-    return images.astype(np.float32)  # already in [-1, 1]
 
 
 def reconstruction_errors(model, images, batch_size: int = 256) -> np.ndarray:
@@ -28,12 +20,7 @@ def reconstruction_errors(model, images, batch_size: int = 256) -> np.ndarray:
         raise UserError(
             f"images of shape {tuple(images.shape[1:])} do not match the model's {tuple(model.image_shape)}"
         )
-    out = []
-    for start in range(0, len(images), batch_size):
-        x = _as_float(images[start : start + batch_size])
-        x_hat = np.asarray(model.reconstruct(x, training=False), dtype=np.float32)
-        out.append(np.mean(np.square(x - x_hat).reshape(len(x), -1), axis=1))
-    return np.concatenate(out) if out else np.zeros((0,), np.float32)
+    return model.reconstruction_errors(images, batch_size)
 
 
 def reconstruction_mse(model, images, batch_size: int = 256) -> float:
