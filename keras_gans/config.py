@@ -31,7 +31,7 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 _flatten = flatten  # its old name (tests/test_reliability_values.py)
 
 
-def _nearest(key: str) -> str:
+def nearest_key(key: str) -> str:
     candidates = VALID_KEYS + sorted(SECTIONS)
     match = difflib.get_close_matches(key, candidates, n=1, cutoff=0.4)
     if not match:  # compare the last component alone ("epoch" -> "train.epochs")
@@ -41,17 +41,17 @@ def _nearest(key: str) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
-def _merge(base: dict, override: dict, where: str, prefix: str = "") -> dict:
+def merge(base: dict, override: dict, where: str, prefix: str = "") -> dict:
     """Deep-merge override into a copy of base, rejecting keys base does not know."""
     out = copy.deepcopy(base)
     for k, v in (override or {}).items():
         key = f"{prefix}{k}"
         if k not in base:
-            raise UserError(f"unknown config key '{key}' in {where}{_nearest(key)}")
+            raise UserError(f"unknown config key '{key}' in {where}{nearest_key(key)}")
         if isinstance(base[k], dict):
             if not isinstance(v, dict):
                 raise UserError(f"config key '{key}' in {where} must be a mapping of keys, got {v!r}")
-            out[k] = _merge(base[k], v, where, key + ".")
+            out[k] = merge(base[k], v, where, key + ".")
         else:
             out[k] = copy.deepcopy(v)
     return out
@@ -77,7 +77,7 @@ def list_presets() -> list[str]:
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
 
 
-def _read_yaml(path: Path) -> dict:
+def read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
@@ -88,7 +88,7 @@ def _read_yaml(path: Path) -> dict:
 
 
 def _load_preset_chain(path: Path, seen: tuple = ()) -> dict:
-    raw = _read_yaml(path)
+    raw = read_yaml(path)
     base_name = raw.pop("base", None)
     if base_name:
         base_path = preset_path(str(base_name))
@@ -97,7 +97,7 @@ def _load_preset_chain(path: Path, seen: tuple = ()) -> dict:
         base = _load_preset_chain(base_path, seen + (path.resolve(),))
     else:
         base = DEFAULTS
-    return _merge(base, raw, str(path))
+    return merge(base, raw, str(path))
 
 
 def parse_override(item: str) -> tuple[str, Any]:
@@ -116,7 +116,7 @@ def apply_overrides(cfg: dict, overrides: dict[str, Any]) -> dict:
     cfg = copy.deepcopy(cfg)
     for key, value in overrides.items():
         if key not in VALID_KEYS:
-            raise UserError(f"unknown config key '{key}'{_nearest(key)}")
+            raise UserError(f"unknown config key '{key}'{nearest_key(key)}")
         node = cfg
         parts = key.split(".")
         for p in parts[:-1]:
@@ -231,10 +231,14 @@ def load_run_config(run_dir: str | Path) -> dict:
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise UserError(f"{run_dir} is not a run directory (no config.yaml); pass the --run-dir of a train run")
-    return validate(_merge(DEFAULTS, _read_yaml(path), str(path)))
+    return validate(merge(DEFAULTS, read_yaml(path), str(path)))
 
 
 def save_config(cfg: dict, run_dir: str | Path) -> Path:
     path = Path(run_dir) / "config.yaml"
     atomic_write_text(path, yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+# the old private names, still used by train.py, cli.py and commands/sweep.py until they switch to the public ones
+_nearest, _merge, _read_yaml = nearest_key, merge, read_yaml

@@ -36,3 +36,30 @@ def test_template_family_trains_two_steps_through_the_driver(tmp_path):
     assert (run_dir / "samples" / "epoch_0001.png").is_file()
     images = model.sample_from_seeds([1, 2, 3])
     assert images.shape == (3, 16, 16, 1) and images.dtype == np.uint8
+
+
+def test_every_family_declares_its_capabilities_and_commands_ask_for_them():
+    """Declared, not probed: each family's capabilities and nets; require() names the command and the model kind."""
+    import pytest
+
+    from keras_gans.errors import UserError
+    from keras_gans.models import FAMILIES, family_class
+    from keras_gans.models.capabilities import CONDITIONAL, ENCODER, LATENT, TRANSLATOR, has, require
+
+    expected = {"gan": {LATENT}, "cgan": {LATENT, CONDITIONAL}, "acgan": {LATENT, CONDITIONAL},
+                "vae": {LATENT, ENCODER}, "cyclegan": {TRANSLATOR}, "template": {LATENT}}
+    assert set(FAMILIES) == set(expected)
+    for name, caps in expected.items():
+        cls = family_class(name)
+        assert set(cls.capabilities) == caps and cls.net_names, name
+        assert has(cls, LATENT) == hasattr(cls, "sample_from_seeds"), name  # the mixin brings the methods
+    cyclegan = family_class("cyclegan")
+    assert not hasattr(cyclegan, "evaluation_samples")  # no base method overridden only to raise
+
+    class Run:  # a loaded run is an instance; the check reads its class
+        capabilities, family = cyclegan.capabilities, "cyclegan"
+
+    with pytest.raises(UserError, match=r"`sample` needs a model with a latent generator.*'cyclegan'.*transfer"):
+        require(Run(), LATENT, "sample")
+    with pytest.raises(UserError, match=r"`latent-map` needs a model with an encoder \(model: vae\)"):
+        require(Run(), ENCODER, "latent-map")
