@@ -2,7 +2,8 @@
 class; the loss, the nets and the tricks come from the config.
 
 One train step = `d_steps` discriminator updates (each on its own slice of the real batch, i.e. n_critic with
-fresh real data) followed by `g_steps` generator updates, all inside one tf.function.
+fresh real data) followed by `g_steps` generator updates, all inside one tf.function (`step_updates`, run by the
+core's train_step; each update through `minimize`).
 """
 
 from __future__ import annotations
