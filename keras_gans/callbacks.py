@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gans.images import save_png
-from keras_gans.io_utils import atomic_write_text
+from keras_gans.io_utils import atomic_write_text, read_csv
 
 
 def _csv_text(rows: list[dict], fields: list[str]) -> str:
@@ -34,16 +34,6 @@ def _fmt(v):
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.6g}"
     return v
-
-
-def read_csv(path: str | Path) -> list[dict]:
-    """Rows of a CSV we wrote; a torn last line (possible only in files from other tools) is dropped."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return [r for r in rows if None not in r.values() and None not in r]
 
 
 def _numbers(logs: dict) -> dict:
@@ -77,10 +67,9 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        grid = self.model.sample_grid(self.n)
+        grid, images = self.model.sample_panel(self.n)
         save_png(self.dir / f"epoch_{epoch + 1:04d}.png", grid)
-        images = getattr(self.model, "last_sample_images", None)
-        if images is not None and logs is not None:
+        if len(images) and logs is not None:
             logs["sample_diversity"] = sample_diversity(images)
         if self.writer is not None:
             with self.writer.as_default():
@@ -204,14 +193,9 @@ def draw_curves(run_dir, out: str | Path | None = None) -> Path | None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    out = Path(out) if out else run_dir / "curves.png"
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    from keras_gans.io_utils import atomic_write_bytes
+    from keras_gans.io_utils import save_figure
 
-    atomic_write_bytes(out, buf.getvalue())
-    return out
+    return save_figure(fig, Path(out) if out else run_dir / "curves.png", dpi=100)
 
 
 def _augment_target(run_dir):

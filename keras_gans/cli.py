@@ -166,8 +166,11 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
     else:
         from keras_gans.train import load_run
 
+        from keras_gans.models.capabilities import CONDITIONAL, LATENT, has, require
+
         _, model, epoch = load_run(source)
-        metas = getattr(model, "condition_meta", None) or []
+        require(model, LATENT, "sample")
+        metas = model.condition_meta if has(model, CONDITIONAL) else []
         if wants and not metas:
             raise UserError(f"{source} is an unconditional model; drop the label options")
         inputs, nrow = _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow)

@@ -17,18 +17,9 @@ import keras
 import tensorflow as tf
 
 from keras_gans.errors import UserError
+from keras_gans.images import to_uint8_tensor as to_uint8  # noqa: F401  (the name the signatures were built with)
 from keras_gans.io_utils import atomic_dir
-
-
-def to_uint8(images):
-    """[-1, 1] float -> uint8 with the same rounding as keras_gans.images.to_uint8."""
-    x = tf.round((tf.cast(images, tf.float32) + 1.0) * 127.5)
-    return tf.cast(tf.clip_by_value(x, 0.0, 255.0), tf.uint8)
-
-
-def to_png(images_u8):
-    """uint8 [batch, H, W, C] -> PNG bytes [batch] (TF Serving's REST API returns them base64-encoded)."""
-    return tf.map_fn(tf.io.encode_png, images_u8, fn_output_signature=tf.TensorSpec([], tf.string))
+from keras_gans.models.signatures import to_png
 
 
 def next_version(base: Path) -> int:

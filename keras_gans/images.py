@@ -1,4 +1,8 @@
-"""Image utilities shared by callbacks and commands: de-normalise to uint8, tile a grid, save a PNG atomically."""
+"""Image utilities shared by callbacks and commands: the one pixel-scaling pair (uint8 <-> [-1, 1]), grids, PNGs.
+
+Every conversion between stored pixels and what the nets see goes through `from_uint8` / `to_uint8` (NumPy) or
+`to_uint8_tensor` (inside TensorFlow graphs: the exports); they round the same way, so a grid written in Python
+and an image from the export are pixel-equal."""
 
 from __future__ import annotations
 
@@ -12,10 +16,30 @@ from PIL import Image
 from keras_gans.io_utils import atomic_write_bytes
 
 
+SCALE = 127.5  # uint8 v <-> float x: x = v / SCALE - 1, v = round((x + 1) * SCALE)
+
+
+def from_uint8(images):
+    """uint8 [0, 255] -> float32 [-1, 1]: NumPy in, NumPy out; a TensorFlow tensor in, a tensor out."""
+    if isinstance(images, (np.ndarray, list, tuple)):
+        return np.asarray(images).astype(np.float32) / SCALE - 1.0
+    import tensorflow as tf
+
+    return tf.cast(images, tf.float32) / SCALE - 1.0
+
+
 def to_uint8(images) -> np.ndarray:
     """[-1, 1] floats -> uint8 [0, 255] (the same rounding as the exported signatures)."""
     x = np.nan_to_num(np.asarray(images, dtype=np.float32), nan=-1.0)  # a diverged G draws black, not noise
-    return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return np.clip(np.round((x + 1.0) * SCALE), 0, 255).astype(np.uint8)
+
+
+def to_uint8_tensor(images):
+    """to_uint8 inside a TensorFlow graph (the export signatures): round once, then clip to [0, 255]."""
+    import tensorflow as tf
+
+    x = tf.round((tf.cast(images, tf.float32) + 1.0) * SCALE)
+    return tf.cast(tf.clip_by_value(x, 0.0, 255.0), tf.uint8)
 
 
 def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, pad_value: int = 255) -> np.ndarray:

@@ -123,6 +123,32 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def read_csv(path: str | Path) -> list[dict]:
+    """Rows of a CSV we wrote; a torn last line (possible only in files from other tools) is dropped."""
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return [r for r in rows if None not in r.values() and None not in r]
+
+
+def save_figure(fig, path: str | Path, dpi: int = 100, **savefig_kwargs) -> Path:
+    """Write a matplotlib figure as a PNG atomically (rendered in memory first, so a reader never sees half a
+    file) and close it. The one figure writer: every plot in the package ends here."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, **savefig_kwargs)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return Path(path)
+
+
 @contextmanager
 def atomic_dir(path: str | Path):
     """Yield a temporary folder beside `path`; on success it replaces `path` (an existing one is removed)."""

@@ -1,7 +1,9 @@
 """Adversarial losses as small per-example functions selected by `loss.type`.
 
-Each returns per-example values; the model reduces them by the *global* batch (tf.nn.compute_average_loss)
-so gradients are right under tf.distribute. Scores are raw D outputs (logits for bce, no sigmoid anywhere).
+Each returns one value per example; the model reduces them by the *global* batch (tf.nn.compute_average_loss)
+so gradients are right under tf.distribute. Scores are raw D outputs (logits for bce, no sigmoid anywhere) of any
+shape: [B], [B, 1], or a PatchGAN map [B, h, w, 1], whose loss is the mean of its patches' losses
+(`per_example`). tests/test_losses.py checks every one against its closed form.
 """
 
 from __future__ import annotations
@@ -9,45 +11,53 @@ from __future__ import annotations
 import tensorflow as tf
 
 
-def _flat(x):
-    return tf.reshape(tf.cast(x, tf.float32), [tf.shape(x)[0], -1])[:, 0] if len(x.shape) > 1 else tf.cast(x, tf.float32)
+def per_example(x):
+    """Mean over every axis but the batch axis: one float32 value per example for a tensor of any shape."""
+    x = tf.cast(x, tf.float32)
+    rank = len(x.shape)
+    return tf.reduce_mean(x, axis=list(range(1, rank))) if rank > 1 else x
+
+
+def _f32(x):
+    return tf.cast(x, tf.float32)
 
 
 def bce_d(real, fake, smoothing=0.0):
     """Discriminator BCE on logits; one-sided label smoothing makes the real target 1 - smoothing."""
-    real, fake = _flat(real), _flat(fake)
+    real, fake = _f32(real), _f32(fake)
     t = 1.0 - smoothing
-    return t * tf.nn.softplus(-real) + (1.0 - t) * tf.nn.softplus(real) + tf.nn.softplus(fake)
+    return per_example(t * tf.nn.softplus(-real) + (1.0 - t) * tf.nn.softplus(real)) + per_example(tf.nn.softplus(fake))
 
 
 def bce_g(fake):
     """Non-saturating generator loss: -log sigmoid(D(G(z)))."""
-    return tf.nn.softplus(-_flat(fake))
+    return per_example(tf.nn.softplus(-_f32(fake)))
 
 
 def lsgan_d(real, fake, smoothing=0.0):
-    real, fake = _flat(real), _flat(fake)
-    return 0.5 * (tf.square(real - (1.0 - smoothing)) + tf.square(fake))
+    """0.5 * ((D(x) - (1 - s))^2 + D(G(z))^2) (Mao et al. 2017, the 0-1 coding)."""
+    real, fake = _f32(real), _f32(fake)
+    return 0.5 * (per_example(tf.square(real - (1.0 - smoothing))) + per_example(tf.square(fake)))
 
 
 def lsgan_g(fake):
-    return 0.5 * tf.square(_flat(fake) - 1.0)
+    return 0.5 * per_example(tf.square(_f32(fake) - 1.0))
 
 
 def wgan_d(real, fake, smoothing=0.0):
-    return _flat(fake) - _flat(real)
+    return per_example(fake) - per_example(real)
 
 
 def wgan_g(fake):
-    return -_flat(fake)
+    return -per_example(fake)
 
 
 def hinge_d(real, fake, smoothing=0.0):
-    return tf.nn.relu(1.0 - _flat(real)) + tf.nn.relu(1.0 + _flat(fake))
+    return per_example(tf.nn.relu(1.0 - _f32(real))) + per_example(tf.nn.relu(1.0 + _f32(fake)))
 
 
 def hinge_g(fake):
-    return -_flat(fake)
+    return -per_example(fake)
 
 
 LOSSES = {
@@ -67,9 +77,10 @@ def g_loss_fn(kind):
 
 
 def score_to_prob(kind, score):
-    """What the diagnostics call D(x): the probability for bce; the raw score for the others."""
-    s = _flat(score)
-    return tf.sigmoid(s) if kind == "bce" else s
+    """What the diagnostics call D(x) per example: the probability for bce; the raw score for the others (a map's
+    mean)."""
+    s = _f32(score)
+    return per_example(tf.sigmoid(s) if kind == "bce" else s)
 
 
 def real_threshold(kind) -> float:
@@ -88,3 +99,17 @@ def gradient_penalty(critic, real, fake, alpha, weight: float):
     grads = tape.gradient(score, x_hat)
     norm = tf.sqrt(tf.reduce_sum(tf.square(tf.cast(grads, tf.float32)), axis=list(range(1, len(real.shape)))) + 1e-12)
     return weight * tf.square(norm - 1.0)
+
+
+# ----- the VAE's terms ----------------------------------------------------------------------------------------
+def kl_divergence(mu, logvar):
+    """KL(N(mu, exp(logvar)) || N(0, I)) per example, summed over the latent dimensions (closed form)."""
+    mu, logvar = tf.cast(mu, tf.float32), tf.cast(logvar, tf.float32)
+    return -0.5 * tf.reduce_sum(1.0 + logvar - tf.square(mu) - tf.exp(logvar), axis=-1)
+
+
+def reconstruction_error(x, x_hat, reduction: str = "mean"):
+    """Squared error per example over all of its pixels: meaned (MSE) or summed."""
+    d = tf.square(tf.cast(x, tf.float32) - tf.cast(x_hat, tf.float32))
+    d = tf.reshape(d, [tf.shape(d)[0], -1])
+    return tf.reduce_mean(d, axis=-1) if reduction == "mean" else tf.reduce_sum(d, axis=-1)

@@ -102,9 +102,9 @@ def test_conditioned_discriminator(mode):
 
 def test_grid_rows_vary_the_condition_and_columns_the_noise():
     m = _model(_cfg())
-    grid = m.sample_grid(9)  # 3 hair rows x 3 noise columns
+    grid, images = m.sample_panel(9)  # 3 hair rows x 3 noise columns
     assert grid.shape == (3 * 18 + 2, 3 * 18 + 2, 3)
-    imgs = m.last_sample_images.reshape(3, 3, 16, 16, 3).astype(int)
+    imgs = images.reshape(3, 3, 16, 16, 3).astype(int)
     assert np.abs(imgs[0, 0] - imgs[1, 0]).max() > 0 and np.abs(imgs[0, 0] - imgs[0, 1]).max() > 0
     same = m.sample_from_seeds([5, 5], hair=["aqua", "red"], eyes="blue")
     assert np.abs(same[0].astype(int) - same[1].astype(int)).max() > 0

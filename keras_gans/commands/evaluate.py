@@ -11,6 +11,7 @@ import click
 
 from keras_gans.cli import main
 from keras_gans.errors import UserError
+from keras_gans.models.capabilities import CONDITIONAL, ENCODER, LATENT, has, require
 
 
 def load_real_images(data: str, image_size: int, channels: int | None, n: int, seed: int):
@@ -72,7 +73,7 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets,
     metrics = [m for m in metrics if m != "recon"]
     extractor = get_extractor(features) if metrics or label_sets else None
     cfg, model, epoch = load_run(run)
-    has_encoder = hasattr(model, "reconstruct")
+    has_encoder = has(model, ENCODER)
     if want_recon and explicit and not has_encoder:
         raise UserError(f"cannot compute 'recon': it needs a model with an encoder (model: vae), not '{cfg['model']}'")
     want_recon = want_recon and has_encoder
@@ -85,7 +86,7 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets,
     res, notes = {}, []
     if metrics or want_recon:
         click.echo(f"generating {n} images from {run} (epoch {epoch}, seed {seed})")
-        fake, labels = model.evaluation_samples(n, seed=seed, batch_size=batch_size)
+        fake, labels = require(model, LATENT, "evaluate").evaluation_samples(n, seed=seed, batch_size=batch_size)
     if metrics:
         res, notes = compute_metrics(extractor, real, fake, labels, metrics, explicit=explicit, seed=seed, progress=True)
     if label_sets:
@@ -129,9 +130,7 @@ def _label_set_score(model, extractor, path, seed: int, repeats: int, grid_path:
     from keras_gans.images import save_png
     from keras_gans.metrics.multilabel import LabelSetEvaluator, label_set_grid, read_label_sets
 
-    metas = getattr(model, "condition_meta", None) or []
-    if not metas:
-        raise UserError("--label-sets needs a conditional run (cgan/acgan); this one is unconditional")
+    metas = require(model, CONDITIONAL, "evaluate --label-sets").condition_meta
     sets = read_label_sets(path, [m["name"] for m in metas if m["type"] == "softmax"])
     res, images = LabelSetEvaluator(extractor, sets, seed=seed, repeats=repeats).evaluate(model)
     res["file"] = str(Path(path).resolve())
@@ -232,7 +231,7 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
         seeds = np.arange(2 * pairs, dtype=np.int64) + int(seed) * 100000
     z = seeds_to_latent(seeds, int(cfg["net"]["latent_dim"])).numpy()
     zs = interpolate_latents(z[0::2], z[1::2], steps, method).reshape(pairs * steps, -1)
-    metas = getattr(model, "condition_meta", None) or []
+    metas = require(model, LATENT, "interpolate").condition_meta if has(model, CONDITIONAL) else []
     wants = label is not None or labels is not None or cond_items
     if wants and not metas:
         raise UserError(f"{run} is an unconditional model; drop the label options")
@@ -244,7 +243,7 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
         arrays = request_arrays(metas, len(zs), cli_requests(metas, label=label, labels=labels, cond_items=cond_items))
         inputs = {"z": tf.convert_to_tensor(zs, tf.float32), **{k: tf.convert_to_tensor(v) for k, v in arrays.items()}}
     else:
-        inputs = model.interpolation_inputs(zs, steps) if hasattr(model, "interpolation_inputs") else zs
+        inputs = model.interpolation_inputs(zs, steps) if has(model, CONDITIONAL) else zs
     try:
         images = to_uint8(model.generate(inputs, training=False))
     except (ValueError, TypeError) as e:
@@ -272,7 +271,7 @@ def compare(runs, out, n, seed):
     import numpy as np
 
     from keras_gans.images import make_grid
-    from keras_gans.io_utils import atomic_write_bytes, atomic_write_text
+    from keras_gans.io_utils import atomic_write_text, save_figure
     from keras_gans.metrics.report import flat_metrics
     from keras_gans.train import load_run
 
@@ -296,10 +295,7 @@ def compare(runs, out, n, seed):
         ax.set_title(title, fontsize=8)
         ax.axis("off")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(out / "compare.png", buf.getvalue())
+    save_figure(fig, out / "compare.png", dpi=110)
     fields = list(dict.fromkeys(k for row in rows for k in row))
 
     def fmt(v):

@@ -11,9 +11,6 @@ from keras_gans.cli import _overrides, main
 from keras_gans.errors import UserError
 
 BUILTIN_CHANNELS = {"digits": 1, "mnist": 1, "faces": 3, "shapes": 3, "scenes": 3}
-SUBMODELS = ("generator", "discriminator", "encoder", "decoder", "g_ab", "g_ba", "d_a", "d_b")
-
-
 def data_info_from_config(cfg: dict) -> dict:
     """The data_info a model needs, from the config alone: image shape (channels from data.channels or the
     built-in set; 3 for a folder of unknown channels) and, for conditional models, each head's classes."""
@@ -47,23 +44,20 @@ def build_from_config(cfg: dict):
     keras.mixed_precision.set_global_policy("float32")
     cfg = dict(cfg, train=dict(cfg["train"], strategy="default"))
     model = create_model(cfg, data_info_from_config(cfg))
-    subs = {}
-    for name in SUBMODELS:
-        m = getattr(model, name, None)
-        if isinstance(m, keras.Model):
-            subs[name] = m
-    return model, subs
+    return model, model.sub_models()
 
 
 def heads_note(model) -> str | None:
     """What D's outputs mean (the heads are logits; the losses apply sigmoid / softmax)."""
-    heads = getattr(model, "heads", None)
-    if not heads:
+    from keras_gans.models.capabilities import CONDITIONAL, has
+
+    if not has(model, CONDITIONAL) or not model.heads:
         return None
+    heads = model.heads
     loss = model.cfg["loss"]["type"]
     parts = [f"score: 1 {'logit, sigmoid in the BCE loss' if loss == 'bce' else 'raw ' + loss + ' score'}"]
-    if getattr(model, "mode", None) == "acgan":
-        reduction = getattr(model, "class_loss", "mean")
+    if model.mode == "acgan":
+        reduction = model.class_loss
         for h in heads:
             how = "softmax cross-entropy" if h.type == "softmax" else f"sigmoid BCE, {reduction} over the labels"
             parts.append(f"{h.name}: {h.k} logits, {how}, weight {h.weight:g}")

@@ -264,7 +264,7 @@ def draw_comparison(panels, out_path: Path, ncols: int | None = None):
     import matplotlib.pyplot as plt
 
     from keras_gans.images import make_grid
-    from keras_gans.io_utils import atomic_write_bytes
+    from keras_gans.io_utils import save_figure
 
     n = len(panels)
     ncols = ncols or min(n, 4)
@@ -286,11 +286,7 @@ def draw_comparison(panels, out_path: Path, ncols: int | None = None):
             title += "\n(stopped)"
         ax.set_title(title, fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", pad_inches=0.1)
-    plt.close(fig)
-    atomic_write_bytes(out_path, buf.getvalue())
-    return out_path
+    return save_figure(fig, out_path, dpi=90, bbox_inches="tight", pad_inches=0.1)
 
 
 def _wrap(text: str, width: int) -> list[str]:

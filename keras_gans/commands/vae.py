@@ -11,15 +11,14 @@ import click
 
 from keras_gans.cli import main
 from keras_gans.errors import UserError
+from keras_gans.models.capabilities import ENCODER, require
 
 
-def _load_vae(run: str):
+def _load_vae(run: str, command: str):
     from keras_gans.train import load_run
 
     cfg, model, epoch = load_run(run)
-    if not hasattr(model, "encode"):
-        raise UserError(f"{run} is a '{cfg['model']}' run; this command needs a model with an encoder (model: vae)")
-    return cfg, model, epoch
+    return cfg, require(model, ENCODER, command), epoch
 
 
 def _load_folder(path: str, model, progress: bool = True):
@@ -79,12 +78,13 @@ def resolve_labels(paths: list[str], root: str, labels: str | None, attribute: s
 def encode_images(model, images_u8, batch_size: int = 256):
     import numpy as np
 
+    from keras_gans.images import from_uint8
     from keras_gans.io_utils import progbar
 
     bar = progbar(len(images_u8), "image") if len(images_u8) > batch_size else None
     mus = []
     for start in range(0, len(images_u8), batch_size):
-        x = images_u8[start : start + batch_size].astype(np.float32) / 127.5 - 1.0
+        x = from_uint8(images_u8[start : start + batch_size])
         mu, _ = model.encode(x, training=False)
         mus.append(np.asarray(mu))
         if bar is not None:
@@ -111,12 +111,11 @@ def plot_map(points, labels, out: Path, title: str):
     import matplotlib
 
     matplotlib.use("Agg")
-    import io
 
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from keras_gans.io_utils import atomic_write_bytes
+    from keras_gans.io_utils import save_figure
 
     fig, ax = plt.subplots(figsize=(6.4, 5.6))
     if labels is None:
@@ -134,10 +133,7 @@ def plot_map(points, labels, out: Path, title: str):
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    atomic_write_bytes(out, buf.getvalue())
+    save_figure(fig, out, dpi=90)
 
 
 @main.command("latent-map")
@@ -155,7 +151,7 @@ def latent_map(run, data_path, labels, attribute, out, method, n, seed):
     silhouette score of the map by label (in [-1, 1]; higher = classes better separated)."""
     import numpy as np
 
-    cfg, model, epoch = _load_vae(run)
+    cfg, model, epoch = _load_vae(run, "latent-map")
     if data_path:
         image_set = _load_folder(data_path, model)
         all_images, all_paths, root = image_set.images, image_set.paths, data_path
@@ -211,7 +207,7 @@ def reconstruct(run, data_path, n, out, seed):
     from keras_gans.images import save_png
     from keras_gans.metrics.reconstruction import reconstruction_mse
 
-    cfg, model, epoch = _load_vae(run)
+    cfg, model, epoch = _load_vae(run, "reconstruct")
     if data_path:
         images, where = _load_folder(data_path, model).images, data_path
     else:

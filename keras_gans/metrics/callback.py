@@ -59,12 +59,11 @@ class LabelSetCallback(keras.callbacks.Callback):
         self.evaluator = None
 
     def on_train_begin(self, logs=None):
-        from keras_gans.errors import UserError
         from keras_gans.metrics.multilabel import LabelSetEvaluator, read_label_sets, requests_for_sets
 
-        metas = getattr(self.model, "condition_meta", None) or []
-        if not metas:
-            raise UserError("eval.label_sets needs a conditional model (cgan/acgan)")
+        from keras_gans.models.capabilities import CONDITIONAL, require
+
+        metas = require(self.model, CONDITIONAL, "eval.label_sets").condition_meta
         sets = read_label_sets(self.path, [m["name"] for m in metas if m["type"] == "softmax"])
         requests_for_sets(metas, sets)  # names the model cannot be asked for: one clear error before training
         self.evaluator = LabelSetEvaluator(self.extractor, sets, seed=self.seed)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_gans.errors import UserError
+from keras_gans.models.capabilities import CONDITIONAL, has
 
 
 def read_label_sets(path, categories=()) -> list[list[str]]:
@@ -162,7 +163,7 @@ class LabelSetEvaluator:
         self.targets = targets_for_sets(classes, sets, str(self.extractor.path))
 
     def images(self, model, repeat: int = 0) -> np.ndarray:
-        metas = getattr(model, "condition_meta", None) or []
+        metas = model.condition_meta if has(model, CONDITIONAL) else []
         req = requests_for_sets(metas, self.sets)
         seeds = np.arange(len(self.sets), dtype=np.int64) + (self.seed * 100 + repeat) * 100_000
         return model.sample_from_seeds(seeds, **req)

@@ -9,32 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 from keras_gans.errors import UserError
-
-
-def _as_float(images) -> np.ndarray:
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        return images.astype(np.float32) / 127.5 - 1.0
-    return images.astype(np.float32)  # already in [-1, 1]
+from keras_gans.models.capabilities import ENCODER, require
 
 
 def reconstruction_errors(model, images, batch_size: int = 256) -> np.ndarray:
     """Per-image MSE ([-1, 1] units) of model.reconstruct on images (uint8 [N, H, W, C], or floats in [-1, 1])."""
-    if not hasattr(model, "reconstruct"):
-        raise UserError(
-            f"reconstruction MSE needs a model with an encoder (model: vae); this run is a '{model.family}' model"
-        )
+    require(model, ENCODER, "reconstruction MSE")
     images = np.asarray(images)
     if images.ndim != 4 or tuple(images.shape[1:]) != tuple(model.image_shape):
         raise UserError(
             f"images of shape {tuple(images.shape[1:])} do not match the model's {tuple(model.image_shape)}"
         )
-    out = []
-    for start in range(0, len(images), batch_size):
-        x = _as_float(images[start : start + batch_size])
-        x_hat = np.asarray(model.reconstruct(x, training=False), dtype=np.float32)
-        out.append(np.mean(np.square(x - x_hat).reshape(len(x), -1), axis=1))
-    return np.concatenate(out) if out else np.zeros((0,), np.float32)
+    return model.reconstruction_errors(images, batch_size)
 
 
 def reconstruction_mse(model, images, batch_size: int = 256) -> float:

@@ -1,5 +1,7 @@
-"""Model families by config name (`model:` key). Each is a GenerativeModel subclass owning its train_step.
-Imported lazily, so a command pays only for the family it uses."""
+"""Model families by config name (`model:` key). Each is a GenerativeModel subclass that supplies its losses and
+updates (`step_updates`) to the core's train_step and declares its capabilities (models/capabilities.py).
+Imported lazily, so a command pays only for the family it uses; the light modules here (capabilities,
+NAME_config) import no TensorFlow. How to add one: docs/extending.md."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ FAMILIES: dict[str, str] = {
     "acgan": "keras_gans.models.conditional:ConditionalGAN",
     "vae": "keras_gans.models.vae:VAE",
     "cyclegan": "keras_gans.models.cyclegan:CycleGAN",
+    "template": "keras_gans.models.template:TemplateGAN",  # the smallest family, to copy (docs/extending.md)
 }
 
 

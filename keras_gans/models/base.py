@@ -10,10 +10,15 @@ and overrides `train_step`. It gives every family the pieces that must be right 
 - loss reduction by the global batch (`reduce`), so gradients are right with any number of replicas;
 - optimizer updates with loss scaling (mixed_float16) and gradient norms for the diagnostics;
 - loss trackers declared by name, returned by `train_step` under the same names;
-- hooks the callbacks, checkpoints and exporters call: `sample_inputs`, `generate`, `sample_grid`,
-  `checkpoint_items`, `export_endpoints`.
+- hooks the callbacks, checkpoints and exporters call: `generate`, `sample_panel`, `checkpoint_items`,
+  `export_endpoints`.
 
-A family subclasses it, builds its nets in `__init__`, declares `tracker_names`, and writes `train_step`.
+It assumes no latent generator: sampling from noise is the `LatentSampler` mixin (models/latent.py), and every
+family declares what it can do in `capabilities` (models/capabilities.py).
+
+A family subclasses it, builds its nets in `__init__`, declares `tracker_names`, `net_names` and
+`capabilities`, and writes `step_updates` (its losses and updates, each through `minimize`); `train_step` is the
+core's template around it (see docs/extending.md).
 """
 
 from __future__ import annotations
@@ -22,9 +27,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.images import make_grid, to_uint8
-
-SAMPLE_SALT = 977  # fixed-noise grids never share noise with training steps
+from keras_gans.models.latent import scale_latent, seeds_to_latent  # noqa: F401  (their old home; callers import them here)
+from keras_gans.optimizers import make_optimizer  # noqa: F401  (its old home)
 
 
 def replica_info():
@@ -35,20 +39,12 @@ def replica_info():
     return ctx.num_replicas_in_sync, ctx.replica_id_in_sync_group
 
 
-def make_optimizer(kind: str, lr: float, beta_1: float, beta_2: float, mixed_float16: bool = False):
-    if kind == "adam":
-        opt = keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2)
-    elif kind == "rmsprop":
-        opt = keras.optimizers.RMSprop(lr)
-    else:
-        raise ValueError(f"unknown optimizer '{kind}' (adam or rmsprop)")
-    return keras.optimizers.LossScaleOptimizer(opt) if mixed_float16 else opt
-
-
 class GenerativeModel(keras.Model):
     """Base of every model family; see the module docstring."""
 
     family = "base"
+    capabilities: frozenset = frozenset()  # keras_gans/models/capabilities.py: what commands may ask of this family
+    net_names: tuple[str, ...] = ()  # attributes holding this family's Keras nets, in the order tools list them
     tracker_names: tuple[str, ...] = ()
     image_keys: tuple[str, ...] = ("image",)  # dataset keys that hold images
 
@@ -65,8 +61,6 @@ class GenerativeModel(keras.Model):
             aggregation="only_first_replica",
         )
         self.trackers = {n: keras.metrics.Mean(name=n) for n in self.active_trackers(cfg)}
-        # sigma of z ~ N(0, sigma^2) (net.z_std): training noise, sample grids, seeds; `sample --z-std` overrides it.
-        self.z_std = float(cfg["net"].get("z_std", 1.0) or 1.0)
 
     def active_trackers(self, cfg: dict) -> list[str]:
         """Tracker names for this config (a family drops the ones its config turns off, e.g. gp)."""
@@ -84,6 +78,10 @@ class GenerativeModel(keras.Model):
     def trainable_sets(self) -> dict:
         """optimizer name -> the variables it updates (to build optimizer slots before a restore)."""
         raise NotImplementedError
+
+    def sub_models(self) -> dict:
+        """name -> Keras net, for `nets`, summaries and tests (the names the family declares in net_names)."""
+        return {name: getattr(self, name) for name in self.net_names}
 
     def build_optimizers(self):
         """Create optimizer slots now: restoring into unbuilt optimizers silently drops their state."""
@@ -107,10 +105,6 @@ class GenerativeModel(keras.Model):
         z = tf.random.stateless_normal([b * n] + local_shape[1:], seed=self._seed_pair(salt), dtype=dtype)
         return z[rid * b : (rid + 1) * b] if n > 1 else z
 
-    def latent_noise(self, batch, salt: int):
-        """G's training noise z ~ N(0, z_std^2) [batch, latent_dim]."""
-        return scale_latent(self.normal([batch, self.cfg["net"]["latent_dim"]], salt), self.z_std)
-
     def uniform(self, local_shape, salt: int, minval=0.0, maxval=1.0):
         n, rid = replica_info()
         local_shape = list(local_shape)
@@ -124,10 +118,33 @@ class GenerativeModel(keras.Model):
         """Mean over the *global* batch: the right gradient scale under any tf.distribute strategy."""
         return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32))
 
+    # ----- the train step: a template the families fill in ------------------------------------------------------
+    def train_step(self, data):
+        """What Keras calls per batch: the family's updates (`step_updates`), then the epilogue every family
+        shares, written once: the step counter (it seeds the noise) and the loss trackers."""
+        logs = self.step_updates(data)
+        self.step_counter.assign_add(1)
+        return self.update_trackers(logs)
+
+    def step_updates(self, data) -> dict:
+        """The family's part of a step: its updates, each through `minimize`; returns the numbers to track."""
+        raise NotImplementedError
+
+    def minimize(self, opt_name: str, compute):
+        """One update in Keras's order: under the tape compute(tape) -> (per-example loss, extras), the loss reduced
+        by the global batch, then scale_loss -> gradients -> apply on the variables of `trainable_sets()[opt_name]`
+        with `optimizers()[opt_name]`. Returns (loss, global gradient norm, extras)."""
+        with tf.GradientTape() as tape:
+            per_example, extras = compute(tape)
+            loss = self.reduce(per_example)
+        norm = self.apply_update(tape, loss, self.trainable_sets()[opt_name], self.optimizers()[opt_name])
+        return loss, norm, extras
+
     @staticmethod
     def apply_update(tape, loss, variables, optimizer):
-        """Gradients (loss-scaled where the optimizer asks) applied; returns the global gradient norm."""
-        scaled = optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
+        """Gradients (loss-scaled where the optimizer asks: LossScaleOptimizer) applied; returns the global
+        gradient norm."""
+        scaled = optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, variables)
         norm = tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads if g is not None])
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):  # report the unscaled norm
@@ -152,35 +169,17 @@ class GenerativeModel(keras.Model):
         return {k: t.result() for k, t in self.trackers.items()}
 
     # ----- hooks for callbacks, checkpoints and export ---------------------------------------------------------
-    def sample_inputs(self, n: int, seed_offset: int = 0):
-        """Fixed inputs for sample grids: the same every epoch, every resume, every process."""
-        seed = tf.constant([self.seed * 1_000_003 + SAMPLE_SALT, seed_offset], tf.int64)
-        return scale_latent(tf.random.stateless_normal([n, self.cfg["net"]["latent_dim"]], seed=seed), self.z_std)
-
     def generate(self, inputs, training=False):
         """Images in [-1, 1] for the given inputs (the EMA generator where the family keeps one)."""
         raise NotImplementedError
 
+    def sample_panel(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(the uint8 grid written to RUN/samples each epoch, the uint8 generated images in it): the sample
+        callback saves the grid and reads the mode-collapse (diversity) signal off the images."""
+        raise NotImplementedError
+
     def sample_grid(self, n: int) -> np.ndarray:
-        """The uint8 grid image written to RUN/samples each epoch."""
-        images = to_uint8(self.generate(self.sample_inputs(n), training=False))
-        self.last_sample_images = images  # read by the diversity (mode-collapse) signal
-        return make_grid(images)
-
-    def sample_from_seeds(self, seeds, **conditions) -> np.ndarray:
-        """uint8 images, image i from latent seed seeds[i]: the same pixels as the export's `generate` signature."""
-        z = seeds_to_latent(tf.constant(seeds, tf.int64), self.cfg["net"]["latent_dim"], self.z_std)
-        return to_uint8(self.generate(z, training=False))
-
-    def evaluation_samples(self, n: int, seed: int = 0, batch_size: int = 256):
-        """(uint8 images [n, H, W, C], requested labels or None) for metrics. Conditional families return the
-        labels they asked for (a dict of arrays, e.g. {'label': [n]} or {'hair': [n], 'eyes': [n]}), drawn
-        evenly over the classes, so `evaluate` can score conditional accuracy and per-class collapse."""
-        out = []
-        for start in range(0, n, batch_size):
-            seeds = np.arange(start, min(n, start + batch_size), dtype=np.int64) + int(seed) * 1_000_000
-            out.append(self.sample_from_seeds(seeds))
-        return np.concatenate(out), None
+        return self.sample_panel(n)[0]
 
     def train_callbacks(self, run_dir, chief: bool) -> list:
         """Extra Keras callbacks this family needs during `train` (schedules, extra images). They run before the
@@ -194,8 +193,9 @@ class GenerativeModel(keras.Model):
         items.update({f"opt_{k}": v for k, v in self.optimizers().items()})
         return items
 
-    def export_endpoints(self, archive, uint8_fn, png_fn):
-        """Add this family's TF Serving signatures to a keras.export.ExportArchive."""
+    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+        """Add this family's TF Serving signatures to a keras.export.ExportArchive, with the builder in
+        models/signatures.py (uint8_fn / png_fn: unused, kept for callers that pass them)."""
         raise NotImplementedError
 
     @classmethod
@@ -204,17 +204,3 @@ class GenerativeModel(keras.Model):
         return {"image": image_set.images}, {"image_shape": list(image_set.images.shape[1:]), "n_images": len(image_set)}
 
 
-def scale_latent(z, z_std: float = 1.0):
-    """N(0, 1) draws -> N(0, z_std^2); untouched at 1.0, so runs without net.z_std keep their exact noise."""
-    return z if float(z_std) == 1.0 else z * tf.cast(float(z_std), z.dtype)
-
-
-def seeds_to_latent(seeds, latent_dim: int, z_std: float = 1.0):
-    """One latent vector per int64 seed, identical in Python, in the export and in `sample --seed` (scaled by the
-    run's net.z_std in all three)."""
-
-    def one(s):
-        return tf.random.stateless_normal([latent_dim], seed=tf.stack([s, tf.constant(0, tf.int64)]))
-
-    z = tf.map_fn(one, tf.cast(seeds, tf.int64), fn_output_signature=tf.TensorSpec([latent_dim], tf.float32))
-    return scale_latent(z, z_std)

@@ -32,8 +32,10 @@ from keras import layers
 from keras_gans import conditioning, losses, nets
 from keras_gans.errors import UserError
 from keras_gans.images import make_grid, to_uint8
-from keras_gans.models.base import seeds_to_latent
+from keras_gans.models.capabilities import CONDITIONAL, LATENT
 from keras_gans.models.gan import GAN
+from keras_gans.models.latent import seeds_to_latent
+from keras_gans.models.signatures import add_json_signature, add_latent_signatures
 
 
 def _tensors(arrays: dict) -> dict:
@@ -42,6 +44,7 @@ def _tensors(arrays: dict) -> dict:
 
 class ConditionalGAN(GAN):
     family = "cgan"
+    capabilities = frozenset({LATENT, CONDITIONAL})
 
     # ----- config, data ------------------------------------------------------------------------------------------
     def active_trackers(self, cfg):
@@ -313,13 +316,12 @@ class ConditionalGAN(GAN):
         labels = {k: np.repeat(v, steps, axis=0) for k, v in per_row.items()}
         return {"z": tf.convert_to_tensor(z, tf.float32), **_tensors(labels)}
 
-    def sample_grid(self, n: int) -> np.ndarray:
+    def sample_panel(self, n: int):
         head = self.grid_head()
         rows = head.k if head.k <= 16 else 8
         cols = max(1, n // rows)
         images, cols = self.grid_images(self.sample_inputs(cols), rows=rows)
-        self.last_sample_images = images
-        return make_grid(images, nrow=cols)
+        return make_grid(images, nrow=cols), images
 
     def sample_from_seeds(self, seeds, **conditions) -> np.ndarray:
         seeds = np.asarray(seeds, np.int64)
@@ -338,33 +340,13 @@ class ConditionalGAN(GAN):
         return np.concatenate(out), labels
 
     # ----- export ------------------------------------------------------------------------------------------------
-    def export_endpoints(self, archive, uint8_fn, png_fn):
+    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
         """serving_default(z, <conditions by name>) -> images; generate(seed, <conditions>) -> images, image_bytes;
         conditions() -> the conditions' names, types and classes as JSON (read by `sample` on an export)."""
-        g = self.sampling_generator
-        archive.track(g)
-        latent = self.latent_dim
-        names = [h.name for h in self.heads]
-        z_std = self.z_std
-        specs = [
-            tf.TensorSpec([None], tf.int32, name=h.name) if h.type == "softmax"
-            else tf.TensorSpec([None, h.k], tf.float32, name=h.name)
+        conditions = [
+            (h.name, tf.TensorSpec([None], tf.int32, name=h.name) if h.type == "softmax"
+             else tf.TensorSpec([None, h.k], tf.float32, name=h.name))
             for h in self.heads
         ]
-        meta = tf.constant(json.dumps(self.condition_meta))
-
-        def serving_default(z, *labels):
-            return {"images": uint8_fn(g({"z": z, **dict(zip(names, labels))}, training=False))}
-
-        def generate(seed, *labels):
-            z = seeds_to_latent(seed, latent, z_std)
-            images = uint8_fn(g({"z": z, **dict(zip(names, labels))}, training=False))
-            return {"images": images, "image_bytes": png_fn(images)}
-
-        def conditions():
-            return {"json": tf.identity(meta)}
-
-        archive.add_endpoint("serving_default", serving_default,
-                             [tf.TensorSpec([None, latent], tf.float32, name="z")] + specs)
-        archive.add_endpoint("generate", generate, [tf.TensorSpec([None], tf.int64, name="seed")] + specs)
-        archive.add_endpoint("conditions", conditions, [])
+        add_latent_signatures(archive, self.sampling_generator, self.latent_dim, self.z_std, conditions)
+        add_json_signature(archive, "conditions", json.dumps(self.condition_meta))

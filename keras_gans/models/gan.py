@@ -2,7 +2,8 @@
 class; the loss, the nets and the tricks come from the config.
 
 One train step = `d_steps` discriminator updates (each on its own slice of the real batch, i.e. n_critic with
-fresh real data) followed by `g_steps` generator updates, all inside one tf.function.
+fresh real data) followed by `g_steps` generator updates, all inside one tf.function (`step_updates`, run by the
+core's train_step; each update through `minimize`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,17 @@ import keras
 import tensorflow as tf
 
 from keras_gans import augment, losses, nets
-from keras_gans.models.base import GenerativeModel, make_optimizer, seeds_to_latent
+from keras_gans.models.base import GenerativeModel
+from keras_gans.models.capabilities import LATENT
+from keras_gans.models.latent import LatentSampler
+from keras_gans.models.signatures import add_latent_signatures
+from keras_gans.optimizers import from_train_config
 
 
-class GAN(GenerativeModel):
+class GAN(LatentSampler, GenerativeModel):
     family = "gan"
+    capabilities = frozenset({LATENT})
+    net_names = ("generator", "discriminator")
     tracker_names = (
         "d_loss", "g_loss", "d_real", "d_fake", "d_acc_real", "d_acc_fake", "gp", "d_grad_norm", "g_grad_norm",
         "D_G_z1", "D_G_z2",  # D(G(z)) before D's update (= d_fake) and after it, in G's update (PyTorch tutorial)
@@ -34,7 +41,6 @@ class GAN(GenerativeModel):
     def __init__(self, cfg: dict, data_info: dict, **kwargs):
         super().__init__(cfg, data_info, **kwargs)
         self.loss_type = cfg["loss"]["type"]
-        self.latent_dim = cfg["net"]["latent_dim"]
         self.d_steps = cfg["train"]["d_steps"]
         self.g_steps = cfg["train"]["g_steps"]
         self.gp_weight = float(cfg["loss"]["gp_weight"] or 0.0)
@@ -59,9 +65,8 @@ class GAN(GenerativeModel):
             self.ema_generator.set_weights(self.generator.get_weights())
             self.ema_generator.trainable = False
         t = cfg["train"]
-        mp16 = t.get("mixed_precision") == "mixed_float16"
-        self.g_optimizer = make_optimizer(t["optimizer"], t["g_lr"], t["beta_1"], t["beta_2"], mp16)
-        self.d_optimizer = make_optimizer(t["optimizer"], t["d_lr"], t["beta_1"], t["beta_2"], mp16)
+        self.g_optimizer = from_train_config(t, t["g_lr"])
+        self.d_optimizer = from_train_config(t, t["d_lr"])
         self._init_schedule()
 
     # ----- train.schedule (keras_gans/models/schedule.py) ------------------------------------------------------
@@ -179,13 +184,13 @@ class GAN(GenerativeModel):
         d_loss_fn = losses.d_loss_fn(self.loss_type)
         if self.augmenter.on:  # augment once: D's loss and the gradient penalty see the same images
             real, fake = self.augmented(real, 20 + i), self.augmented(fake, 30 + i)
-        with tf.GradientTape() as tape:
+
+        def compute(tape):
             real_out = self.discriminate(self._noisy(real, 20 + i), data, training=True)
             fake_out = self.discriminate(self._noisy(fake, 30 + i), fake_data, training=True)
-            per_example = d_loss_fn(real_out["score"], fake_out["score"], self.smoothing)
-            adv = per_example
+            adv = d_loss_fn(real_out["score"], fake_out["score"], self.smoothing)
             extra, extra_logs = self.extra_d_loss(real_out, fake_out, data, fake_data)
-            per_example = per_example + extra
+            per_example = adv + extra
             gp = tf.zeros_like(per_example)
             if self.gp_weight or "gp_weight" in self._sched_vars:
                 alpha = self.uniform([batch], 40 + i)
@@ -193,13 +198,14 @@ class GAN(GenerativeModel):
                     lambda x: self.discriminate(x, data, training=True)["score"], real, fake, alpha,
                     self.weight("gp_weight", self.gp_weight),
                 )
-            loss = self.reduce(per_example + gp)
-        norm = self.apply_update(tape, loss, self.discriminator.trainable_variables, self.d_optimizer)
+            return per_example + gp, (real_out["score"], fake_out["score"], adv, gp, extra_logs)
+
+        loss, norm, (real_score, fake_score, adv, gp, extra_logs) = self.minimize("d", compute)
         if self.clip_value:
             for w in self.discriminator.trainable_variables:
                 w.assign(tf.clip_by_value(w, -self.clip_value, self.clip_value))
-        p_real = losses.score_to_prob(self.loss_type, real_out["score"])
-        p_fake = losses.score_to_prob(self.loss_type, fake_out["score"])
+        p_real = losses.score_to_prob(self.loss_type, real_score)
+        p_fake = losses.score_to_prob(self.loss_type, fake_score)
         thr = losses.real_threshold(self.loss_type)
         logs = {
             "d_loss": loss,
@@ -207,13 +213,13 @@ class GAN(GenerativeModel):
             "d_fake": self.reduce(p_fake),
             "D_G_z1": self.reduce(p_fake),
             "d_adv_loss": self.reduce(adv),
-            "d_acc_real": self.reduce(tf.cast(tf.reshape(real_out["score"], [-1]) > thr, tf.float32)),
-            "d_acc_fake": self.reduce(tf.cast(tf.reshape(fake_out["score"], [-1]) <= thr, tf.float32)),
+            "d_acc_real": self.reduce(tf.cast(tf.reshape(real_score, [-1]) > thr, tf.float32)),
+            "d_acc_fake": self.reduce(tf.cast(tf.reshape(fake_score, [-1]) <= thr, tf.float32)),
             "gp": self.reduce(gp),
             "d_grad_norm": norm,
         }
         logs.update(extra_logs)
-        logs.update(self.adapt_p(real_out["score"]))
+        logs.update(self.adapt_p(real_score))
         return logs
 
     def g_update(self, batch, data, j: int, before_d=None):
@@ -221,9 +227,10 @@ class GAN(GenerativeModel):
         update `before_d(fake)` runs on it first (not recorded), then G's loss is taken on the same batch."""
         g_loss_fn = losses.g_loss_fn(self.loss_type)
         z = self.generator_inputs(batch, 50 + j if before_d is None else 10, data)
-        d_logs = {}
-        with tf.GradientTape() as tape:
+
+        def compute(tape):
             fake = self.generator(z, training=True)
+            d_logs = {}
             if before_d is not None:
                 with tape.stop_recording():
                     d_logs = before_d(fake, z)
@@ -231,12 +238,13 @@ class GAN(GenerativeModel):
             fake_out = self.discriminate(self.d_input(fake, 60 + j), fake_data, training=True)
             extra, extra_logs = self.extra_g_loss(fake_out, fake_data)
             adv = g_loss_fn(fake_out["score"])
-            loss = self.reduce(adv + extra)
-        norm = self.apply_update(tape, loss, self.generator.trainable_variables, self.g_optimizer)
+            return adv + extra, (d_logs, fake_out["score"], adv, extra_logs)
+
+        loss, norm, (d_logs, fake_score, adv, extra_logs) = self.minimize("g", compute)
         if self.ema_generator is not None:
             self.update_ema()
         logs = {**d_logs, "g_loss": loss, "g_grad_norm": norm, "g_adv_loss": self.reduce(adv),
-                "D_G_z2": self.reduce(losses.score_to_prob(self.loss_type, fake_out["score"]))}
+                "D_G_z2": self.reduce(losses.score_to_prob(self.loss_type, fake_score))}
         logs.update(extra_logs)
         return logs
 
@@ -258,14 +266,12 @@ class GAN(GenerativeModel):
         pieces = {k: tf.split(v, parts, axis=0) for k, v in data.items()}
         return [{k: pieces[k][i] for k in data} for i in range(parts)]
 
-    def train_step(self, data):
+    def step_updates(self, data):
         if self.reuse_fake and self.d_steps == 1 and self.g_steps == 1:
             # One G forward per step (as in the PyTorch DCGAN tutorial): D trains on the fakes, then G's loss is
             # taken on the same fakes through the updated D. Saves a G forward pass (~8% of the step).
-            logs = self.g_update(tf.shape(data["image"])[0], data, 0,
+            return self.g_update(tf.shape(data["image"])[0], data, 0,
                                  before_d=lambda fake, z: self.d_update(data["image"], data, 0, fake=fake, z=z))
-            self.step_counter.assign_add(1)
-            return self.update_trackers(logs)
         logs = {}
         # the pipeline feeds max_d slices (train.schedule may lower d_steps for a while): use the first d_steps
         slices = self.split_batch(data, self.max_d)[: self.d_steps]
@@ -274,8 +280,7 @@ class GAN(GenerativeModel):
         batch = tf.shape(slices[0]["image"])[0]
         for j in range(self.g_steps):
             logs.update(self.g_update(batch, slices[j % len(slices)], j))
-        self.step_counter.assign_add(1)
-        return self.update_trackers(logs)
+        return logs
 
     # ----- hooks -----------------------------------------------------------------------------------------------
     @property
@@ -285,19 +290,5 @@ class GAN(GenerativeModel):
     def generate(self, inputs, training=False):
         return self.sampling_generator(inputs, training=training)
 
-    def export_endpoints(self, archive, uint8_fn, png_fn):
-        g = self.sampling_generator
-        archive.track(g)
-        latent, z_std = self.latent_dim, self.z_std
-
-        def serving_default(z):
-            return {"images": uint8_fn(g(z, training=False))}
-
-        def generate(seed):
-            z = seeds_to_latent(seed, latent, z_std)
-            images = uint8_fn(g(z, training=False))
-            return {"images": images, "image_bytes": png_fn(images)}
-
-        archive.add_endpoint("serving_default", serving_default, [tf.TensorSpec([None, latent], tf.float32, name="z")])
-        archive.add_endpoint("generate", generate, [tf.TensorSpec([None], tf.int64, name="seed")])
-
+    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+        add_latent_signatures(archive, self.sampling_generator, self.latent_dim, self.z_std)

@@ -1,5 +1,6 @@
-"""Layer builders: each architecture offers a generator trunk (latent tensor -> image tensor) and a
-discriminator trunk (image tensor -> flat features). Models add their inputs, conditioning and heads."""
+"""Layer builders: each architecture (a module in ARCHS) offers `generator_trunk` (latent tensor -> image tensor),
+`discriminator_trunk` (image tensor -> flat features) and `discriminator_features` (D's last feature map or None,
+and the flat features). Models add their inputs, conditioning and heads."""
 
 from __future__ import annotations
 
@@ -29,10 +30,7 @@ def discriminator_trunk(x, cfg_net, sync_bn=False):
 
 def discriminator_features(x, cfg_net, sync_bn=False):
     """(D's last feature map, or None for nets without one, and the flat features the heads read)."""
-    arch = _arch(cfg_net, "d")
-    if hasattr(arch, "discriminator_features"):
-        return arch.discriminator_features(x, cfg_net, sync_bn)
-    return None, arch.discriminator_trunk(x, cfg_net, sync_bn)
+    return _arch(cfg_net, "d").discriminator_features(x, cfg_net, sync_bn)
 
 
 def score_head(feats, cfg_net, units: int = 1, name: str = "d_score", feature_map=None):

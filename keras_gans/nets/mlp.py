@@ -40,3 +40,8 @@ def discriminator_trunk(x, cfg_net: dict, sync_bn: bool = False):
         if dropouts[i]:
             x = layers.Dropout(dropouts[i])(x)
     return x
+
+
+def discriminator_features(x, cfg_net: dict, sync_bn: bool = False):
+    """(D's last feature map: none for an MLP, D's flat features): the interface every arch offers."""
+    return None, discriminator_trunk(x, cfg_net, sync_bn)

@@ -1,0 +1,76 @@
+"""CycleGAN's config section (`cyclegan:`), declared next to the family: its keys' defaults, the value tables
+config.py reads for the per-key checks, and the rules that relate its keys to other sections (`validate`).
+Light on purpose (no TensorFlow): config.py composes it before anything heavy is imported."""
+
+from __future__ import annotations
+
+from keras_gans.errors import UserError
+
+SECTION = "cyclegan"
+DEFAULTS = {  # data.path is a folder with trainA/ trainB/ (testA/ testB/)
+    "g_filters": 64,  # width of the ResNet generator's first conv (64 in the paper)
+    "n_blocks": 9,  # residual blocks: 9 for 256 px, 6 for 128 px and below
+    "d_filters": 64,  # width of the PatchGAN's first conv
+    "d_layers": 3,  # stride-2 convs in the PatchGAN: 3 = the 70x70 PatchGAN
+    "norm": "instance",  # instance | batch | none (G and D)
+    "lambda_cycle": 10.0,  # weight of the cycle-consistency L1 loss
+    "lambda_identity": 0.5,  # identity L1 weight, as a fraction of lambda_cycle (0 = off)
+    "pool_size": 50,  # generated images kept per direction for D (0 = D sees only the newest)
+    "decay_epochs": None,  # epochs of linear LR decay to 0 at the end (None = the second half of train.epochs)
+    "n_test_samples": 4,  # test images per domain in each epoch's A->B->A / B->A->B grid
+    "scenes_per_domain": 400,  # size of each domain of the built-in `scenes` set
+    "photo_domain": "A",  # which folder side holds the photos (A | B): `transfer` runs photo -> style by default
+    "export_directions": "both",  # both | to_style (only photo -> style: half the size, as shipped in saved_models/)
+}
+FAMILIES = ("cyclegan",)  # the config values of `model` this section belongs to
+NULLABLE = {"cyclegan.decay_epochs": int}
+CHOICES = {
+    "cyclegan.norm": ("instance", "batch", "none"),
+    "cyclegan.photo_domain": ("A", "B"),
+    "cyclegan.export_directions": ("both", "to_style"),
+}
+RANGES = {"cyclegan.pool_size": (0, None, True, True)}
+
+
+def validate(cfg: dict):
+    """The rules between cyclegan keys and the train, watchdog and data sections (only for model: cyclegan)."""
+    c, t = cfg["cyclegan"], cfg["train"]
+    if t["d_steps"] != 1 or t["g_steps"] != 1:
+        raise UserError("cyclegan makes one G and one D update per step: set train.d_steps=1 and train.g_steps=1")
+    for key in ("g_filters", "n_blocks", "d_filters", "d_layers", "n_test_samples", "scenes_per_domain"):
+        if not isinstance(c[key], int) or c[key] < 1:
+            raise UserError(f"cyclegan.{key} must be a positive integer, got {c[key]!r}")
+    for key in ("lambda_cycle", "lambda_identity"):
+        if not isinstance(c[key], (int, float)) or c[key] < 0:
+            raise UserError(f"cyclegan.{key} must be a number >= 0, got {c[key]!r}")
+    if not isinstance(c["pool_size"], int) or c["pool_size"] < 0:
+        raise UserError(f"cyclegan.pool_size must be an integer >= 0, got {c['pool_size']!r}")
+    if cfg["watchdog"]["on_nan"] == "restore":
+        raise UserError("watchdog.on_nan=restore rescales a constant learning rate, but cyclegan's follows its decay "
+                        "schedule; use watchdog.on_nan=stop (then --resume with lower train.g_lr/d_lr) or warn")
+    if c["photo_domain"] not in ("A", "B"):
+        raise UserError(f"cyclegan.photo_domain must be A or B (the folder side that holds the photos), got {c['photo_domain']!r}")
+    if c["norm"] not in ("instance", "batch", "none"):
+        raise UserError(f"cyclegan.norm must be instance, batch or none; got {c['norm']!r}")
+    de = c["decay_epochs"]
+    if de is not None and (not isinstance(de, int) or not 0 <= de <= t["epochs"]):
+        raise UserError(f"cyclegan.decay_epochs must be null or an integer in 0..train.epochs ({t['epochs']}), got {de!r}")
+    size = cfg["data"]["image_size"]
+    if size % 4 or size < min_image_size(c["d_layers"]):
+        raise UserError(
+            f"data.image_size {size} does not fit cyclegan: it must be a multiple of 4 and at least "
+            f"{min_image_size(c['d_layers'])} for cyclegan.d_layers={c['d_layers']} (lower d_layers for tiny images)"
+        )
+
+
+def min_image_size(d_layers: int) -> int:
+    """Smallest image size (a multiple of 4) whose PatchGAN score map is at least 1x1: d_layers stride-2 4x4 convs
+    and two stride-1 4x4 convs, each on a 1-pixel pad."""
+    s = 8
+    while True:
+        x = s
+        for _ in range(d_layers):
+            x = (x - 2) // 2 + 1
+        if x - 2 >= 1:
+            return s
+        s += 4
