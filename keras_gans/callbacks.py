@@ -249,8 +249,8 @@ class TimeBudget(keras.callbacks.Callback):
         wall, cpu = self._clocks()
         return self._base["wall_s"] + wall - self._start[0], self._base["cpu_s"] + cpu - self._start[1]
 
-    def spent(self) -> bool:
-        wall, cpu = self.used()
+    def spent(self, before_this_run: bool = False) -> bool:
+        wall, cpu = (self._base["wall_s"], self._base["cpu_s"]) if before_this_run else self.used()
         return wall >= self.max_wall or cpu >= self.max_cpu
 
     def on_train_begin(self, logs=None):

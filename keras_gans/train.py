@@ -378,7 +378,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     from keras_gans.callbacks import TimeBudget
 
     budget = TimeBudget(t.get("max_minutes"), t.get("max_cpu_minutes"), run_dir).prime()
-    if initial_epoch < epochs and budget.spent():
+    if initial_epoch < epochs and budget.spent(before_this_run=True):
         wall, cpu = budget.used()
         print(f"time budget already spent ({wall:.0f} s wall, {cpu:.0f} s CPU at epoch {initial_epoch}): nothing to "
               "train; raise train.max_minutes / train.max_cpu_minutes to continue", file=sys.stderr, flush=True)
