@@ -211,8 +211,11 @@ def interpolate_latents(z0, z1, steps: int, method: str):
 @click.option("--label", help="Conditional models: hold this class fixed along every row.")
 @click.option("--labels", help='Conditional models: hold this label set fixed, e.g. "red cube,blue sphere".')
 @click.option("--cond", "cond_items", multiple=True, metavar="NAME=VALUE", help="Hold any condition fixed, e.g. hair=red.")
-def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label, labels, cond_items):
-    """Walk the latent space between pairs of points: one row per pair, STEPS images per row (conditions fixed)."""
+@click.option("--z-std", "z_std", type=float, metavar="SIGMA",
+              help="Endpoints z ~ N(0, SIGMA^2), as `sample --z-std` (default: the run's net.z_std).")
+def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label, labels, cond_items, z_std):
+    """Walk the latent space between pairs of points: one row per pair, STEPS images per row (conditions fixed).
+    The endpoints are the latents `sample` draws for the same seeds and sigma, so a row starts and ends on them."""
     import numpy as np
 
     from keras_gans.images import save_grid, to_uint8
@@ -223,13 +226,17 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
         raise UserError("--from and --to go together (two latent seeds, e.g. --from 300005 --to 300012)")
     if from_seed is not None and pairs:
         raise UserError("--pairs and --from/--to do not mix: --from/--to draw one row")
+    if z_std is not None and not z_std > 0:
+        raise UserError(f"--z-std must be > 0 (a standard deviation), got {z_std}")
     cfg, model, epoch = load_run(run)
+    # the run's sigma (net.z_std): a model trained on N(0, 2^2) noise walks between the points it was trained on
+    z_std = float(z_std) if z_std is not None else float(getattr(model, "z_std", cfg["net"].get("z_std", 1.0)) or 1.0)
     if from_seed is not None:
         seeds, pairs = np.array([from_seed, to_seed], np.int64), 1
     else:
         pairs = pairs or 4
         seeds = np.arange(2 * pairs, dtype=np.int64) + int(seed) * 100000
-    z = seeds_to_latent(seeds, int(cfg["net"]["latent_dim"])).numpy()
+    z = seeds_to_latent(seeds, int(cfg["net"]["latent_dim"]), z_std).numpy()
     zs = interpolate_latents(z[0::2], z[1::2], steps, method).reshape(pairs * steps, -1)
     metas = require(model, LATENT, "interpolate").condition_meta if has(model, CONDITIONAL) else []
     wants = label is not None or labels is not None or cond_items
