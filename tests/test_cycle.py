@@ -164,7 +164,7 @@ def _write(path, size, colour, fmt="PNG"):
 
 def test_cyclegan_layout_and_clear_errors(tmp_path):
     from keras_gans.errors import UserError
-    from keras_gans.models.cyclegan import load_domains
+    from keras_gans.data.source import load_domains
 
     root = tmp_path / "set"
     for i in range(3):
@@ -203,7 +203,7 @@ def test_builtin_scenes_are_two_distinct_domains():
 
 def test_monet2photo_loads_in_layout():
     root = shared_data("monet2photo")
-    from keras_gans.models.cyclegan import load_domains
+    from keras_gans.data.source import load_domains
 
     cfg = cycle_config()
     cfg["data"].update({"path": str(root), "max_images": 6})

@@ -66,3 +66,58 @@ def test_builtin_digits_default():
     s = load_builtin("digits", 32)
     assert s.images.shape == (1797, 32, 32, 1)
     assert sorted(set(s.labels["label"].tolist())) == list(range(10))
+
+
+def test_step_plan_is_the_one_rule():
+    """images per step = batch x the largest d_steps (train.schedule included); steps/epoch = n // that, >= 1."""
+    from conftest import tiny_config
+    from keras_gans.data.plan import step_plan
+    from keras_gans.models.schedule import max_d_steps
+
+    cfg = tiny_config(train={"steps_per_epoch": 0, "d_steps": 2, "batch_size": 16})
+    p = step_plan(cfg, 100)
+    assert (p.images_per_step, p.steps_per_epoch, p.d_slices) == (32, 3, 2)
+    assert step_plan(cfg, 5).steps_per_epoch == 1
+    cfg["train"]["schedule"] = [{"step": 10, "d_steps": 5}]
+    assert step_plan(cfg, 400).images_per_step == 80 and max_d_steps(cfg) == 5  # the model reads the same rule
+    cfg["train"]["steps_per_epoch"] = 7
+    assert step_plan(cfg, 400).steps_per_epoch == 7
+
+
+def test_entry_point_by_data_kind(tmp_path):
+    """Each family declares what it trains on; the data layer hands it that (labels read, unlabelled dropped)."""
+    from conftest import tiny_config
+    from keras_gans.data.source import Domains, load_training_data
+    from keras_gans.models import family_class
+
+    assert [family_class(m).data_kind for m in ("gan", "cgan", "vae", "cyclegan")] == \
+        ["images", "labelled", "images", "domains"]
+    for i, cls in enumerate(("a", "b")):  # a labelled folder: one class sub-folder each
+        (tmp_path / cls).mkdir()
+        for j in range(3):
+            Image.fromarray(np.full((8, 8, 3), 40 * (i + j), np.uint8)).save(tmp_path / cls / f"{j}.png")
+    heads = {"heads": [{"name": "label", "type": "softmax"}]}
+    cfg = tiny_config(model="cgan", data={"path": str(tmp_path)}, conditional=heads)
+    s = load_training_data(cfg, "labelled", progress=False)
+    assert s.images.shape == (6, 16, 16, 3) and s.label_names == {"label": ["a", "b"]}
+    assert s.labels["label"].tolist() == [0, 0, 0, 1, 1, 1] and "class folders" in s.label_source
+    digits = load_training_data(tiny_config(model="cgan", conditional=heads), "labelled", progress=False)
+    assert len(digits.labels["label"]) == len(digits.images) and digits.label_source == "the built-in data"
+    with pytest.raises(Exception, match="unknown data kind"):
+        load_training_data(cfg, "pairs")
+    assert Domains.__module__ == "keras_gans.data.source"
+
+
+def test_holdout_split_and_reference_subset(tmp_path):
+    from keras_gans.data.source import holdout_split, reference_images
+
+    tr, ho = holdout_split(100, 0.1, seed=3)
+    assert len(ho) == 10 and len(tr) == 90 and not set(tr) & set(ho)
+    assert np.array_equal(holdout_split(100, 0.1, seed=3)[1], ho)  # fixed by the seed
+    assert len(holdout_split(10, 4, seed=0)[1]) == 4 and len(holdout_split(3, 10, seed=0)[0]) == 1  # keeps >= 1
+    for j in range(5):
+        Image.fromarray(np.full((8, 8), 50 * j, np.uint8)).save(tmp_path / f"{j}.png")
+    a = reference_images(tmp_path, 8, 1, n=3, seed=1, progress=False)
+    assert a.shape == (3, 8, 8, 1)
+    assert np.array_equal(a, reference_images(tmp_path, 8, 1, n=3, seed=1, progress=False))
+    assert reference_images(tmp_path, 8, 1, n=10, progress=False).shape == (5, 8, 8, 1)

@@ -15,21 +15,9 @@ from keras_gans.errors import UserError
 
 def load_real_images(data: str, image_size: int, channels: int | None, n: int, seed: int):
     """Up to n real images of `data` (a random subset when there are more), at the run's size and channels."""
-    import numpy as np
+    from keras_gans.data.source import reference_images
 
-    from keras_gans.data import idx
-    from keras_gans.data.images import find_images, load_images
-
-    if idx.is_idx(data):  # MNIST IDX files
-        images = idx.load_idx(data, image_size, channels).images
-        if len(images) > n:
-            images = images[np.sort(np.random.default_rng(seed).choice(len(images), n, replace=False))]
-        return images
-    paths = find_images(data)
-    if len(paths) > n:
-        keep = np.sort(np.random.default_rng(seed).choice(len(paths), n, replace=False))
-        paths = [paths[i] for i in keep]
-    return load_images(paths, image_size, channels, progress=True).images
+    return reference_images(data, image_size, channels, n, seed)
 
 
 @main.command()

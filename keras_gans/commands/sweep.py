@@ -213,7 +213,7 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
         if fid_fn is not None and model is not None:
             try:
                 if real is None:
-                    from keras_gans.train import load_image_set
+                    from keras_gans.data.source import load_image_set
 
                     real = load_image_set(cfg, progress=False).images[:fid_n]
                 fake, _ = model.evaluation_samples(len(real))

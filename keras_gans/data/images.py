@@ -38,6 +38,8 @@ class ImageSet:
     paths: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     labels: dict[str, np.ndarray] = field(default_factory=dict)  # filled by label sources for conditional models
+    label_names: dict[str, list[str]] = field(default_factory=dict)  # label -> class names
+    label_source: str = ""  # where the labels came from (for messages)
 
     def __len__(self) -> int:
         return len(self.images)
