@@ -625,3 +625,7 @@ def save_config(cfg: dict, run_dir: str | Path) -> Path:
     path = Path(run_dir) / "config.yaml"
     atomic_write_text(path, yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+# Public names for what train.py and the commands use (tests/test_layers.py: no private names across modules).
+flatten, nearest_key, merge_config, read_yaml = _flatten, _nearest, _merge, _read_yaml

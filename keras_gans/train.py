@@ -43,16 +43,16 @@ def preset_origin(preset: str) -> dict:
 def resume_config(run_dir: str | Path, preset: str | None, overrides: dict, config_file: str | None = None) -> dict:
     """The config to continue run_dir with: its recorded config plus the allowed changes from the command line.
     A preset, --config file or --set that contradicts the recorded config is a UserError naming each difference."""
-    from keras_gans.config import (_flatten, _read_yaml, apply_overrides, list_presets, load_config,
-                                   load_run_config, preset_path, validate)
+    from keras_gans.config import (apply_overrides, flatten, list_presets, load_config, load_run_config,
+                                   preset_path, read_yaml, validate)
 
     run_dir = Path(run_dir)
     recorded = load_run_config(run_dir)
-    rec = _flatten(recorded)
+    rec = flatten(recorded)
     diffs: list[str] = []
 
     def differ(a: dict, b: dict, a_name: str, b_name: str):
-        fa, fb = _flatten(a), _flatten(b)
+        fa, fb = flatten(a), flatten(b)
         for k in sorted(fa):
             if fa[k] != fb.get(k) and not may_change_on_resume(k) and k != "data.channels":
                 diffs.append(f"{k} is {fa[k]!r} in {a_name}, {fb.get(k)!r} in {b_name}")
@@ -73,9 +73,9 @@ def resume_config(run_dir: str | Path, preset: str | None, overrides: dict, conf
             differ(base, given, f"the run ({recorded['name']})", f"preset '{preset}'")
     explicit = dict(overrides)
     if config_file:
-        explicit.update(_flatten(_read_yaml(Path(config_file))))
+        explicit.update(flatten(read_yaml(Path(config_file))))
     asked = validate(apply_overrides(recorded, explicit))
-    flat = _flatten(asked)
+    flat = flatten(asked)
     for k in sorted(explicit):
         new, old = flat[k], rec[k]
         if k in ("data.path", "data.labels") and isinstance(new, str) and os.path.exists(new):

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import click
 
-from keras_gans.cli import main
 from keras_gans.errors import UserError
 
 MAKERS = ("faces", "shapes")
 
 
-@main.group()
+@click.group()
 def data():
     """Data set utilities."""
 
@@ -60,3 +59,6 @@ def make(dataset, out, n, size, seed):
         atomic_write_text(out / "train.json", json.dumps(mapping, indent=0))
         labels_file = "train.json + objects.json"
     click.echo(f"wrote {len(s)} {dataset} images ({size} px) to {out / 'images'} and labels to {out} ({labels_file})")
+
+
+COMMANDS = (data,)  # registered by keras_gans.cli

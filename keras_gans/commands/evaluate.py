@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from keras_gans.cli import main
 from keras_gans.errors import UserError
 
 
@@ -20,7 +19,7 @@ def load_real_images(data: str, image_size: int, channels: int | None, n: int, s
     return reference_images(data, image_size, channels, n, seed)
 
 
-@main.command()
+@click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--data", type=str, help="Folder (or MNIST IDX file) of real images to compare with (e.g. the test set); "
               "needed by every metric but the --label-sets score.")
@@ -129,7 +128,7 @@ def _label_set_score(model, extractor, path, seed: int, repeats: int, grid_path:
     return res, grid_path
 
 
-@main.command("train-classifier")
+@click.command("train-classifier")
 @click.option("--data", required=True, type=click.Path(exists=True),
               help="Folder with one sub-folder of images per class (or an MNIST IDX images file); with --multilabel "
                    "an image folder with its labels file (i-CLEVR train.json + objects.json, tags.csv, attributes).")
@@ -186,7 +185,7 @@ def interpolate_latents(z0, z1, steps: int, method: str):
     return out.astype(np.float32)
 
 
-@main.command()
+@click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--steps", type=click.IntRange(2, 64), default=10, show_default=True)
 @click.option("--pairs", type=click.IntRange(1, 64), help="Rows, each between two latent points [default: 4].")
@@ -243,7 +242,7 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
     click.echo(f"wrote {what} in {steps} steps (epoch {epoch}) to {out}")
 
 
-@main.command()
+@click.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for compare.png, metrics.md, metrics.csv.")
 @click.option("--n", type=click.IntRange(1, 256), default=16, show_default=True, help="Samples per run.")
@@ -307,3 +306,6 @@ def compare(runs, out, n, seed):
     if missing:
         click.echo(f"note: no eval.json metrics for {', '.join(missing)} (run `python cli.py evaluate RUN --data ...` first)")
     click.echo(f"wrote {out / 'compare.png'}, {out / 'metrics.md'}, {out / 'metrics.csv'}")
+
+
+COMMANDS = (evaluate, train_classifier, interpolate, compare)  # registered by keras_gans.cli

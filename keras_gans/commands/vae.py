@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from keras_gans.cli import main
 from keras_gans.errors import UserError
 
 
@@ -118,7 +117,7 @@ def plot_map(points, labels, out: Path, title: str):
     atomic_write_bytes(out, buf.getvalue())
 
 
-@main.command("latent-map")
+@click.command("latent-map")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--data", "data_path", type=click.Path(exists=True),
               help="Image folder to encode (default: the run's held-out images, labelled by class sub-folder).")
@@ -174,7 +173,7 @@ def latent_map(run, data_path, labels, attribute, out, method, n, seed):
     click.echo(f"wrote {out}")
 
 
-@main.command()
+@click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--data", "data_path", type=click.Path(exists=True),
               help="Image folder to reconstruct (default: the run's held-out images).")
@@ -202,3 +201,6 @@ def reconstruct(run, data_path, n, out, seed):
     click.echo(f"reconstruction MSE on {len(images)} images of {where}: {mse:.5f} ([-1, 1] pixels; "
                f"{mse / 4:.5f} in [0, 1] units), epoch {epoch}")
     click.echo(f"wrote {out}")
+
+
+COMMANDS = (latent_map, reconstruct)  # registered by keras_gans.cli

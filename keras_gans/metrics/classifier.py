@@ -164,7 +164,7 @@ def _train_multilabel(data, out, image_size, channels, epochs, batch_size, test_
     import keras
 
     from keras_gans.io_utils import atomic_path, atomic_write_text
-    from keras_gans.metrics.multilabel import topk_score
+    from keras_gans.metrics.scores import topk_score
 
     x, y, classes = load_multilabel(data, image_size, channels, labels, categories, ignore_tags, max_images)
     if len(x) < 4:
