@@ -2,8 +2,9 @@
 
 Every file a run reads goes through here: image folders, MNIST IDX files and the built-in sets
 (`load_image_set`), their labels for conditional models (`load_labelled`), CycleGAN's two domains
-(`load_domains`), the VAE's fixed hold-out split (`holdout_split`, `holdout_images`) and the real images
-evaluation compares with (`reference_images`). A family declares which kind it trains on (its `data_kind`:
+(`load_domains`), the VAE's fixed hold-out split (`holdout_split`, `holdout_images`), the real images
+evaluation compares with (`reference_images`) and the sets `train-classifier` learns from (`load_class_folders`,
+`load_multilabel`). A family declares which kind it trains on (its `data_kind`:
 "images", "labelled" or "domains") and `load_training_data` hands it that; the family then only maps the arrays
 onto its inputs (`prepare_data`), and never opens a file.
 """
@@ -95,6 +96,64 @@ def load_labelled(cfg: dict, progress: bool = True) -> ImageSet:
     image_set.label_names = names
     image_set.label_source = where
     return image_set
+
+
+# ----- classifier training sets (train-classifier) ----------------------------------------------------------------
+def load_class_folders(root: str | Path, image_size: int, channels: int | None = None, max_per_class: int | None = None):
+    """(images uint8 [n, S, S, C], labels int32 [n], class names) from ROOT/CLASS/**/image files."""
+    from keras_gans.data import idx
+
+    if idx.is_idx(root):  # MNIST IDX images + the labels file beside them
+        s = idx.load_idx(root, image_size, channels)
+        if "label" not in s.labels:
+            raise UserError(f"{root} has no labels file beside it (looked for {Path(root).name.replace('images', 'labels').replace('idx3', 'idx1')})")
+        y, classes = s.labels["label"], s.label_names["label"]
+        if max_per_class:
+            keep = np.sort(np.concatenate([np.flatnonzero(y == c)[: int(max_per_class)] for c in np.unique(y)]))
+            return s.images[keep], y[keep], classes
+        return s.images, y, classes
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"data folder not found: {root} (pass a folder with one sub-folder of images per class)")
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if len(classes) < 2:
+        raise UserError(f"{root} must hold one sub-folder of images per class (at least 2); found {len(classes)}")
+    paths, labels = [], {}
+    for i, c in enumerate(classes):
+        found = find_images(root / c)
+        if max_per_class:
+            found = found[: int(max_per_class)]
+        paths += found
+        labels.update({p: i for p in found})
+    image_set = load_images(paths, image_size, channels, progress=True)
+    y = np.array([labels[p] for p in image_set.paths], dtype=np.int32)
+    return image_set.images, y, classes
+
+
+def load_multilabel(root, image_size: int, channels: int | None = None, labels_file=None, categories=(),
+                    ignore_tags=(), max_images: int | None = None):
+    """(images uint8 [n, S, S, C], multi-hot float32 [n, K], label names) from an image folder (or MNIST IDX file)
+    and its labels: a labels file given or found in the folder, or class sub-folders."""
+    from keras_gans.data import idx
+    from keras_gans.data import labels as label_io
+
+    if idx.is_idx(root):
+        s = idx.load_idx(root, image_size, channels, max_images=max_images)
+        lab = label_io.Labels(dict(s.labels), dict(s.label_names))
+        targets, names = label_io.multi_hot(lab)
+        return s.images, targets, names
+    root = Path(root)
+    paths = find_images(root)
+    if max_images:
+        paths = paths[: int(max_images)]
+    image_set = load_images(paths, image_size, channels, progress=True)
+    lab = label_io.load_labels(image_set.paths, root, labels_file, list(categories), None, ignore_tags)
+    label_io.warn_notes(lab)
+    targets, names = label_io.multi_hot(lab)
+    images = image_set.images
+    if lab.keep is not None:
+        images, targets = images[lab.keep], targets[lab.keep]
+    return images, targets, names
 
 
 # ----- domains (CycleGAN) -----------------------------------------------------------------------------------------
