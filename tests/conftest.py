@@ -21,6 +21,27 @@ def shared_data(name: str) -> Path:
     return p
 
 
+@pytest.fixture(scope="session")
+def digits_dir(tmp_path_factory) -> Path:
+    """The 1,797 UCI digits (32 px, one sub-folder per class) written from the built-in set by `data make digits`'s
+    code: pixel for pixel the ../shared/data/uci-digits folder, on any clean checkout."""
+    from keras_gans.commands.data import write_class_folders
+
+    out = tmp_path_factory.mktemp("digits") / "uci-digits"
+    write_class_folders("digits", out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def digit_classifier(tmp_path_factory, digits_dir):
+    """(path, metadata) of a small classifier trained on a subset of the UCI digits (16 px), once per session."""
+    from keras_gans.metrics.classifier import train_classifier
+
+    out = tmp_path_factory.mktemp("clf") / "digits.keras"
+    meta = train_classifier(digits_dir, out, image_size=16, epochs=10, batch_size=32, max_per_class=100, verbose=0)
+    return out, meta
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_GANS_CACHE", str(tmp_path / "cache"))

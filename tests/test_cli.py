@@ -7,7 +7,6 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from conftest import shared_data
 
 TINY = ["--set", "data.image_size=16", "--set", "net.dim=8", "--set", "net.latent_dim=16",
         "--set", "train.steps_per_epoch=2", "--set", "callbacks.tensorboard=false", "--set", "train.verbose=0"]
@@ -27,8 +26,8 @@ def _assert_user_error(res, *needles):
         assert n in err, err
 
 
-def test_train_sample_export_on_real_digits(tmp_path):
-    data = shared_data("uci-digits")
+def test_train_sample_export_on_real_digits(tmp_path, digits_dir):
+    data = digits_dir
     run = tmp_path / "r"
     res = run_cli("train", "dcgan", "--data", data, "--epochs", 2, "--run-dir", run,
                   "--set", f"callbacks.export_dir={tmp_path / 'sm'}", *TINY)

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import shared_data
 
 
-def test_real_folder_shapes_range_and_cache(tmp_path):
+def test_real_folder_shapes_range_and_cache(tmp_path, digits_dir):
     from keras_gans.data.images import find_images, load_images
     from keras_gans.data.pipeline import make_train_dataset
 
-    root = shared_data("uci-digits")
+    root = digits_dir
     paths = find_images(root)
     assert len(paths) == 1797
     s = load_images(paths[:200], 28, cache_dir=tmp_path / "c")

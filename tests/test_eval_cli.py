@@ -10,8 +10,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from tests.conftest import shared_data, tiny_config
-from tests.eval_fixtures import digit_classifier  # noqa: F401 (a fixture)
+from tests.conftest import tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +35,10 @@ def test_fid_over_training_lands_in_history(tiny_run):
     assert len(rows) == 2 and all(float(r["fid"]) > 0 for r in rows)
 
 
-def test_evaluate_writes_eval_json(tiny_run, classifier):
+def test_evaluate_writes_eval_json(tiny_run, classifier, digits_dir):
     from keras_gans.cli import main
 
-    data = shared_data("uci-digits")
+    data = digits_dir
     r = CliRunner().invoke(main, ["evaluate", str(tiny_run), "--data", str(data), "--features", str(classifier),
                                   "--n", "64", "--seed", "3"])
     assert r.exit_code == 0, r.output

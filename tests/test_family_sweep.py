@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from tests.eval_fixtures import digit_classifier  # noqa: F401
 from click.testing import CliRunner
 
 from test_family import TINY

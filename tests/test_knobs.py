@@ -53,12 +53,12 @@ def test_binary_attribute_requests():
 
 
 @pytest.mark.slow  # a training and two `sample` processes: ~35 s on a busy 2-core machine
-def test_sample_cond_binary_attribute_end_to_end(tmp_path):
+def test_sample_cond_binary_attribute_end_to_end(tmp_path, digits_dir):
     """A tiny ACGAN on an attribute table with one binary head: `sample --cond smiling=0/1` differ."""
     from keras_gans.cli import main
     from keras_gans.train import load_run, train
 
-    src = shared_data("uci-digits")
+    src = digits_dir
     files = sorted((src / "3").glob("*.png"))[:32]
     data = tmp_path / "data"
     data.mkdir()

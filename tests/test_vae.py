@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import shared_data, tiny_config
+from conftest import tiny_config
 
 
 def vae_config(**sections):
@@ -181,13 +181,13 @@ def test_export_round_trip(tiny_run):
     np.testing.assert_allclose(enc["z_mean"].numpy(), np.asarray(mu), atol=1e-5)
 
 
-def test_latent_map_and_reconstruct_commands(tiny_run, tmp_path):
+def test_latent_map_and_reconstruct_commands(tiny_run, tmp_path, digits_dir):
     from keras_gans.data.images import find_images, load_images
     from keras_gans.metrics.reconstruction import reconstruction_mse
     from keras_gans.train import load_run
 
     run, _ = tiny_run
-    digits = shared_data("uci-digits")
+    digits = digits_dir
     out = tmp_path / "map.png"
     res = _invoke("latent-map", run, "--data", digits, "--out", out, "--n", 80, "--method", "tsne")
     assert res.exit_code == 0, res.output
