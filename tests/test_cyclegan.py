@@ -11,23 +11,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from conftest import shared_data, tiny_config
-
-
-def cycle_config(tmp_path=None, **cyc):
-    cfg = tiny_config(
-        callbacks={"export_dir": str(tmp_path / "sm") if tmp_path else "saved_models", "n_samples": 4},
-        train={"batch_size": 2, "steps_per_epoch": 2, "epochs": 2},
-    )
-    cfg["name"] = "cyc"
-    cfg["model"] = "cyclegan"
-    cfg["data"].update({"builtin": "scenes", "image_size": 16, "channels": 3})
-    cfg["cyclegan"].update({"g_filters": 4, "n_blocks": 1, "d_filters": 4, "d_layers": 2, "pool_size": 3,
-                            "n_test_samples": 2, "scenes_per_domain": 6})
-    cfg["cyclegan"].update(cyc)
-    from keras_gans.config import validate
-
-    return validate(cfg)
+from conftest import cycle_config, shared_data, tiny_config
 
 
 def tiny_model(**cyc):

@@ -10,7 +10,7 @@ import pytest
 
 from click.testing import CliRunner
 
-from test_family import TINY
+from conftest import TINY_OVERRIDES as TINY
 
 
 def test_grid_parsing_and_expansion():

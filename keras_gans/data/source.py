@@ -62,7 +62,7 @@ def load_image_set(cfg: dict, progress: bool = True) -> ImageSet:
 
 
 def load_folder(path, size: int, channels: int | None, on_bad_file: str = "skip", progress: bool = True) -> ImageSet:
-    """Every image under a folder, at a run's size and channels (no cache: a one-off read for a command)."""
+    """Every image under a folder (recursively, sorted), at a run's size and channels."""
     return load_images(find_images(path), size, channels, on_bad_file, progress=progress)
 
 
