@@ -214,3 +214,16 @@ def _write_idx(path, arr, gz=True):
     head = struct.pack(">BBBB", 0, 0, 8, arr.ndim) + b"".join(struct.pack(">I", d) for d in arr.shape)
     data = head + arr.astype(np.uint8).tobytes()
     path.write_bytes(gzip.compress(data) if gz else data)
+
+
+def test_data_make_digits_writes_class_folders(tmp_path, digits_dir):
+    """`data make digits`: the built-in set as ROOT/CLASS/NNNN.png, the layout train-classifier and --data read."""
+    from conftest import assert_user_error, run_cli
+
+    res = run_cli("data", "make", "digits", "--out", tmp_path / "d", "--n", 30, "--size", 8)
+    assert res.exit_code == 0, res.output
+    files = sorted((tmp_path / "d").rglob("*.png"))
+    assert len(files) == 30 and {f.parent.name for f in files} <= set("0123456789")
+    assert np.asarray(Image.open(files[0])).shape == (8, 8)
+    assert_user_error(run_cli("data", "make", "digits", "--out", tmp_path / "d"), "already holds files")
+    assert len(list(digits_dir.rglob("*.png"))) == 1797  # the session fixture: the whole UCI set at 32 px
