@@ -628,4 +628,4 @@ def save_config(cfg: dict, run_dir: str | Path) -> Path:
 
 
 # Public names for what train.py and the commands use (tests/test_layers.py: no private names across modules).
-flatten, nearest_key, merge_config, read_yaml = _flatten, _nearest, _merge, _read_yaml
+flatten, nearest_key, merge, read_yaml = _flatten, _nearest, _merge, _read_yaml

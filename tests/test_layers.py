@@ -24,7 +24,7 @@ LAYERS = {
     # 3 what runs beside or after a model: callbacks, export, metrics
     "keras_gans.callbacks": 3, "keras_gans.export": 3, "keras_gans.metrics": 3,
     # 4 config: composes the families' and nets' declared sections
-    "keras_gans.config": 4,
+    "keras_gans.config": 4, "keras_gans.config_schema": 4, "keras_gans.config_values": 4,
     # 5 the training driver
     "keras_gans.train": 5, "keras_gans.distributed": 5,
     # 6 the user's entry points
