@@ -1,4 +1,4 @@
-"""The import layers of keras_gans (written down in docs/extending.md, "Layers"): a module imports only from its
+"""The import layers of keras_gans (written down in docs/extending.md, "The layers"): a module imports only from its
 own layer or lower ones, no two modules import each other (directly or round a loop), and no module uses another
 module's `_private` name. Parsed with ast, function-level (lazy) imports included, so nothing is imported here."""
 
