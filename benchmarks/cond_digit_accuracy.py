@@ -23,15 +23,12 @@ def train_classifier(data_dir: str, cache: Path, epochs: int = 4):
     import keras
     import numpy as np
 
-    from keras_gans.data.images import find_images, load_images
-    from keras_gans.data.labels import labels_from_folders
+    from keras_gans.data.source import load_class_folders
 
     if cache.is_file():
         return keras.models.load_model(cache), None
-    paths = find_images(data_dir)
-    s = load_images(paths, 28, 1)
-    y = labels_from_folders(s.paths, data_dir).arrays["label"]
-    x = s.images.astype("float32") / 127.5 - 1.0
+    images, y, _ = load_class_folders(data_dir, 28, 1)
+    x = images.astype("float32") / 127.5 - 1.0
     rng = np.random.default_rng(0)
     perm = rng.permutation(len(x))
     tr, te = perm[:8000], perm[8000:]

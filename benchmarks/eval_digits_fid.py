@@ -29,7 +29,7 @@ def main():
     ap.add_argument("--json", help="also write the numbers here")
     a = ap.parse_args()
 
-    from keras_gans.data.images import find_images, load_images
+    from keras_gans.data.source import load_folder
     from keras_gans.metrics.features import get_extractor
     from keras_gans.metrics.fid import fid_from_features
     from keras_gans.metrics.kid import kid
@@ -38,10 +38,9 @@ def main():
     ext = get_extractor(a.classifier)
     cfg, model, epoch = load_run(a.run)
     size, ch = int(model.image_shape[0]), int(model.image_shape[-1])
-    paths = find_images(a.data)
-    perm = np.random.default_rng(a.seed).permutation(len(paths))
-    half = min(a.n, len(paths) // 2)
-    real = load_images(paths, size, ch).images
+    real = load_folder(a.data, size, ch, progress=False).images
+    perm = np.random.default_rng(a.seed).permutation(len(real))
+    half = min(a.n, len(real) // 2)
     fa = ext.features(real[perm[:half]])
     fb = ext.features(real[perm[half : 2 * half]])
     fake, _ = model.evaluation_samples(half, seed=a.seed)

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def load_side(root: Path, sub: str, size: int):
-    from keras_gans.data.images import find_images, load_images
+    from keras_gans.data.source import load_folder
 
-    return load_images(find_images(root / sub), size, 3, "fail", progress=False).images
+    return load_folder(root / sub, size, 3, "fail", progress=False).images
 
 
 def build_classifier(size: int):

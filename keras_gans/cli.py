@@ -17,7 +17,10 @@ import click
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
+from keras_gans.commands.common import cli_overrides, is_export  # noqa: E402
 from keras_gans.errors import UserError  # noqa: E402
+
+_overrides, _is_export = cli_overrides, is_export  # the names earlier versions had here
 
 
 class CLIGroup(click.Group):
@@ -57,20 +60,6 @@ def main():
     """keras_gans: train, sample, evaluate and export the classic GAN family."""
 
 
-def _overrides(set_items, **flags) -> dict:
-    from keras_gans.config import parse_override
-
-    out = dict(parse_override(s) for s in set_items)
-    mapping = {
-        "data": "data.path", "epochs": "train.epochs", "batch_size": "train.batch_size", "seed": "train.seed",
-        "strategy": "train.strategy",
-    }
-    for k, v in flags.items():
-        if v is not None:
-            out[mapping[k]] = v
-    return out
-
-
 @main.command()
 @click.argument("model")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file of keys laid over the preset.")
@@ -85,9 +74,9 @@ def _overrides(set_items, **flags) -> dict:
 @click.option("--deterministic", is_flag=True, help="Enable TensorFlow op determinism (slower).")
 def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resume, seed, strategy, deterministic):
     """Train MODEL (a preset in configs/, e.g. dcgan, wgan_gp, or a YAML path)."""
-    from keras_gans.config import apply_overrides, load_config, validate, _merge, _read_yaml
+    from keras_gans.config import apply_overrides, load_config, merge, read_yaml, validate
 
-    overrides = _overrides(set_items, data=data, epochs=epochs, batch_size=batch_size, seed=seed, strategy=strategy)
+    overrides = cli_overrides(set_items, data=data, epochs=epochs, batch_size=batch_size, seed=seed, strategy=strategy)
     if deterministic:
         overrides["train.deterministic"] = True
     if resume and not run_dir:
@@ -100,16 +89,10 @@ def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resu
     else:
         cfg = load_config(model)
         if config_file:
-            cfg = validate(_merge(cfg, _read_yaml(Path(config_file)), config_file))
+            cfg = validate(merge(cfg, read_yaml(Path(config_file)), config_file))
         cfg = validate(apply_overrides(cfg, overrides))
     _, run_path, _ = run_training(cfg, run_dir, resume=resume, origin=preset_origin(model))
     click.echo(f"done: samples in {run_path / 'samples'}, curves in {run_path / 'curves.png'}")
-
-
-def _is_export(path: Path) -> bool:
-    return (path / "saved_model.pb").is_file() or any(
-        (p / "saved_model.pb").is_file() for p in path.glob("*") if p.name.isdigit()
-    )
 
 
 @main.command()
@@ -139,7 +122,7 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
     wants = label is not None or labels is not None or hair or eyes or cond_items or vary
     named = {k: v for k, v in (("hair", hair), ("eyes", eyes)) if v is not None}
     seeds = np.arange(n, dtype=np.int64) + int(seed) * 100000
-    if _is_export(source):
+    if is_export(source):
         import json
 
         import tensorflow as tf
@@ -223,7 +206,7 @@ def export(run, name, version, out, precision, set_items):
     from keras_gans.export import export_model
     from keras_gans.train import load_run
 
-    overrides = _overrides(set_items)
+    overrides = cli_overrides(set_items)
     if precision == "float32":
         overrides["train.mixed_precision"] = "float32"
     cfg, model, epoch = load_run(run, overrides=overrides)
@@ -231,18 +214,20 @@ def export(run, name, version, out, precision, set_items):
     click.echo(f"exported epoch {epoch} of {run} to {path}")
 
 
-def _register_command_modules():
-    """Every module in keras_gans/commands/ adds its commands to `main` (one module per area)."""
+def register_commands(group: click.Group):
+    """Adds the commands of every module in keras_gans/commands/ (one module per area; each lists its top-level
+    commands in COMMANDS) to `group`. The command modules never import this module."""
     import importlib
     import pkgutil
 
     from keras_gans import commands
 
     for mod in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
-        importlib.import_module(f"keras_gans.commands.{mod}")
+        for command in getattr(importlib.import_module(f"keras_gans.commands.{mod}"), "COMMANDS", ()):
+            group.add_command(command)
 
 
-_register_command_modules()
+register_commands(main)
 
 if __name__ == "__main__":
     main()

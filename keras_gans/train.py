@@ -43,16 +43,16 @@ def preset_origin(preset: str) -> dict:
 def resume_config(run_dir: str | Path, preset: str | None, overrides: dict, config_file: str | None = None) -> dict:
     """The config to continue run_dir with: its recorded config plus the allowed changes from the command line.
     A preset, --config file or --set that contradicts the recorded config is a UserError naming each difference."""
-    from keras_gans.config import (_flatten, _read_yaml, apply_overrides, list_presets, load_config,
-                                   load_run_config, preset_path, validate)
+    from keras_gans.config import (apply_overrides, flatten, list_presets, load_config, load_run_config,
+                                   preset_path, read_yaml, validate)
 
     run_dir = Path(run_dir)
     recorded = load_run_config(run_dir)
-    rec = _flatten(recorded)
+    rec = flatten(recorded)
     diffs: list[str] = []
 
     def differ(a: dict, b: dict, a_name: str, b_name: str):
-        fa, fb = _flatten(a), _flatten(b)
+        fa, fb = flatten(a), flatten(b)
         for k in sorted(fa):
             if fa[k] != fb.get(k) and not may_change_on_resume(k) and k != "data.channels":
                 diffs.append(f"{k} is {fa[k]!r} in {a_name}, {fb.get(k)!r} in {b_name}")
@@ -73,9 +73,9 @@ def resume_config(run_dir: str | Path, preset: str | None, overrides: dict, conf
             differ(base, given, f"the run ({recorded['name']})", f"preset '{preset}'")
     explicit = dict(overrides)
     if config_file:
-        explicit.update(_flatten(_read_yaml(Path(config_file))))
+        explicit.update(flatten(read_yaml(Path(config_file))))
     asked = validate(apply_overrides(recorded, explicit))
-    flat = _flatten(asked)
+    flat = flatten(asked)
     for k in sorted(explicit):
         new, old = flat[k], rec[k]
         if k in ("data.path", "data.labels") and isinstance(new, str) and os.path.exists(new):
@@ -161,38 +161,20 @@ def is_chief(strategy) -> bool:
 
 
 def load_image_set(cfg: dict, progress: bool = True):
-    """The images a run trains on: cfg data.path (any image folder) or the named built-in set."""
-    from keras_gans.data.builtin import load_builtin
-    from keras_gans.data.images import find_images, load_images
+    """Kept for callers of train.load_image_set; the data layer owns it (keras_gans.data.source)."""
+    from keras_gans.data.source import load_image_set as load
 
-    d = cfg["data"]
-    from keras_gans.data import idx
-
-    if idx.is_idx(d["path"]):  # MNIST's IDX files (labels read from the file beside)
-        return idx.load_idx(d["path"], d["image_size"], d["channels"], d["max_images"], d.get("resize", "crop"))
-    if d["path"]:
-        paths = find_images(d["path"])
-        if d["max_images"]:
-            paths = paths[: int(d["max_images"])]
-        return load_images(
-            paths, d["image_size"], d["channels"], d["on_bad_file"], cache_dir=d["cache_dir"], progress=progress,
-            resize=d.get("resize", "crop"),
-        )
-    image_set = load_builtin(d["builtin"], d["image_size"], d["channels"], seed=cfg["train"]["seed"])
-    if d["max_images"]:
-        image_set.images = image_set.images[: int(d["max_images"])]
-        image_set.paths = image_set.paths[: int(d["max_images"])]
-        image_set.labels = {k: v[: int(d["max_images"])] for k, v in image_set.labels.items()}
-    return image_set
+    return load(cfg, progress)
 
 
 def prepare(cfg: dict):
     """(family class, arrays for the pipeline, data_info) for a config; records the resolved channel count."""
     from keras_gans.models import family_class
 
+    from keras_gans.data.source import load_training_data
+
     family = family_class(cfg["model"])
-    image_set = family.load_image_set(cfg) if hasattr(family, "load_image_set") else load_image_set(cfg)
-    arrays, info = family.prepare_data(cfg, image_set)
+    arrays, info = family.prepare_data(cfg, load_training_data(cfg, family.data_kind))
     cfg["data"]["channels"] = int(info["image_shape"][-1])
     return family, arrays, info
 
@@ -329,7 +311,8 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     check_data_size(cfg, arrays)
 
     from keras_gans.checkpoint import RunCheckpoint
-    from keras_gans.data.pipeline import make_train_dataset, steps_per_epoch
+    from keras_gans.data.pipeline import make_train_dataset
+    from keras_gans.data.plan import step_plan
 
     model = build_model(cfg, info, strategy)
     # Only now, with the config, the data and the model known to work, does the run directory come to exist.
@@ -351,11 +334,9 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     _apply_learning_rates(model, new_lrs)
 
     t = cfg["train"]
-    from keras_gans.models.schedule import max_d_steps
-
-    per_step = t["batch_size"] * max_d_steps(cfg)  # train.schedule may raise d_steps later: feed the most
     n_images = min(len(v) for v in arrays.values())
-    steps = int(t["steps_per_epoch"] or steps_per_epoch(n_images, per_step))
+    plan = step_plan(cfg, n_images)  # the one images-per-step / steps-per-epoch rule (the model reads it too)
+    steps = plan.steps_per_epoch
     epochs = int(t["epochs"])
     if verbose is None:
         verbose = t["verbose"]
@@ -385,7 +366,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
         initial_epoch = epochs
     while initial_epoch < epochs:
         ds = make_train_dataset(
-            arrays, per_step, steps, seed=t["seed"], start_epoch=initial_epoch,
+            arrays, plan.images_per_step, steps, seed=t["seed"], start_epoch=initial_epoch,
             flip=cfg["data"]["flip"], image_keys=family.image_keys,
         )
         cbs, watchdog = make_callbacks(cfg, run_dir, model, run_ckpt, initial_epoch, steps, chief, extra_callbacks)
@@ -393,7 +374,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
             cbs.append(epoch_log)  # last: its line shows what the other callbacks added to the logs
         from keras_gans import distributed
 
-        ds = distributed.replica_order(ds, strategy.num_replicas_in_sync, max_d_steps(cfg))
+        ds = distributed.replica_order(ds, strategy.num_replicas_in_sync, plan.d_slices)
         fit = model.fit if t["strategy"] != "multiworker" else distributed.partial_fit(model, strategy)
         h = fit(ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=cbs, verbose=verbose)
         for k, v in (h.history or {}).items():
@@ -463,13 +444,14 @@ def check_data_size(cfg: dict, arrays: dict):
     every batch repeats the same few images (BatchNorm statistics and D's judgement then say little)."""
     import warnings
 
+    from keras_gans.data.plan import step_plan
+
     t = cfg["train"]
     batch = int(t["batch_size"])
-    sizes = {k: len(v) for k, v in arrays.items()}
-    n = min(sizes.values())
+    n = min(len(v) for v in arrays.values())
     if n < 1:
         raise UserError("no training images are left (check data.max_images and the label files)")
-    per_step = batch * int(t["d_steps"])
+    per_step = step_plan(cfg, n).images_per_step
     if n < per_step:
         what = f"{n} training image{'s' if n != 1 else ''}"
         warnings.warn(

@@ -230,7 +230,7 @@ def test_conditional_models_train_with_augmentation(tmp_path, mode, loss):
 def test_cyclegan_trains_with_augmentation_one_p_per_discriminator():
     from keras_gans.data.pipeline import make_train_dataset
 
-    from test_cycle import cycle_config
+    from conftest import cycle_config
 
     cfg = cycle_config()
     cfg["augment"].update({"policy": "translation,cutout", "adaptive": True, "ada_images": 20})

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
-
-from conftest import shared_data
-
-TINY = ["--set", "data.image_size=16", "--set", "net.dim=8", "--set", "net.latent_dim=16",
-        "--set", "train.steps_per_epoch=2", "--set", "callbacks.tensorboard=false", "--set", "train.verbose=0"]
+from conftest import TINY_CLI as TINY, assert_user_error, run_cli
 
 
-def run_cli(*args):
-    from keras_gans.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
-def _assert_user_error(res, *needles):
-    assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
-    err = res.stderr.strip()
-    assert err.startswith("error: ") and "Traceback" not in err and len(err.splitlines()) == 1, err
-    for n in needles:
-        assert n in err, err
 
 
-def test_train_sample_export_on_real_digits(tmp_path):
-    data = shared_data("uci-digits")
+
+
+def test_train_sample_export_on_real_digits(tmp_path, digits_dir):
+    data = digits_dir
     run = tmp_path / "r"
     res = run_cli("train", "dcgan", "--data", data, "--epochs", 2, "--run-dir", run,
                   "--set", f"callbacks.export_dir={tmp_path / 'sm'}", *TINY)
@@ -56,35 +43,35 @@ def test_train_sample_export_on_real_digits(tmp_path):
 
 
 def test_unknown_preset_and_key(tmp_path):
-    _assert_user_error(run_cli("train", "dcgn"), "unknown model preset 'dcgn'", "did you mean 'dcgan'")
-    _assert_user_error(run_cli("train", "dcgan", "--set", "train.epoch=3"), "train.epoch", "train.epochs")
-    _assert_user_error(run_cli("train", "dcgan", "--set", "nonsense"), "KEY=VALUE")
-    _assert_user_error(run_cli("train", "dcgan", "--set", "train.batch_size=0"), "train.batch_size")
+    assert_user_error(run_cli("train", "dcgn"), "unknown model preset 'dcgn'", "did you mean 'dcgan'")
+    assert_user_error(run_cli("train", "dcgan", "--set", "train.epoch=3"), "train.epoch", "train.epochs")
+    assert_user_error(run_cli("train", "dcgan", "--set", "nonsense"), "KEY=VALUE")
+    assert_user_error(run_cli("train", "dcgan", "--set", "train.batch_size=0"), "train.batch_size")
 
 
 def test_data_errors(tmp_path):
-    _assert_user_error(run_cli("train", "dcgan", "--data", tmp_path / "missing"), "data folder not found")
+    assert_user_error(run_cli("train", "dcgan", "--data", tmp_path / "missing"), "data folder not found")
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("hi")
-    _assert_user_error(run_cli("train", "dcgan", "--data", tmp_path / "empty"), "no images found")
+    assert_user_error(run_cli("train", "dcgan", "--data", tmp_path / "empty"), "no images found")
     bad = tmp_path / "bad"
     bad.mkdir()
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(bad / "ok.png")
     (bad / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    _assert_user_error(run_cli("train", "dcgan", "--data", bad, "--set", "data.on_bad_file=fail", *TINY),
+    assert_user_error(run_cli("train", "dcgan", "--data", bad, "--set", "data.on_bad_file=fail", *TINY),
                        "broken.png", "on_bad_file")
     mixed = tmp_path / "mixed"
     mixed.mkdir()
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(mixed / "g.png")
     Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(mixed / "c.png")
-    _assert_user_error(run_cli("train", "dcgan", "--data", mixed, *TINY), "grayscale", "data.channels")
+    assert_user_error(run_cli("train", "dcgan", "--data", mixed, *TINY), "grayscale", "data.channels")
 
 
 def test_run_errors(tmp_path):
-    _assert_user_error(run_cli("train", "dcgan", "--resume"), "--resume needs --run-dir")
+    assert_user_error(run_cli("train", "dcgan", "--resume"), "--resume needs --run-dir")
     (tmp_path / "norun").mkdir()
     # --resume in a folder with no checkpoint starts the run (issue 15); bad values still stop it before anything
-    _assert_user_error(run_cli("train", "dcgan", "--resume", "--run-dir", tmp_path / "norun", "--set", "net.dim=abc"),
+    assert_user_error(run_cli("train", "dcgan", "--resume", "--run-dir", tmp_path / "norun", "--set", "net.dim=abc"),
                        "net.dim")
-    _assert_user_error(run_cli("sample", tmp_path / "norun"), "not a run directory")
-    _assert_user_error(run_cli("export", tmp_path / "norun"), "not a run directory")
+    assert_user_error(run_cli("sample", tmp_path / "norun"), "not a run directory")
+    assert_user_error(run_cli("export", tmp_path / "norun"), "not a run directory")

@@ -1,19 +1,24 @@
-"""The data layer: decoding any image a user brings, and a deterministic, resumable tf.data stream."""
+"""The data layer: decoding any image a user brings (data.resize modes, MNIST IDX files), the one entry point by
+data kind, the step plan, and a deterministic, resumable tf.data stream."""
 
 from __future__ import annotations
+
+import gzip
+import struct
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import shared_data
+from tests.conftest import shared_data
 
 
-def test_real_folder_shapes_range_and_cache(tmp_path):
+
+def test_real_folder_shapes_range_and_cache(tmp_path, digits_dir):
     from keras_gans.data.images import find_images, load_images
     from keras_gans.data.pipeline import make_train_dataset
 
-    root = shared_data("uci-digits")
+    root = digits_dir
     paths = find_images(root)
     assert len(paths) == 1797
     s = load_images(paths[:200], 28, cache_dir=tmp_path / "c")
@@ -66,3 +71,159 @@ def test_builtin_digits_default():
     s = load_builtin("digits", 32)
     assert s.images.shape == (1797, 32, 32, 1)
     assert sorted(set(s.labels["label"].tolist())) == list(range(10))
+
+
+def test_step_plan_is_the_one_rule():
+    """images per step = batch x the largest d_steps (train.schedule included); steps/epoch = n // that, >= 1."""
+    from conftest import tiny_config
+    from keras_gans.data.plan import step_plan
+    from keras_gans.models.schedule import max_d_steps
+
+    cfg = tiny_config(train={"steps_per_epoch": 0, "d_steps": 2, "batch_size": 16})
+    p = step_plan(cfg, 100)
+    assert (p.images_per_step, p.steps_per_epoch, p.d_slices) == (32, 3, 2)
+    assert step_plan(cfg, 5).steps_per_epoch == 1
+    cfg["train"]["schedule"] = [{"step": 10, "d_steps": 5}]
+    assert step_plan(cfg, 400).images_per_step == 80 and max_d_steps(cfg) == 5  # the model reads the same rule
+    cfg["train"]["steps_per_epoch"] = 7
+    assert step_plan(cfg, 400).steps_per_epoch == 7
+
+
+def test_entry_point_by_data_kind(tmp_path):
+    """Each family declares what it trains on; the data layer hands it that (labels read, unlabelled dropped)."""
+    from conftest import tiny_config
+    from keras_gans.data.source import Domains, load_training_data
+    from keras_gans.models import family_class
+
+    assert [family_class(m).data_kind for m in ("gan", "cgan", "vae", "cyclegan")] == \
+        ["images", "labelled", "images", "domains"]
+    for i, cls in enumerate(("a", "b")):  # a labelled folder: one class sub-folder each
+        (tmp_path / cls).mkdir()
+        for j in range(3):
+            Image.fromarray(np.full((8, 8, 3), 40 * (i + j), np.uint8)).save(tmp_path / cls / f"{j}.png")
+    heads = {"heads": [{"name": "label", "type": "softmax"}]}
+    cfg = tiny_config(model="cgan", data={"path": str(tmp_path)}, conditional=heads)
+    s = load_training_data(cfg, "labelled", progress=False)
+    assert s.images.shape == (6, 16, 16, 3) and s.label_names == {"label": ["a", "b"]}
+    assert s.labels["label"].tolist() == [0, 0, 0, 1, 1, 1] and "class folders" in s.label_source
+    digits = load_training_data(tiny_config(model="cgan", conditional=heads), "labelled", progress=False)
+    assert len(digits.labels["label"]) == len(digits.images) and digits.label_source == "the built-in data"
+    with pytest.raises(Exception, match="unknown data kind"):
+        load_training_data(cfg, "pairs")
+    assert Domains.__module__ == "keras_gans.data.source"
+
+
+def test_holdout_split_and_reference_subset(tmp_path):
+    from keras_gans.data.source import holdout_split, reference_images
+
+    tr, ho = holdout_split(100, 0.1, seed=3)
+    assert len(ho) == 10 and len(tr) == 90 and not set(tr) & set(ho)
+    assert np.array_equal(holdout_split(100, 0.1, seed=3)[1], ho)  # fixed by the seed
+    assert len(holdout_split(10, 4, seed=0)[1]) == 4 and len(holdout_split(3, 10, seed=0)[0]) == 1  # keeps >= 1
+    for j in range(5):
+        Image.fromarray(np.full((8, 8), 50 * j, np.uint8)).save(tmp_path / f"{j}.png")
+    a = reference_images(tmp_path, 8, 1, n=3, seed=1, progress=False)
+    assert a.shape == (3, 8, 8, 1)
+    assert np.array_equal(a, reference_images(tmp_path, 8, 1, n=3, seed=1, progress=False))
+    assert reference_images(tmp_path, 8, 1, n=10, progress=False).shape == (5, 8, 8, 1)
+
+
+def test_resize_modes(tmp_path):
+    from keras_gans.data.images import load_images
+
+    p = _wide(tmp_path)
+    crop = load_images([str(p)], 16, 3, cache_dir=False).images[0].astype(int)
+    squash = load_images([str(p)], 16, 3, resize="squash", cache_dir=False).images[0].astype(int)
+    pad = load_images([str(p)], 16, 3, resize="pad", cache_dir=False).images[0].astype(int)
+    # crop keeps the middle 20x20 of the frame: the coloured quarters are cut away (nearly all white left)
+    assert (crop > 230).mean() > 0.95
+    # squash keeps all: a quarter of the width on each side
+    assert (squash[:, 1] == [255, 0, 0]).all() and (squash[:, 14] == [0, 0, 255]).all()
+    # pad: the image is 16x8 in the middle rows, filled above and below with the border's mean colour
+    assert (np.abs(pad[8, 1] - [255, 0, 0]) < 3).all() and (np.abs(pad[8, 14] - [0, 0, 255]) < 3).all()
+    fill = pad[0, 8]
+    assert (pad[:4] == fill).all() and (pad[-4:] == fill).all() and not (fill == [255, 255, 255]).all()
+    # the cache key holds the mode: the same files decoded under another mode are not served from the cache
+    cache = tmp_path / "cache"
+    a = load_images([str(p)], 16, 3, cache_dir=cache, resize="pad").images[0]
+    b = load_images([str(p)], 16, 3, cache_dir=cache, resize="squash").images[0]
+    np.testing.assert_array_equal(a, pad)
+    np.testing.assert_array_equal(b, squash)
+    assert len(list(cache.glob("*.npz"))) == 2
+
+
+def test_resize_mode_from_config(tmp_path):
+    from keras_gans.config import load_config
+    from keras_gans.errors import UserError
+    from keras_gans.data.source import load_image_set
+
+    _wide(tmp_path)
+    cfg = load_config("dcgan", {"data.path": str(tmp_path), "data.image_size": 16, "data.resize": "squash"})
+    img = load_image_set(cfg, progress=False).images[0]
+    assert (img[:, 1] == [255, 0, 0]).all()
+    with pytest.raises(UserError, match="data.resize"):
+        load_config("dcgan", {"data.resize": "stretch"})
+
+
+def test_idx_files_round_trip(tmp_path):
+    from keras_gans.data.idx import load_idx, read_idx
+    from keras_gans.errors import UserError
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (5, 28, 28)).astype(np.uint8)
+    y = np.array([3, 1, 4, 1, 5], np.uint8)
+    _write_idx(tmp_path / "toy-images-idx3-ubyte.gz", x)
+    _write_idx(tmp_path / "toy-labels-idx1-ubyte.gz", y)
+    np.testing.assert_array_equal(read_idx(tmp_path / "toy-images-idx3-ubyte.gz"), x)
+    s = load_idx(tmp_path / "toy-images-idx3-ubyte.gz", 28)
+    np.testing.assert_array_equal(s.images[..., 0], x)
+    assert s.labels["label"].tolist() == [3, 1, 4, 1, 5] and s.label_names["label"][-1] == "5"
+    assert load_idx(tmp_path / "toy-images-idx3-ubyte.gz", 16, channels=3).images.shape == (5, 16, 16, 3)
+    _write_idx(tmp_path / "raw-images-idx3-ubyte", x, gz=False)  # uncompressed, no labels beside
+    assert load_idx(tmp_path / "raw-images-idx3-ubyte", 28).labels == {}
+    (tmp_path / "bad-images-idx3-ubyte").write_bytes(b"\x01\x02\x03\x04")
+    with pytest.raises(UserError, match="not an IDX file"):
+        read_idx(tmp_path / "bad-images-idx3-ubyte")
+    (tmp_path / "cut-images-idx3-ubyte").write_bytes((tmp_path / "raw-images-idx3-ubyte").read_bytes()[:500])
+    with pytest.raises(UserError, match="truncated"):
+        read_idx(tmp_path / "cut-images-idx3-ubyte")
+
+
+def test_real_mnist_idx_as_training_data():
+    from keras_gans.config import load_config
+    from keras_gans.train import prepare
+
+    f = shared_data("mnist") / "t10k-images-idx3-ubyte.gz"
+    cfg = load_config("acgan_digits", {"data.path": str(f), "data.image_size": 28, "data.max_images": 200})
+    _, arrays, info = prepare(cfg)
+    assert arrays["image"].shape == (200, 28, 28, 1) and arrays["label"][:5].tolist() == [7, 2, 1, 0, 4]
+    assert info["conditions"][0]["classes"] == [str(i) for i in range(10)]
+
+
+def _wide(tmp_path):
+    """40x20: red left quarter, blue right quarter, white middle."""
+    a = np.full((20, 40, 3), 255, np.uint8)
+    a[:, :10] = (255, 0, 0)
+    a[:, 30:] = (0, 0, 255)
+    p = tmp_path / "wide.png"
+    Image.fromarray(a).save(p)
+    return p
+
+
+def _write_idx(path, arr, gz=True):
+    head = struct.pack(">BBBB", 0, 0, 8, arr.ndim) + b"".join(struct.pack(">I", d) for d in arr.shape)
+    data = head + arr.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(data) if gz else data)
+
+
+def test_data_make_digits_writes_class_folders(tmp_path, digits_dir):
+    """`data make digits`: the built-in set as ROOT/CLASS/NNNN.png, the layout train-classifier and --data read."""
+    from conftest import assert_user_error, run_cli
+
+    res = run_cli("data", "make", "digits", "--out", tmp_path / "d", "--n", 30, "--size", 8)
+    assert res.exit_code == 0, res.output
+    files = sorted((tmp_path / "d").rglob("*.png"))
+    assert len(files) == 30 and {f.parent.name for f in files} <= set("0123456789")
+    assert np.asarray(Image.open(files[0])).shape == (8, 8)
+    assert_user_error(run_cli("data", "make", "digits", "--out", tmp_path / "d"), "already holds files")
+    assert len(list(digits_dir.rglob("*.png"))) == 1797  # the session fixture: the whole UCI set at 32 px

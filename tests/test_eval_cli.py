@@ -10,8 +10,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from tests.conftest import shared_data, tiny_config
-from tests.eval_fixtures import digit_classifier  # noqa: F401 (a fixture)
+from tests.conftest import tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +35,10 @@ def test_fid_over_training_lands_in_history(tiny_run):
     assert len(rows) == 2 and all(float(r["fid"]) > 0 for r in rows)
 
 
-def test_evaluate_writes_eval_json(tiny_run, classifier):
+def test_evaluate_writes_eval_json(tiny_run, classifier, digits_dir):
     from keras_gans.cli import main
 
-    data = shared_data("uci-digits")
+    data = digits_dir
     r = CliRunner().invoke(main, ["evaluate", str(tiny_run), "--data", str(data), "--features", str(classifier),
                                   "--n", "64", "--seed", "3"])
     assert r.exit_code == 0, r.output
@@ -80,7 +79,7 @@ def test_interpolate_rows_run_between_sample_endpoints(tiny_run, tmp_path):
 
 
 def test_slerp_keeps_norm_between_endpoints():
-    from keras_gans.commands.evaluate import interpolate_latents
+    from keras_gans.models.latent import interpolate_latents
 
     rng = np.random.default_rng(0)
     z0, z1 = rng.normal(size=(2, 64)), rng.normal(size=(2, 64))
@@ -104,3 +103,48 @@ def test_compare_writes_figure_and_table(tiny_run, tmp_path):
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert len(rows) == 2 and rows[0]["run"] == tiny_run.name
     assert (out / "metrics.md").read_text().startswith("| run |")
+
+
+def test_interpolate_uses_the_runs_z_std_and_accepts_z_std(tmp_path):
+    """A run trained on z ~ N(0, 3^2): interpolate's endpoints are `sample`'s images for the same seeds and sigma,
+    its middle is G of the linear midpoint of those 3-sigma latents, and --z-std overrides sigma as in `sample`."""
+    import tensorflow as tf
+
+    from keras_gans.cli import main
+    from keras_gans.models.base import seeds_to_latent
+    from keras_gans.train import load_run, train
+
+    cfg = tiny_config(net={"z_std": 3.0, "weights_init": 0.3})
+    cfg["train"]["steps_per_epoch"] = 1
+    run = tmp_path / "run"
+    train(cfg, run, verbose=0)
+    _, model, _ = load_run(run)
+    assert model.z_std == 3.0
+
+    def walk(*extra):
+        out = tmp_path / f"walk{len(extra)}.png"
+        r = CliRunner().invoke(main, ["interpolate", str(run), "--from", "11", "--to", "12", "--steps", "3",
+                                      "--method", "linear", "--out", str(out), *extra])
+        assert r.exit_code == 0, r.output
+        g = np.asarray(Image.open(out), np.int32)
+        return [g[2:18, 2 + 18 * i: 18 + 18 * i] for i in range(3)]
+
+    first, mid, last = walk()
+    ends = model.sample_from_seeds([11, 12])[..., 0].astype(np.int32)  # sigma 3 (the run's)
+    np.testing.assert_allclose(first, ends[0], atol=1)
+    np.testing.assert_allclose(last, ends[1], atol=1)
+    z = seeds_to_latent(tf.constant([11, 12], tf.int64), 16, 3.0)
+    np.testing.assert_allclose(tf.norm(z, axis=1).numpy() / tf.norm(seeds_to_latent(
+        tf.constant([11, 12], tf.int64), 16), axis=1).numpy(), [3.0, 3.0], rtol=1e-5)
+    want_mid = model.generate((z[:1] + z[1:]) / 2.0, training=False)
+    from keras_gans.images import to_uint8
+
+    np.testing.assert_allclose(mid, to_uint8(want_mid)[0, ..., 0].astype(np.int32), atol=1)
+    model.z_std = 1.0  # what the command drew before the fix: visibly another image
+    unit = model.sample_from_seeds([11])[0, ..., 0].astype(np.int32)
+    assert np.abs(first - unit).mean() > 3
+    # --z-std 1 overrides the run's sigma, and gives `sample --z-std 1`'s image for the same seed
+    first1, _, _ = walk("--z-std", "1")
+    np.testing.assert_allclose(first1, unit, atol=1)
+    r = CliRunner().invoke(main, ["interpolate", str(run), "--z-std", "0"])
+    assert r.exit_code == 2 and "--z-std must be > 0" in r.output

@@ -10,8 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from keras_gans.errors import UserError
-from tests.conftest import shared_data
-from tests.eval_fixtures import digit_classifier  # noqa: F401 (a fixture)
 
 
 def test_inception_weights_absent_is_one_clear_error(tmp_path, monkeypatch):
@@ -70,7 +68,7 @@ def test_classifier_trains_on_real_digits(digit_classifier):
     assert json.loads(out.with_suffix(".json").read_text())["test_accuracy"] == meta["test_accuracy"]
 
 
-def test_classifier_features_and_predictions(digit_classifier):
+def test_classifier_features_and_predictions(digit_classifier, digits_dir):
     from keras_gans.data.images import find_images, load_images
     from keras_gans.metrics.features import get_extractor
     from keras_gans.metrics.fid import fid_from_features
@@ -78,7 +76,7 @@ def test_classifier_features_and_predictions(digit_classifier):
     out, _ = digit_classifier
     ext = get_extractor(str(out))
     assert ext.name == "classifier" and ext.dim == 128 and ext.num_classes == 10
-    data = shared_data("uci-digits")
+    data = digits_dir
     paths = find_images(data)[::6]  # 300 real digits across all classes
     real = load_images(paths, 32, 1).images  # 32 px in: resized to the classifier's 16 px
     f, p = ext.extract(real)

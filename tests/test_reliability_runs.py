@@ -9,17 +9,13 @@ import os
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
+from conftest import assert_user_error, run_cli
 
 TINY = ["--set", "data.image_size=16", "--set", "net.dim=8", "--set", "net.latent_dim=16",
         "--set", "train.steps_per_epoch=1", "--set", "callbacks.tensorboard=false", "--set", "callbacks.n_samples=4"]
 
 
-def run_cli(*args):
-    from keras_gans.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def _ok(res):
@@ -27,12 +23,6 @@ def _ok(res):
     return res
 
 
-def _one_line(res, *needles):
-    assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
-    err = res.stderr.strip().splitlines()[-1]
-    assert err.startswith("error: ") and "Traceback" not in res.stderr, res.stderr
-    for n in needles:
-        assert n in err, err
 
 
 def _folder(d, n_good=3, bad=True, size=20):
@@ -58,8 +48,8 @@ def test_cache_keeps_bad_file_policy(tmp_path):
     with pytest.warns(UserWarning, match="broken.png"):
         assert len(load_images(paths, 16, on_bad_file="skip")) == 3  # and still warns
     # the same through the CLI: exit 2 naming the file, before any training
-    _one_line(run_cli("train", "dcgan", "--data", tmp_path / "imgs", "--run-dir", tmp_path / "run",
-                      "--set", "data.on_bad_file=fail", *TINY), "broken.png")
+    assert_user_error(run_cli("train", "dcgan", "--data", tmp_path / "imgs", "--run-dir", tmp_path / "run",
+                              "--set", "data.on_bad_file=fail", *TINY), "broken.png", last_line=True)
     assert not (tmp_path / "run").exists()
 
 
@@ -81,8 +71,9 @@ def test_export_stays_in_run_and_resume_is_repeatable(tmp_path, monkeypatch):
     assert np.asarray(Image.open(tmp_path / "s.png")).shape[:2] == (2 * 18 + 2, 2 * 18 + 2)
 
     # a preset or --set that contradicts the recorded run is an error naming the differences
-    _one_line(run_cli("train", "wgan", "--run-dir", run, "--resume", *TINY), "loss.type", "name")
-    _one_line(run_cli("train", "dcgan", "--run-dir", run, "--resume", "--set", "net.dim=16"), "net.dim", "8", "16")
+    assert_user_error(run_cli("train", "wgan", "--run-dir", run, "--resume", *TINY), "loss.type", "name", last_line=True)
+    assert_user_error(run_cli("train", "dcgan", "--run-dir", run, "--resume", "--set", "net.dim=16"),
+                      "net.dim", "8", "16", last_line=True)
     # ... keys that may change (train.epochs, train.g_lr) continue the run, and take effect
     _ok(run_cli("train", "dcgan", "--run-dir", run, "--resume", "--epochs", 2, "--set", "train.g_lr=1e-4"))
     assert (run / "checkpoints" / "ckpt-2.index").is_file()

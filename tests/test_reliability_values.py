@@ -8,15 +8,11 @@ before TensorFlow is touched, so this whole file runs in about a second.
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
 from keras_gans.config import DEFAULTS, LISTS_OR_STRINGS, VALID_KEYS, _flatten, check_value, key_spec
+from conftest import run_cli
 
 
-def run_cli(*args):
-    from keras_gans.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def bad_values(key: str) -> list[str]:

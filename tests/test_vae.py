@@ -7,19 +7,14 @@ import re
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from conftest import shared_data, tiny_config
+from conftest import run_cli, tiny_config
 
 
 def vae_config(**sections):
     return tiny_config(model="vae", name="vae", **sections)
 
 
-def _invoke(*args):
-    from keras_gans.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 # ----- the loss terms -------------------------------------------------------------------------------------------
@@ -112,7 +107,7 @@ def test_schedule_values_and_validation():
 def tiny_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("vae")
     run, sm = tmp / "run", tmp / "sm"
-    res = _invoke(
+    res = run_cli(
         "train", "vae", "--epochs", 3, "--run-dir", run, "--set", "data.image_size=16", "--set", "net.dim=8",
         "--set", "net.latent_dim=8", "--set", "train.batch_size=16", "--set", "train.steps_per_epoch=3",
         "--set", "callbacks.n_samples=16", "--set", "callbacks.tensorboard=false", "--set", f"callbacks.export_dir={sm}",
@@ -181,20 +176,20 @@ def test_export_round_trip(tiny_run):
     np.testing.assert_allclose(enc["z_mean"].numpy(), np.asarray(mu), atol=1e-5)
 
 
-def test_latent_map_and_reconstruct_commands(tiny_run, tmp_path):
+def test_latent_map_and_reconstruct_commands(tiny_run, tmp_path, digits_dir):
     from keras_gans.data.images import find_images, load_images
     from keras_gans.metrics.reconstruction import reconstruction_mse
     from keras_gans.train import load_run
 
     run, _ = tiny_run
-    digits = shared_data("uci-digits")
+    digits = digits_dir
     out = tmp_path / "map.png"
-    res = _invoke("latent-map", run, "--data", digits, "--out", out, "--n", 80, "--method", "tsne")
+    res = run_cli("latent-map", run, "--data", digits, "--out", out, "--n", 80, "--method", "tsne")
     assert res.exit_code == 0, res.output
     s = float(re.search(r"silhouette score of the 2-D map by label: (-?[0-9.]+) \(10 labels, 80 points\)", res.output)[1])
     assert -1 <= s <= 1 and out.stat().st_size > 1000
 
-    res = _invoke("reconstruct", run, "--data", digits, "--n", 8, "--out", tmp_path / "rec.png")
+    res = run_cli("reconstruct", run, "--data", digits, "--n", 8, "--out", tmp_path / "rec.png")
     assert res.exit_code == 0, res.output
     mse = float(re.search(r"reconstruction MSE on 1797 images of .*: ([0-9.]+) ", res.output)[1])
     _, model, _ = load_run(run)
@@ -202,22 +197,22 @@ def test_latent_map_and_reconstruct_commands(tiny_run, tmp_path):
     assert mse == pytest.approx(reconstruction_mse(model, images), abs=1e-5)
     assert 0 < mse < 4 and (tmp_path / "rec.png").is_file()
 
-    res = _invoke("evaluate", run, "--data", digits, "--metrics", "recon", "--n", 1797)
+    res = run_cli("evaluate", run, "--data", digits, "--metrics", "recon", "--n", 1797)
     assert res.exit_code == 0, res.output
     import json
 
     saved = json.loads((run / "eval.json").read_text())
     assert saved["metrics"]["recon_mse"] == pytest.approx(mse, abs=1e-5)
 
-    res = _invoke("reconstruct", run, "--out", tmp_path / "rec2.png")  # default: the run's held-out split
+    res = run_cli("reconstruct", run, "--out", tmp_path / "rec2.png")  # default: the run's held-out split
     assert res.exit_code == 0 and "held-out split" in res.output, res.output
 
-    res = _invoke("latent-map", run, "--out", tmp_path / "m0.png")  # trained on a built-in set: no held-out files
+    res = run_cli("latent-map", run, "--out", tmp_path / "m0.png")  # trained on a built-in set: no held-out files
     assert res.exit_code == 2 and "pass --data" in res.output, res.output
 
     labels = tmp_path / "labels.csv"
     labels.write_text("nothing.png,x\n")
-    res = _invoke("latent-map", run, "--data", digits, "--labels", labels, "--out", tmp_path / "m2.png", "--n", 20)
+    res = run_cli("latent-map", run, "--data", digits, "--labels", labels, "--out", tmp_path / "m2.png", "--n", 20)
     assert res.exit_code == 2 and "none of the" in res.output
 
 

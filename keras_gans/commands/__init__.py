@@ -1,2 +1,3 @@
-"""CLI commands by area. Each module imports `main` from keras_gans.cli and decorates its commands with
-@main.command(); keras_gans.cli imports every module here. Keep TensorFlow imports inside the commands."""
+"""CLI commands by area. Each module defines its click commands, lists the top-level ones in COMMANDS, and
+never imports keras_gans.cli: cli.py imports every module here and registers them (shared helpers live in
+commands/common.py). Keep TensorFlow imports inside the commands."""

@@ -1,6 +1,7 @@
-"""`python cli.py data make faces|shapes --out DIR [--n N] [--size S]`: write a built-in procedural data set as an
-image folder plus its labels file in the formats `--data` reads (faces: tags.csv; shapes: train.json +
-objects.json), so it can be inspected, edited, or used like any user data set."""
+"""`python cli.py data make faces|shapes|digits|mnist --out DIR [--n N] [--size S]`: write a built-in data set as
+an image folder in the formats `--data` reads (faces: images/ + tags.csv; shapes: images/ + train.json +
+objects.json; digits, mnist: one sub-folder per class, the layout `train-classifier` reads), so it can be
+inspected, edited, or used like any user data set (the tests use `digits` as an offline image folder)."""
 
 from __future__ import annotations
 
@@ -9,31 +10,36 @@ from pathlib import Path
 
 import click
 
-from keras_gans.cli import main
 from keras_gans.errors import UserError
 
 MAKERS = ("faces", "shapes")
+CLASS_FOLDER_SETS = ("digits", "mnist")  # labelled built-ins written as OUT/CLASS/NNNN.png
 
 
-@main.group()
+@click.group()
 def data():
     """Data set utilities."""
 
 
 @data.command()
-@click.argument("dataset", type=click.Choice(MAKERS))
+@click.argument("dataset", type=click.Choice(MAKERS + CLASS_FOLDER_SETS))
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write (images/ + labels).")
 @click.option("--n", type=click.IntRange(1, 1_000_000), help="Number of images (default: the built-in size).")
-@click.option("--size", type=click.IntRange(8, 1024), default=64, show_default=True, help="Image size in pixels.")
+@click.option("--size", type=click.IntRange(8, 1024), help="Image size in pixels (default: 64; digits 32, mnist 28).")
 @click.option("--seed", type=int, default=0, show_default=True)
 def make(dataset, out, n, size, seed):
-    """Write the procedural DATASET (faces: hair x eye colours; shapes: i-CLEVR-style objects) to OUT."""
+    """Write DATASET to OUT (faces: hair x eye colours; shapes: i-CLEVR-style objects; digits, mnist: class folders)."""
     from PIL import Image
 
     from keras_gans.data import procedural
     from keras_gans.io_utils import atomic_write_text, progbar
 
     out = Path(out)
+    if dataset in CLASS_FOLDER_SETS:
+        n_written = write_class_folders(dataset, out, size, n)
+        click.echo(f"wrote {n_written} {dataset} images to {out} (one sub-folder per class)")
+        return
+    size = size or 64
     if (out / "images").exists() and any((out / "images").iterdir()):
         raise UserError(f"{out / 'images'} already holds files; choose an empty --out folder")
     kwargs = {"n": n} if n else {}
@@ -60,3 +66,26 @@ def make(dataset, out, n, size, seed):
         atomic_write_text(out / "train.json", json.dumps(mapping, indent=0))
         labels_file = "train.json + objects.json"
     click.echo(f"wrote {len(s)} {dataset} images ({size} px) to {out / 'images'} and labels to {out} ({labels_file})")
+
+
+
+def write_class_folders(dataset: str, out, size: int | None = None, n: int | None = None) -> int:
+    """The built-in labelled set as OUT/CLASS/NNNN.png (for digits, the same images as the UCI digits folder that
+    scikit-learn's copy upsampled to 32 px gives); returns the number of images written."""
+    from PIL import Image
+
+    from keras_gans.data.builtin import load_builtin
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"{out} already holds files; choose an empty --out folder")
+    s = load_builtin(dataset, size or (32 if dataset == "digits" else 28), 1)
+    images, labels = s.images[:n] if n else s.images, s.labels["label"][:n] if n else s.labels["label"]
+    for i, (img, y) in enumerate(zip(images, labels)):
+        folder = out / str(int(y))
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img[..., 0]).save(folder / f"{i:04d}.png")
+    return len(images)
+
+
+COMMANDS = (data,)  # registered by keras_gans.cli

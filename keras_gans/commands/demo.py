@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from keras_gans.cli import main
 
 
-@main.command()
+@click.command()
 @click.argument("source", metavar="EXPORT_OR_RUN", type=click.Path(exists=True, file_okay=False))
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True,
               help="Serve on http://127.0.0.1:PORT/ (this machine only).")
@@ -22,3 +21,6 @@ def demo(source, port):
     click.echo(f"serving {model.describe()}")
     click.echo(f"open http://127.0.0.1:{port}/ (Ctrl+C stops)")
     serve(model, port)
+
+
+COMMANDS = (demo,)  # registered by keras_gans.cli

@@ -9,31 +9,18 @@ from pathlib import Path
 
 import click
 
-from keras_gans.cli import main
 from keras_gans.errors import UserError
 from keras_gans.models.capabilities import CONDITIONAL, ENCODER, LATENT, has, require
 
 
 def load_real_images(data: str, image_size: int, channels: int | None, n: int, seed: int):
     """Up to n real images of `data` (a random subset when there are more), at the run's size and channels."""
-    import numpy as np
+    from keras_gans.data.source import reference_images
 
-    from keras_gans.data import idx
-    from keras_gans.data.images import find_images, load_images
-
-    if idx.is_idx(data):  # MNIST IDX files
-        images = idx.load_idx(data, image_size, channels).images
-        if len(images) > n:
-            images = images[np.sort(np.random.default_rng(seed).choice(len(images), n, replace=False))]
-        return images
-    paths = find_images(data)
-    if len(paths) > n:
-        keep = np.sort(np.random.default_rng(seed).choice(len(paths), n, replace=False))
-        paths = [paths[i] for i in keep]
-    return load_images(paths, image_size, channels, progress=True).images
+    return reference_images(data, image_size, channels, n, seed)
 
 
-@main.command()
+@click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--data", type=str, help="Folder (or MNIST IDX file) of real images to compare with (e.g. the test set); "
               "needed by every metric but the --label-sets score.")
@@ -140,7 +127,7 @@ def _label_set_score(model, extractor, path, seed: int, repeats: int, grid_path:
     return res, grid_path
 
 
-@main.command("train-classifier")
+@click.command("train-classifier")
 @click.option("--data", required=True, type=click.Path(exists=True),
               help="Folder with one sub-folder of images per class (or an MNIST IDX images file); with --multilabel "
                    "an image folder with its labels file (i-CLEVR train.json + objects.json, tags.csv, attributes).")
@@ -180,24 +167,7 @@ def train_classifier(data, out, image_size, channels, epochs, batch_size, test_f
     click.echo(f"wrote {out} and {Path(out).with_suffix('.json')}")
 
 
-def interpolate_latents(z0, z1, steps: int, method: str):
-    """[pairs, steps, d] points from z0 to z1 (both [pairs, d]); slerp falls back to linear for parallel pairs."""
-    import numpy as np
-
-    t = np.linspace(0.0, 1.0, steps)[None, :, None]
-    a, b = np.asarray(z0, np.float64)[:, None, :], np.asarray(z1, np.float64)[:, None, :]
-    if method == "linear":
-        return ((1 - t) * a + t * b).astype(np.float32)
-    na = a / np.linalg.norm(a, axis=-1, keepdims=True)
-    nb = b / np.linalg.norm(b, axis=-1, keepdims=True)
-    omega = np.arccos(np.clip((na * nb).sum(-1, keepdims=True), -1.0, 1.0))
-    so = np.sin(omega)
-    safe = np.where(so < 1e-6, 1.0, so)
-    out = np.where(so < 1e-6, (1 - t) * a + t * b, np.sin((1 - t) * omega) / safe * a + np.sin(t * omega) / safe * b)
-    return out.astype(np.float32)
-
-
-@main.command()
+@click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--steps", type=click.IntRange(2, 64), default=10, show_default=True)
 @click.option("--pairs", type=click.IntRange(1, 64), help="Rows, each between two latent points [default: 4].")
@@ -237,6 +207,8 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
         pairs = pairs or 4
         seeds = np.arange(2 * pairs, dtype=np.int64) + int(seed) * 100000
     z = seeds_to_latent(seeds, int(cfg["net"]["latent_dim"]), z_std).numpy()
+    from keras_gans.models.latent import interpolate_latents
+
     zs = interpolate_latents(z[0::2], z[1::2], steps, method).reshape(pairs * steps, -1)
     metas = require(model, LATENT, "interpolate").condition_meta if has(model, CONDITIONAL) else []
     wants = label is not None or labels is not None or cond_items
@@ -261,7 +233,7 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
     click.echo(f"wrote {what} in {steps} steps (epoch {epoch}) to {out}")
 
 
-@main.command()
+@click.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for compare.png, metrics.md, metrics.csv.")
 @click.option("--n", type=click.IntRange(1, 256), default=16, show_default=True, help="Samples per run.")
@@ -322,3 +294,6 @@ def compare(runs, out, n, seed):
     if missing:
         click.echo(f"note: no eval.json metrics for {', '.join(missing)} (run `python cli.py evaluate RUN --data ...` first)")
     click.echo(f"wrote {out / 'compare.png'}, {out / 'metrics.md'}, {out / 'metrics.csv'}")
+
+
+COMMANDS = (evaluate, train_classifier, interpolate, compare)  # registered by keras_gans.cli

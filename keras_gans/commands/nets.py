@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from keras_gans.cli import _overrides, main
+from keras_gans.commands.common import cli_overrides
 from keras_gans.errors import UserError
 
 BUILTIN_CHANNELS = {"digits": 1, "mnist": 1, "faces": 3, "shapes": 3, "scenes": 3}
@@ -64,7 +64,7 @@ def heads_note(model) -> str | None:
     return "D outputs -> " + "; ".join(parts)
 
 
-@main.command("nets")
+@click.command("nets")
 @click.argument("preset")
 @click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE", help="Override any config key, as in train.")
 def nets_command(preset, set_items):
@@ -75,7 +75,7 @@ def nets_command(preset, set_items):
     from keras_gans.config import apply_overrides, load_config, validate
     from keras_gans.nets.summary import format_table, net_table
 
-    cfg = validate(apply_overrides(load_config(preset), _overrides(set_items)))
+    cfg = validate(apply_overrides(load_config(preset), cli_overrides(set_items)))
     model, subs = build_from_config(cfg)
     shape = "x".join(map(str, data_info_from_config(cfg)["image_shape"]))
     latent = "" if cfg["model"] == "cyclegan" else f", latent {cfg['net']['latent_dim']}"
@@ -87,3 +87,6 @@ def nets_command(preset, set_items):
             note = heads_note(model)
             if note:
                 click.echo(note)
+
+
+COMMANDS = (nets_command,)  # registered by keras_gans.cli

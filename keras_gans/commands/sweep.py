@@ -25,7 +25,7 @@ from pathlib import Path
 
 import click
 
-from keras_gans.cli import _overrides, main
+from keras_gans.commands.common import cli_overrides
 from keras_gans.errors import UserError
 
 COLUMNS = [
@@ -62,7 +62,7 @@ def parse_grid(items) -> list[tuple[str, list]]:
     """--grid 'net.latent_dim=32,100' -> [('net.latent_dim', [32, 100])] (values parsed as YAML)."""
     import yaml
 
-    from keras_gans.config import VALID_KEYS, _nearest
+    from keras_gans.config import VALID_KEYS, nearest_key
 
     grid = []
     for item in items:
@@ -71,7 +71,7 @@ def parse_grid(items) -> list[tuple[str, list]]:
         key, values = item.split("=", 1)
         key = key.strip()
         if key not in VALID_KEYS:
-            raise UserError(f"--grid: unknown config key '{key}'{_nearest(key)}")
+            raise UserError(f"--grid: unknown config key '{key}'{nearest_key(key)}")
         vals = split_values(values)
         if not vals:
             raise UserError(f"--grid {key}: no values given (write {key}=V1,V2,...)")
@@ -213,7 +213,7 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
         if fid_fn is not None and model is not None:
             try:
                 if real is None:
-                    from keras_gans.train import load_image_set
+                    from keras_gans.data.source import load_image_set
 
                     real = load_image_set(cfg, progress=False).images[:fid_n]
                 fake, _ = model.evaluation_samples(len(real))
@@ -300,7 +300,7 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines + ([cur] if cur else [])
 
 
-@main.command()
+@click.command()
 @click.argument("presets", nargs=-1, required=True)
 @click.option("--grid", "grid_items", multiple=True, metavar="KEY=V1,V2",
               help="A config key and its values; several --grid give their Cartesian product.")
@@ -322,8 +322,11 @@ def sweep(presets, grid_items, epochs, out_dir, data, batch_size, seed, set_item
     Example: sweep dcgan --grid net.latent_dim=32,100 --grid net.d_activation=relu,leaky_relu --epochs 5 --out sw
     """
     grid = parse_grid(grid_items)
-    common = _overrides(set_items, data=data, epochs=epochs, batch_size=batch_size, seed=seed)
+    common = cli_overrides(set_items, data=data, epochs=epochs, batch_size=batch_size, seed=seed)
     n = len(presets) * math.prod(len(v) for _, v in grid)
     if n > 64:
         raise UserError(f"the sweep has {n} configs; keep it to 64 or fewer (fewer --grid values or presets)")
     run_sweep(presets, grid, out_dir, common, n_samples=n_samples, features=features, fid_n=fid_n, export=export)
+
+
+COMMANDS = (sweep,)  # registered by keras_gans.cli

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from keras_gans.cli import _is_export, main
+from keras_gans.commands.common import is_export
 from keras_gans.errors import UserError
 
 WRITE_AS = {".jpg": ".jpg", ".jpeg": ".jpeg", ".png": ".png"}
@@ -65,7 +65,7 @@ def default_export(cfg: dict, preset: str) -> Path | None:
     for base in (Path(cfg["callbacks"]["export_dir"] or "saved_models"), SHIPPED):
         for name in dict.fromkeys(names):
             p = base / name
-            if p.is_dir() and _is_export(p):
+            if p.is_dir() and is_export(p):
                 return p
     return None
 
@@ -128,7 +128,7 @@ def save_image(path: Path, image, quality: int):
         img.save(tmp, format="JPEG" if jpeg else "PNG", **({"quality": quality} if jpeg else {}))
 
 
-@main.command()
+@click.command()
 @click.argument("preset")
 @click.option("--input", "input_path", required=True, type=click.Path(exists=True), help="An image file or a folder (recursive).")
 @click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False), help="Folder for the results.")
@@ -155,7 +155,7 @@ def transfer(preset, input_path, output_dir, run_dir, model_dir, direction, fmt,
         raise UserError(f"--output {out} would overwrite the input {clash[0]}; choose another output folder")
     translate, channels, used, direction = load_translator(cfg, run_dir, model_dir, direction, preset)
 
-    from keras_gans.data.images import BadImage, _to_array, open_image
+    from keras_gans.data.images import BadImage, to_array, open_image
     from keras_gans.io_utils import progbar
 
     click.echo(f"transferring {len(targets)} image(s) {direction} with {used} -> {out}")
@@ -163,7 +163,7 @@ def transfer(preset, input_path, output_dir, run_dir, model_dir, direction, fmt,
     written, skipped = 0, []
     for i, (path, target) in enumerate(targets):
         try:
-            image = _to_array(open_image(str(path)), channels)
+            image = to_array(open_image(str(path)), channels)
             result = translate(image[None])[0]
             save_image(target, result, quality)
             written += 1
@@ -187,3 +187,6 @@ def transfer(preset, input_path, output_dir, run_dir, model_dir, direction, fmt,
             f"the other {written} were written to {out}"
         )
     sys.stdout.flush()
+
+
+COMMANDS = (transfer,)  # registered by keras_gans.cli

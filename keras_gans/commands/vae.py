@@ -3,13 +3,11 @@ score) and `reconstruct` (originals over reconstructions, and the reconstruction
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
 import click
 
-from keras_gans.cli import main
 from keras_gans.errors import UserError
 from keras_gans.models.capabilities import ENCODER, require
 
@@ -22,47 +20,26 @@ def _load_vae(run: str, command: str):
 
 
 def _load_folder(path: str, model, progress: bool = True):
-    from keras_gans.data.images import find_images, load_images
+    from keras_gans.data.source import load_folder
 
-    size, channels = model.image_shape[0], model.image_shape[-1]
-    return load_images(find_images(path), size, channels, "skip", progress=progress)
-
-
-def _read_label_file(path: Path) -> dict[str, str]:
-    """CSV rows `file_or_id,label` (the anime-faces tags form `12,blonde hair blue eyes`); a header row is fine."""
-    if not path.is_file():
-        raise UserError(f"--labels: no such file {path} (give a CSV of file_or_id,label or 'class-subfolders')")
-    out = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.reader(f):
-            if len(row) >= 2 and row[0].strip():
-                out[row[0].strip()] = ",".join(row[1:]).strip()
-    if not out:
-        raise UserError(f"--labels: {path} holds no `file_or_id,label` rows")
-    return out
+    return load_folder(path, model.image_shape[0], model.image_shape[-1], "skip", progress=progress)
 
 
 def resolve_labels(paths: list[str], root: str, labels: str | None, attribute: str | None) -> list[str] | None:
     """One label string per image path: its class sub-folder, or its row in a CSV (by relative path, file name or
     stem). With `attribute`, labels become 'ATTRIBUTE' / 'not ATTRIBUTE' by substring match."""
+    from keras_gans.data import labels as label_io
+
     root_p = Path(root)
     if labels in (None, "class-subfolders"):
-        rel = [Path(p).relative_to(root_p) if Path(p).is_relative_to(root_p) else Path(p) for p in paths]
-        out = [r.parts[0] if len(r.parts) > 1 else None for r in rel]
+        out = [label_io.class_folder(p, root_p) for p in paths]
         if labels is None and (any(o is None for o in out) or len(set(out)) < 2):
             return None  # no labels: an uncoloured map
         if any(o is None for o in out):
             raise UserError(f"--labels class-subfolders: images lie directly in {root}, not in class sub-folders")
     else:
-        table = _read_label_file(Path(labels))
-        out = []
-        missing = 0
-        for p in paths:
-            pp = Path(p)
-            rel = str(pp.relative_to(root_p)) if pp.is_relative_to(root_p) else pp.name
-            lab = table.get(rel, table.get(pp.name, table.get(pp.stem)))
-            missing += lab is None
-            out.append(lab)
+        out = label_io.match_rows(paths, root_p, label_io.read_label_rows(Path(labels)))
+        missing = sum(o is None for o in out)
         if missing == len(paths):
             raise UserError(
                 f"--labels: none of the {len(paths)} images is named in {labels} (rows are matched by relative path, "
@@ -136,7 +113,7 @@ def plot_map(points, labels, out: Path, title: str):
     save_figure(fig, out, dpi=90)
 
 
-@main.command("latent-map")
+@click.command("latent-map")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--data", "data_path", type=click.Path(exists=True),
               help="Image folder to encode (default: the run's held-out images, labelled by class sub-folder).")
@@ -192,7 +169,7 @@ def latent_map(run, data_path, labels, attribute, out, method, n, seed):
     click.echo(f"wrote {out}")
 
 
-@main.command()
+@click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--data", "data_path", type=click.Path(exists=True),
               help="Image folder to reconstruct (default: the run's held-out images).")
@@ -220,3 +197,6 @@ def reconstruct(run, data_path, n, out, seed):
     click.echo(f"reconstruction MSE on {len(images)} images of {where}: {mse:.5f} ([-1, 1] pixels; "
                f"{mse / 4:.5f} in [0, 1] units), epoch {epoch}")
     click.echo(f"wrote {out}")
+
+
+COMMANDS = (latent_map, reconstruct)  # registered by keras_gans.cli

@@ -38,6 +38,8 @@ class ImageSet:
     paths: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     labels: dict[str, np.ndarray] = field(default_factory=dict)  # filled by label sources for conditional models
+    label_names: dict[str, list[str]] = field(default_factory=dict)  # label -> class names
+    label_source: str = ""  # where the labels came from (for messages)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -66,7 +68,7 @@ def find_images(root: str | Path) -> list[str]:
     return sorted(found)
 
 
-def _to_array(img: Image.Image, channels: int) -> np.ndarray:
+def to_array(img: Image.Image, channels: int) -> np.ndarray:
     """Convert any Pillow mode to uint8 with 1 or 3 channels. Alpha is composited on white; 16-bit is scaled."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         a = np.asarray(img, dtype=np.float64)
@@ -102,8 +104,8 @@ def resize_image(img: Image.Image, size: int, mode: str = "crop") -> Image.Image
     if mode != "pad":
         raise UserError(f"data.resize must be one of {', '.join(RESIZE_MODES)}; got {mode!r}")
     if img.mode not in ("RGB", "L"):  # alpha composited, 16-bit scaled, palettes expanded: then pad in RGB/L
-        img = Image.fromarray(np.squeeze(_to_array(img, image_channels(img)), -1) if image_channels(img) == 1
-                              else _to_array(img, 3))
+        img = Image.fromarray(np.squeeze(to_array(img, image_channels(img)), -1) if image_channels(img) == 1
+                              else to_array(img, 3))
     if (w, h) == (size, size):
         return img
     scale = size / max(w, h)
@@ -163,7 +165,7 @@ def image_channels(img: Image.Image) -> int:
 
 
 def load_image(path: str, size: int, channels: int, resize: str = "crop") -> np.ndarray:
-    return _to_array(resize_image(open_image(path), size, resize), channels)
+    return to_array(resize_image(open_image(path), size, resize), channels)
 
 
 def _cache_key(paths: list[str], size: int, channels: int | None, resize: str = "crop") -> str:
@@ -225,7 +227,7 @@ def load_images(
         try:
             img = open_image(p)
             native = image_channels(img)
-            return _to_array(resize_image(img, size, resize), channels or native), native, None
+            return to_array(resize_image(img, size, resize), channels or native), native, None
         except BadImage as e:
             return None, None, str(e)
 

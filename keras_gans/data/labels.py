@@ -75,16 +75,30 @@ def _image_keys(path: str, root: Path | None) -> list[str]:
     return keys
 
 
+def match_rows(paths: list[str], root: Path | None, rows: dict[str, object]) -> list[object]:
+    """Row for each image path, matched by relative path, file name or stem (None where no row names it)."""
+    return [next((rows[k] for k in _image_keys(p, root) if k in rows), None) for p in paths]
+
+
+def read_label_rows(path: Path, what: str = "--labels") -> dict[str, str]:
+    """CSV rows `file_or_id,label` as {file_or_id: label} (the anime-faces tags form `12,blonde hair blue eyes`);
+    a header row is fine."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what}: no such file {path} (give a CSV of file_or_id,label or 'class-subfolders')")
+    out = {}
+    for row in csv.reader(io.StringIO(read_text(path))):
+        if len(row) >= 2 and row[0].strip():
+            out[row[0].strip()] = ",".join(row[1:]).strip()
+    if not out:
+        raise UserError(f"{what}: {path} holds no `file_or_id,label` rows")
+    return out
+
+
 def _align(paths: list[str], root: Path | None, rows: dict[str, object], source: str) -> list[object]:
     """Row for each image path (matched by relative path, name or stem); missing ids are one clear error."""
-    out, missing = [], []
-    for p in paths:
-        for k in _image_keys(p, root):
-            if k in rows:
-                out.append(rows[k])
-                break
-        else:
-            missing.append(p)
+    out = match_rows(paths, root, rows)
+    missing = [p for p, r in zip(paths, out) if r is None]
     if missing:
         raise UserError(
             f"{len(missing)} of {len(paths)} images have no row in {source} (first: {missing[0]}); rows are matched by "

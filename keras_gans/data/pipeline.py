@@ -11,10 +11,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-
-def steps_per_epoch(n_images: int, images_per_step: int) -> int:
-    """Train steps in one pass over the data (at least one; the last partial batch is dropped)."""
-    return max(1, n_images // images_per_step)
+from keras_gans.data.plan import steps_per_epoch  # noqa: F401  (its home is the step plan; kept importable here)
 
 
 def epoch_batches(n: int, batch: int, steps: int, seed: int, epoch: int) -> list[np.ndarray]:

@@ -255,7 +255,7 @@ def generate_grid(model: DemoModel, seed, n, choices=None, vary=None):
 def interpolation_frames(model: DemoModel, seed_a, seed_b, steps: int = 8, method: str = "slerp", choices=None):
     """uint8 [steps, H, W, C] from the first image of seed A's grid to that of seed B's, through the export's
     `serving_default` (z in). Conditions stay fixed along the strip (a mixed class -> its first class)."""
-    from keras_gans.commands.evaluate import interpolate_latents
+    from keras_gans.models.latent import interpolate_latents
 
     if model.decode is None or model.latents is None:
         raise UserError("this export has no serving_default(z) signature to interpolate with")

@@ -21,19 +21,12 @@ class FIDCallback(keras.callbacks.Callback):
         self.real_stats = None
 
     def _real_images(self):
-        from keras_gans.train import load_image_set
+        from keras_gans.data.source import reference_images, training_reference_images
 
         if self.data:
-            from keras_gans.data.images import find_images, load_images
-
-            paths = find_images(self.data)
             d = self.cfg["data"]
-            images = load_images(paths, d["image_size"], d["channels"], progress=False).images
-        else:
-            images = load_image_set(self.cfg, progress=False).images
-        if len(images) > self.n:
-            images = images[np.sort(np.random.default_rng(self.seed).choice(len(images), self.n, replace=False))]
-        return images
+            return reference_images(self.data, d["image_size"], d["channels"], self.n, self.seed, progress=False)
+        return training_reference_images(self.cfg, self.n, self.seed)
 
     def on_train_begin(self, logs=None):
         if self.real_stats is None:

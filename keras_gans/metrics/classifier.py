@@ -51,65 +51,6 @@ def build_classifier(image_size: int, channels: int, num_classes: int, width: in
     return keras.Model(inp, out, name="domain_classifier")
 
 
-def load_class_folders(root: str | Path, image_size: int, channels: int | None = None, max_per_class: int | None = None):
-    """(images uint8 [n, S, S, C], labels int32 [n], class names) from ROOT/CLASS/**/image files."""
-    from keras_gans.data import idx
-    from keras_gans.data.images import find_images, load_images
-
-    if idx.is_idx(root):  # MNIST IDX images + the labels file beside them
-        s = idx.load_idx(root, image_size, channels)
-        if "label" not in s.labels:
-            raise UserError(f"{root} has no labels file beside it (looked for {Path(root).name.replace('images', 'labels').replace('idx3', 'idx1')})")
-        y, classes = s.labels["label"], s.label_names["label"]
-        if max_per_class:
-            keep = np.sort(np.concatenate([np.flatnonzero(y == c)[: int(max_per_class)] for c in np.unique(y)]))
-            return s.images[keep], y[keep], classes
-        return s.images, y, classes
-    root = Path(root)
-    if not root.is_dir():
-        raise UserError(f"data folder not found: {root} (pass a folder with one sub-folder of images per class)")
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    if len(classes) < 2:
-        raise UserError(f"{root} must hold one sub-folder of images per class (at least 2); found {len(classes)}")
-    paths, labels = [], {}
-    for i, c in enumerate(classes):
-        found = find_images(root / c)
-        if max_per_class:
-            found = found[: int(max_per_class)]
-        paths += found
-        labels.update({p: i for p in found})
-    image_set = load_images(paths, image_size, channels, progress=True)
-    y = np.array([labels[p] for p in image_set.paths], dtype=np.int32)
-    return image_set.images, y, classes
-
-
-def load_multilabel(root, image_size: int, channels: int | None = None, labels_file=None, categories=(),
-                    ignore_tags=(), max_images: int | None = None):
-    """(images uint8 [n, S, S, C], multi-hot float32 [n, K], label names) from an image folder (or MNIST IDX file)
-    and its labels: a labels file given or found in the folder, or class sub-folders."""
-    from keras_gans.data import idx
-    from keras_gans.data import labels as label_io
-    from keras_gans.data.images import find_images, load_images
-
-    if idx.is_idx(root):
-        s = idx.load_idx(root, image_size, channels, max_images=max_images)
-        lab = label_io.Labels(dict(s.labels), dict(s.label_names))
-        targets, names = label_io.multi_hot(lab)
-        return s.images, targets, names
-    root = Path(root)
-    paths = find_images(root)
-    if max_images:
-        paths = paths[: int(max_images)]
-    image_set = load_images(paths, image_size, channels, progress=True)
-    lab = label_io.load_labels(image_set.paths, root, labels_file, list(categories), None, ignore_tags)
-    label_io.warn_notes(lab)
-    targets, names = label_io.multi_hot(lab)
-    images = image_set.images
-    if lab.keep is not None:
-        images, targets = images[lab.keep], targets[lab.keep]
-    return images, targets, names
-
-
 def stratified_split(labels: np.ndarray, test_fraction: float, seed: int):
     """(train indices, test indices), the same fraction of every class held out."""
     rng = np.random.default_rng(seed)
@@ -138,6 +79,8 @@ def train_classifier(data, out, image_size: int = 32, channels: int | None = Non
     if multilabel:
         return _train_multilabel(data, out, image_size, channels, epochs, batch_size, test_fraction, seed, verbose,
                                  labels, categories, ignore_tags, max_images)
+    from keras_gans.data.source import load_class_folders
+
     x, y, classes = load_class_folders(data, image_size, channels, max_per_class)
     tr, te = stratified_split(y, test_fraction, seed)
     keras.utils.set_random_seed(seed)
@@ -164,7 +107,9 @@ def _train_multilabel(data, out, image_size, channels, epochs, batch_size, test_
     import keras
 
     from keras_gans.io_utils import atomic_path, atomic_write_text
-    from keras_gans.metrics.multilabel import topk_score
+    from keras_gans.metrics.scores import topk_score
+
+    from keras_gans.data.source import load_multilabel
 
     x, y, classes = load_multilabel(data, image_size, channels, labels, categories, ignore_tags, max_images)
     if len(x) < 4:

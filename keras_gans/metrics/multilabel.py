@@ -19,6 +19,7 @@ import numpy as np
 
 from keras_gans.errors import UserError
 from keras_gans.models.capabilities import CONDITIONAL, has
+from keras_gans.metrics.scores import topk_hits, topk_score  # noqa: F401  (imported from here by callers)
 
 
 def read_label_sets(path, categories=()) -> list[list[str]]:
@@ -125,22 +126,6 @@ def targets_for_sets(classes: list[str], sets: list[list[str]], where: str = "th
                                 f"(its classes: {', '.join(map(str, classes[:40]))}); train it on the same labels")
             out[i, index[name]] = 1.0
     return out
-
-
-def topk_hits(scores, targets) -> tuple[np.ndarray, np.ndarray]:
-    """(hits [n], asked [n]): per set, how many of the classifier's top-k labels were asked for (k = asked)."""
-    s, t = np.asarray(scores, np.float64), np.asarray(targets) > 0.5
-    hits, asked = np.zeros(len(s), np.int64), t.sum(1).astype(np.int64)
-    for i, (si, ti) in enumerate(zip(s, t)):
-        if asked[i]:
-            hits[i] = int(ti[np.argsort(-si, kind="stable")[: asked[i]]].sum())
-    return hits, asked
-
-
-def topk_score(scores, targets) -> float:
-    """The lab evaluator's accuracy: all top-k hits / all labels asked for (nan when nothing was asked)."""
-    hits, asked = topk_hits(scores, targets)
-    return float(hits.sum() / asked.sum()) if asked.sum() else float("nan")
 
 
 class LabelSetEvaluator:

@@ -109,3 +109,19 @@ def multilabel_accuracy(scores, requested) -> float:
             hit += int(ri[np.argsort(-si, kind="stable")[:k]].sum())
             total += k
     return float(hit / total) if total else float("nan")
+
+
+def topk_hits(scores, targets) -> tuple[np.ndarray, np.ndarray]:
+    """(hits [n], asked [n]): per set, how many of the classifier's top-k labels were asked for (k = asked)."""
+    s, t = np.asarray(scores, np.float64), np.asarray(targets) > 0.5
+    hits, asked = np.zeros(len(s), np.int64), t.sum(1).astype(np.int64)
+    for i, (si, ti) in enumerate(zip(s, t)):
+        if asked[i]:
+            hits[i] = int(ti[np.argsort(-si, kind="stable")[: asked[i]]].sum())
+    return hits, asked
+
+
+def topk_score(scores, targets) -> float:
+    """The lab evaluator's accuracy: all top-k hits / all labels asked for (nan when nothing was asked)."""
+    hits, asked = topk_hits(scores, targets)
+    return float(hits.sum() / asked.sum()) if asked.sum() else float("nan")

@@ -47,6 +47,7 @@ class GenerativeModel(keras.Model):
     net_names: tuple[str, ...] = ()  # attributes holding this family's Keras nets, in the order tools list them
     tracker_names: tuple[str, ...] = ()
     image_keys: tuple[str, ...] = ("image",)  # dataset keys that hold images
+    data_kind = "images"  # what keras_gans.data.source.load_training_data hands prepare_data: images|labelled|domains
 
     def __init__(self, cfg: dict, data_info: dict, **kwargs):
         super().__init__(name=cfg.get("name", self.family).replace("-", "_"), **kwargs)

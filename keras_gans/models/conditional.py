@@ -22,7 +22,6 @@ and ACGAN (Odena et al. 2017) with several weighted auxiliary heads, all one cla
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -45,6 +44,7 @@ def _tensors(arrays: dict) -> dict:
 class ConditionalGAN(GAN):
     family = "cgan"
     capabilities = frozenset({LATENT, CONDITIONAL})
+    data_kind = "labelled"
 
     # ----- config, data ------------------------------------------------------------------------------------------
     def active_trackers(self, cfg):
@@ -57,21 +57,11 @@ class ConditionalGAN(GAN):
 
     @classmethod
     def prepare_data(cls, cfg: dict, image_set):
-        """Images + one label array per condition, mapped onto the heads; data_info records each head's classes."""
-        from keras_gans.data import labels as label_io
-
+        """Images + one label array per condition, mapped onto the heads; data_info records each head's classes.
+        The labels were read by the data layer (data_kind "labelled"): unlabelled images are already dropped."""
         specs = conditioning.head_specs(cfg)
-        d = cfg["data"]
-        arrays, names, keep, where = dict(image_set.labels), dict(getattr(image_set, "label_names", {}) or {}), None, "the built-in data"
-        if (d["path"] and not image_set.labels) or d["labels"]:  # (MNIST IDX files bring their own labels)
-            root = Path(d["path"]) if d["path"] else None
-            if root is not None and root.is_file():
-                root = root.parent
-            softmax = [s["source"] or s["name"] for s in specs if s["type"] == "softmax"]
-            vocab = {s["source"] or s["name"]: s["classes"] if isinstance(s["classes"], list) else None for s in specs}
-            lab = label_io.load_labels(image_set.paths, root, d["labels"], softmax, vocab, d.get("ignore_tags") or ())
-            label_io.warn_notes(lab)
-            arrays, names, keep, where = lab.arrays, lab.names, lab.keep, lab.source
+        arrays, names = dict(image_set.labels), dict(getattr(image_set, "label_names", {}) or {})
+        where = getattr(image_set, "label_source", "") or "the built-in data"
         if not arrays:
             raise UserError(f"{where} has no labels; conditional models need labelled data (see docs: data formats)")
         out, conditions = {}, []
@@ -89,9 +79,6 @@ class ConditionalGAN(GAN):
             out[s["name"]] = arr
             conditions.append({"name": s["name"], "type": s["type"], "classes": classes})
         images = image_set.images
-        if keep is not None:
-            images = images[keep]
-            out = {k: v[keep] for k, v in out.items()}
         info = {"image_shape": list(images.shape[1:]), "n_images": int(len(images)), "conditions": conditions}
         return {"image": images, **out}, info
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -59,20 +57,6 @@ def lr_schedule(cfg: dict, base_lr: float, steps_per_epoch: int) -> LinearDecay:
 
 
 # ----- data -------------------------------------------------------------------------------------------------------
-@dataclass
-class Domains:
-    """Two unpaired image domains (uint8 arrays) and a few test images of each for the sample grids."""
-
-    a: np.ndarray
-    b: np.ndarray
-    test_a: np.ndarray
-    test_b: np.ndarray
-    source: str
-
-    def __len__(self):
-        return min(len(self.a), len(self.b))
-
-
 def _encode_samples(images: np.ndarray) -> list[str]:
     from keras_gans.images import encode_png
 
@@ -89,60 +73,13 @@ def _decode_samples(items: list[str], channels: int) -> np.ndarray:
     return np.stack(arrays).astype(np.uint8)
 
 
-def load_domains(cfg: dict, progress: bool = True) -> Domains:
-    """data.path = a folder in the CycleGAN layout (trainA/ trainB/, optional testA/ testB/), or the built-in set
-    data.builtin (labelled by 'domain', e.g. `scenes`)."""
-    from keras_gans.data.images import find_images, load_images
-
-    d, c = cfg["data"], cfg["cyclegan"]
-    size, channels, k = d["image_size"], d["channels"] or 3, c["n_test_samples"]
-    limit = int(d["max_images"]) if d["max_images"] else None
-    if d["path"]:
-        root = Path(d["path"])
-        if not root.is_dir():
-            raise UserError(f"data folder not found: {root} (pass a folder with trainA/ and trainB/ via --data)")
-        missing = [s for s in ("trainA", "trainB") if not (root / s).is_dir()]
-        if missing:
-            raise UserError(
-                f"{root} has no {' or '.join(missing)}/: cyclegan expects the CycleGAN layout "
-                "trainA/ trainB/ (and optionally testA/ testB/), e.g. the unpacked ukiyoe2photo.zip"
-            )
-
-        def load(sub, n):
-            paths = find_images(root / sub)[:n] if n else find_images(root / sub)
-            return load_images(paths, size, channels, d["on_bad_file"], cache_dir=d["cache_dir"], progress=progress).images
-
-        a, b = load("trainA", limit), load("trainB", limit)
-        test_a = load("testA", k) if (root / "testA").is_dir() else a[-k:]
-        test_b = load("testB", k) if (root / "testB").is_dir() else b[-k:]
-        return Domains(a, b, test_a[:k], test_b[:k], str(root))
-
-    from keras_gans.data.builtin import load_builtin
-
-    seed = int(cfg["train"]["seed"])
-    n = c["scenes_per_domain"]
-    train_set = load_builtin(d["builtin"], size, channels, seed=seed, n=n)
-    if "domain" not in train_set.labels:
-        raise UserError(
-            f"cyclegan needs two image domains, but the built-in set '{d['builtin']}' has one; use "
-            "data.builtin=scenes or pass --data DIR with trainA/ and trainB/"
-        )
-    test_set = load_builtin(d["builtin"], size, channels, seed=seed + 100_003, n=k)
-    dom, tdom = train_set.labels["domain"], test_set.labels["domain"]
-    if c["photo_domain"] == "B":  # the built-in "photos" go on the side the config names as the photo side
-        dom, tdom = 1 - dom, 1 - tdom
-    a, b = train_set.images[dom == 0], train_set.images[dom == 1]
-    if limit:
-        a, b = a[:limit], b[:limit]
-    return Domains(a, b, test_set.images[tdom == 0][:k], test_set.images[tdom == 1][:k], f"builtin:{d['builtin']}")
-
-
 # ----- the model --------------------------------------------------------------------------------------------------
 class CycleGAN(GenerativeModel):
     family = "cyclegan"
     capabilities = frozenset({TRANSLATOR})
     net_names = ("g_ab", "g_ba", "d_a", "d_b")
     image_keys = ("a", "b")
+    data_kind = "domains"  # keras_gans.data.source.load_domains: trainA/ trainB/ or the built-in scenes
     tracker_names = (
         "g_loss", "d_loss", "adv_a2b_loss", "adv_b2a_loss", "cycle_a_loss", "cycle_b_loss", "idt_a_loss",
         "idt_b_loss", "d_a_loss", "d_b_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm", "lr",
@@ -196,18 +133,13 @@ class CycleGAN(GenerativeModel):
 
     # ----- data -------------------------------------------------------------------------------------------------
     @classmethod
-    def load_image_set(cls, cfg: dict) -> Domains:
-        return load_domains(cfg)
-
-    @classmethod
     def prepare_data(cls, cfg: dict, domains: Domains):
-        from keras_gans.data.pipeline import steps_per_epoch
+        from keras_gans.data.plan import step_plan
 
-        t = cfg["train"]
         if len(domains.a) == 0 or len(domains.b) == 0:
             raise UserError(f"cyclegan needs images in both domains; {domains.source} gave {len(domains.a)} A and "
                             f"{len(domains.b)} B images")
-        steps = int(t["steps_per_epoch"] or steps_per_epoch(len(domains), t["batch_size"] * t["d_steps"]))
+        steps = step_plan(cfg, len(domains)).steps_per_epoch
         info = {
             "image_shape": list(domains.a.shape[1:]),
             "n_images": len(domains),

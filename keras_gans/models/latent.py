@@ -71,3 +71,18 @@ class LatentSampler:
             seeds = np.arange(start, min(n, start + batch_size), dtype=np.int64) + int(seed) * 1_000_000
             out.append(self.sample_from_seeds(seeds))
         return np.concatenate(out), None
+
+
+def interpolate_latents(z0, z1, steps: int, method: str):
+    """[pairs, steps, d] points from z0 to z1 (both [pairs, d]); slerp falls back to linear for parallel pairs."""
+    t = np.linspace(0.0, 1.0, steps)[None, :, None]
+    a, b = np.asarray(z0, np.float64)[:, None, :], np.asarray(z1, np.float64)[:, None, :]
+    if method == "linear":
+        return ((1 - t) * a + t * b).astype(np.float32)
+    na = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    nb = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    omega = np.arccos(np.clip((na * nb).sum(-1, keepdims=True), -1.0, 1.0))
+    so = np.sin(omega)
+    safe = np.where(so < 1e-6, 1.0, so)
+    out = np.where(so < 1e-6, (1 - t) * a + t * b, np.sin((1 - t) * omega) / safe * a + np.sin(t * omega) / safe * b)
+    return out.astype(np.float32)

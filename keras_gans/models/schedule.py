@@ -101,9 +101,10 @@ def values_at(schedule: list[dict], step: int, base: dict) -> dict:
 
 
 def max_d_steps(cfg: dict) -> int:
-    """Real batches per train step the pipeline must feed: the largest d_steps the run will use."""
-    t = cfg["train"]
-    return max([int(t["d_steps"])] + [int(e["d_steps"]) for e in (t.get("schedule") or []) if "d_steps" in e])
+    """Real batches per train step the pipeline must feed (derived once, in the data layer's step plan)."""
+    from keras_gans.data.plan import max_d_steps as planned
+
+    return planned(cfg)
 
 
 def make_callback(model):

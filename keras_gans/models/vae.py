@@ -19,8 +19,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 
 import keras
 import numpy as np
@@ -40,14 +38,6 @@ from keras_gans.nets.encoder import build_encoder
 from keras_gans.optimizers import from_train_config
 
 EPS_SALT = 70
-
-
-def holdout_split(n: int, holdout, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train indices, held-out indices), a fixed random split by seed; holdout is a fraction < 1 or a count."""
-    k = int(round(holdout * n)) if isinstance(holdout, float) else int(holdout)
-    k = max(0, min(k, n - 1))
-    perm = np.random.default_rng([int(seed) & 0x7FFFFFFF, 4242]).permutation(n)
-    return np.sort(perm[k:]), np.sort(perm[:k])
 
 
 class VAE(LatentSampler, GenerativeModel):
@@ -143,34 +133,18 @@ class VAE(LatentSampler, GenerativeModel):
     @classmethod
     def prepare_data(cls, cfg: dict, image_set):
         """Keep vae.holdout images (a fixed random split) out of training; remember which, for recon grids/MSE."""
-        n = len(image_set)
-        train_idx, hold_idx = holdout_split(n, cfg["vae"]["holdout"], cfg["train"]["seed"])
-        info = {
-            "image_shape": list(image_set.images.shape[1:]), "n_images": int(len(train_idx)),
-            "holdout_indices": [int(i) for i in hold_idx],
-        }
-        if cfg["data"]["path"]:
-            info["holdout_paths"] = [os.path.abspath(image_set.paths[i]) for i in hold_idx]
+        from keras_gans.data.source import holdout_info
+
+        train_idx, held = holdout_info(cfg, image_set, cfg["vae"]["holdout"])
+        info = {"image_shape": list(image_set.images.shape[1:]), "n_images": int(len(train_idx)), **held}
         return {"image": image_set.images[train_idx]}, info
 
     def holdout_images(self) -> np.ndarray:
         """The held-out uint8 images of this run's data (loaded once: only those files for an image folder)."""
         if self._holdout_cache is None:
-            info, d = self.data_info, self.cfg["data"]
-            size, channels = self.image_shape[0], self.image_shape[-1]
-            if info.get("holdout_paths"):
-                from keras_gans.data.images import load_images
+            from keras_gans.data.source import holdout_images
 
-                images = load_images(info["holdout_paths"], size, channels, d["on_bad_file"], cache_dir=False).images
-            elif info.get("holdout_indices"):
-                from keras_gans.train import load_image_set
-
-                cfg = json.loads(json.dumps(self.cfg))
-                cfg["data"]["channels"] = channels
-                images = load_image_set(cfg, progress=False).images[np.asarray(info["holdout_indices"])]
-            else:
-                images = np.zeros((0, *self.image_shape), np.uint8)
-            self._holdout_cache = images
+            self._holdout_cache = holdout_images(self.cfg, self.data_info, self.image_shape)
         return self._holdout_cache
 
     def reconstruction_errors(self, images, batch_size: int = 256) -> np.ndarray:

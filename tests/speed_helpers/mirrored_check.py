@@ -1,4 +1,4 @@
-"""Run in a subprocess by tests/test_speed_distributed.py (logical devices must not leak into other tests).
+"""Run in a subprocess by tests/test_distributed.py (logical devices must not leak into other tests).
 
 Trains one step of a tiny config with the default strategy (global batch 2N on one device) and with
 MirroredStrategy over 2 logical CPUs (N per replica), from the same initial weights, and prints JSON with the

@@ -1,4 +1,4 @@
-"""One worker of the two-process MultiWorkerMirroredStrategy test (tests/test_speed_distributed.py).
+"""One worker of the two-process MultiWorkerMirroredStrategy test (tests/test_distributed.py).
 
 Usage: multiworker_worker.py RUN_DIR INDEX PORT0 PORT1 [EXPORT_DIR] — TF_CONFIG is set here, before TensorFlow starts."""
 

@@ -3,6 +3,7 @@ trainings of the presets through the real CLI."""
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
+from click.testing import CliRunner
 
 from tests.conftest import REPO, tiny_config
 
@@ -234,3 +237,97 @@ def test_sigmoid_head_on_builtin_shapes(tmp_path):
     assert 0.0 <= hist["labels_acc_fake"][-1] <= 1.0 and hist["gp"][-1] > 0
     imgs = model.sample_from_seeds([1, 1], labels=[["red cube", "blue sphere"], ["gray cylinder"]])
     assert imgs.shape == (2, 16, 16, 3) and np.abs(imgs[0].astype(int) - imgs[1].astype(int)).max() > 0
+
+
+def test_one_label_sigmoid_head_accuracy_follows_the_logits():
+    from keras_gans.conditioning import Head
+    from keras_gans.models.conditional import ConditionalGAN
+
+    h = Head("smiling", "sigmoid", ["smiling"])
+    y = tf.constant([[1.0], [0.0], [1.0], [0.0]])
+    right = tf.constant([[4.0], [-4.0], [0.5], [-0.5]])
+    np.testing.assert_allclose(ConditionalGAN.head_accuracy(h, right, y).numpy(), [1, 1, 1, 1])
+    np.testing.assert_allclose(ConditionalGAN.head_accuracy(h, -right, y).numpy(), [0, 0, 0, 0])  # opposite logits
+    # a multi-label head: an image asked for no label is right when D calls every label absent
+    h4 = Head("labels", "sigmoid", ["a", "b", "c"])
+    np.testing.assert_allclose(ConditionalGAN.head_accuracy(
+        h4, tf.constant([[-1.0, -2.0, -3.0], [1.0, -2.0, -3.0], [3.0, 2.0, 1.0]]),
+        tf.constant([[0.0, 0, 0], [0, 0, 0], [0, 1.0, 0]])).numpy(), [1.0, 2 / 3, 0.0])
+
+
+def test_binary_attribute_requests():
+    from keras_gans.conditioning import cli_requests, request_arrays
+    from keras_gans.errors import UserError
+
+    binary = [{"name": "smiling", "type": "sigmoid", "classes": ["smiling"]}]
+    for value, want in (("0", 0.0), ("1", 1.0), ("false", 0.0), ("yes", 1.0), ("smiling", 1.0)):
+        arr = request_arrays(binary, 3, cli_requests(binary, cond_items=[f"smiling={value}"]))
+        np.testing.assert_array_equal(arr["smiling"], np.full((3, 1), want))
+    table = [{"name": "attributes", "type": "sigmoid", "classes": ["male", "smiling", "young"]}]
+    arr = request_arrays(table, 2, cli_requests(table, cond_items=["smiling=1", "young=1"]))
+    np.testing.assert_array_equal(arr["attributes"], [[0, 1, 1], [0, 1, 1]])
+    arr = request_arrays(table, 1, cli_requests(table, cond_items=["smiling=0"]))
+    np.testing.assert_array_equal(arr["attributes"], [[0, 0, 0]])  # an empty set is askable
+    arr = request_arrays(table, 1, cli_requests(table, labels=""))
+    np.testing.assert_array_equal(arr["attributes"], [[0, 0, 0]])
+    with pytest.raises(UserError, match="give 0 or 1"):
+        cli_requests(table, cond_items=["smiling=maybe"])
+
+
+@pytest.mark.slow  # a training and two `sample` processes: ~35 s on a busy 2-core machine
+def test_sample_cond_binary_attribute_end_to_end(tmp_path, digits_dir):
+    """A tiny ACGAN on an attribute table with one binary head: `sample --cond smiling=0/1` differ."""
+    from keras_gans.cli import main
+    from keras_gans.train import load_run, train
+
+    src = digits_dir
+    files = sorted((src / "3").glob("*.png"))[:32]
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = ["image_id,Smiling"]
+    for i, f in enumerate(files):
+        (data / f"{i:03d}.png").write_bytes(f.read_bytes())
+        lines.append(f"{i:03d}.png,{1 if i % 2 else -1}")
+    (data / "attributes.csv").write_text("\n".join(lines) + "\n")
+    cfg = tiny_config(model="acgan", data={"path": str(data)},
+                      conditional={"mode": "acgan", "heads": [{"name": "smiling", "type": "sigmoid", "source": "attributes"}]})
+    cfg["train"]["steps_per_epoch"] = 1
+    run = tmp_path / "run"
+    train(cfg, run, verbose=0)
+    _, model, _ = load_run(run)
+    assert model.condition_meta == [{"name": "smiling", "type": "sigmoid", "classes": ["smiling"]}]
+    outs = []
+    for v in ("0", "1"):
+        out = tmp_path / f"s{v}.png"
+        r = CliRunner().invoke(main, ["sample", str(run), "--n", "4", "--cond", f"smiling={v}", "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        outs.append(np.asarray(Image.open(out), np.int32))
+    assert np.abs(outs[0] - outs[1]).max() > 0
+    np.testing.assert_array_equal(model.sample_from_seeds(np.arange(4), smiling="0"),
+                                  model.sample_from_seeds(np.arange(4), smiling=np.zeros((4, 1), np.float32)))
+
+
+def test_interpolate_from_to_with_a_fixed_condition(tmp_path):
+    from keras_gans.cli import main
+    from keras_gans.train import load_run, train
+
+    cfg = tiny_config(model="acgan", conditional={"mode": "acgan", "heads": [{"name": "label", "type": "softmax"}]})
+    cfg["train"]["steps_per_epoch"] = 1
+    cfg["net"]["weights_init"] = 0.3  # large initial weights: the label visibly changes an untrained G's output
+    run = tmp_path / "run"
+    train(cfg, run, verbose=0)
+    out = tmp_path / "walk.png"
+    r = CliRunner().invoke(main, ["interpolate", str(run), "--from", "300005", "--to", "300012", "--steps", "5",
+                                  "--label", "7", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    grid = np.asarray(Image.open(out), np.int32)
+    assert grid.shape[:2] == (18 + 2, 5 * 18 + 2)
+    _, model, _ = load_run(run)
+    ends = model.sample_from_seeds([300005, 300012], label=7)[..., 0].astype(np.int32)
+    np.testing.assert_allclose(grid[2:18, 2:18], ends[0], atol=1)
+    np.testing.assert_allclose(grid[2:18, 74:90], ends[1], atol=1)
+    other = model.sample_from_seeds([300005], label=2)[0, ..., 0].astype(np.int32)
+    assert np.abs(grid[2:18, 2:18] - other).mean() > 5  # the label is what was held fixed
+    for args, msg in ((["--from", "1"], "--from and --to"), (["--from", "1", "--to", "2", "--pairs", "2"], "--pairs")):
+        r = CliRunner().invoke(main, ["interpolate", str(run), *args])
+        assert r.exit_code == 2 and msg in r.output

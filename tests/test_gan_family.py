@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import copy
+import csv
 import math
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from conftest import tiny_config
+from conftest import TINY_OVERRIDES, tiny_config
 
 PRESETS = ["sngan", "wgan", "wgan_gp", "lsgan", "hinge", "mlp_gan"]
 
 # Tiny sizes for presets loaded through the ordinary config path (load_config + overrides, as `--set` does).
-TINY = {
-    "data.image_size": 16, "data.max_images": 160, "net.dim": 8, "net.latent_dim": 16, "net.mlp_units": [32, 64],
-    "train.batch_size": 8, "train.epochs": 1, "train.steps_per_epoch": 2, "train.verbose": 0,
-    "callbacks.n_samples": 4, "callbacks.tensorboard": False, "callbacks.export_at_end": False,
-}
+TINY = TINY_OVERRIDES  # the tiny GAN every test here trains
 INFO = {"image_shape": [16, 16, 1], "n_images": 64}
 
 
@@ -283,3 +281,38 @@ def test_gradient_penalty_with_batch_norm_warns():
     cfg = tiny_config(loss={"type": "wgan", "gp_weight": 10.0}, net={"d_norm": "batch"})
     with pytest.warns(UserWarning, match="per-sample"):
         _model(cfg, build=False)
+
+
+def test_d_g_z1_and_z2_are_d_before_and_after_its_update():
+    from keras_gans.models.gan import GAN
+
+    cfg = tiny_config(train={"reuse_fake": True})  # one batch of fakes for D's and G's update, as the tutorial
+    m = GAN(cfg, {"image_shape": [16, 16, 1]})
+    m.compile()
+    m.build_optimizers()
+    real = tf.random.stateless_uniform([16, 16, 16, 1], seed=[3, 4], minval=-1, maxval=1)
+    fake = m.generator(m.generator_inputs(16, 10, {"image": real}), training=True)
+    before = float(tf.reduce_mean(tf.sigmoid(m.discriminator(fake, training=True))))
+    logs = m.train_step({"image": real})
+    after = float(tf.reduce_mean(tf.sigmoid(m.discriminator(fake, training=True))))
+    assert float(logs["D_G_z1"]) == pytest.approx(before, abs=1e-5)
+    assert float(logs["D_G_z2"]) == pytest.approx(after, abs=1e-5)
+    assert abs(after - before) > 1e-4 and float(logs["D_G_z1"]) == pytest.approx(float(logs["d_fake"]))
+    assert "d_adv_loss" not in logs  # plain BCE GAN: the total is the adversarial loss
+
+
+def test_adversarial_part_logged_apart_from_weighted_total(tmp_path):
+    from keras_gans.train import train
+
+    cfg = tiny_config(model="acgan", conditional={"mode": "acgan", "adv_weight": 0.5,
+                                                   "heads": [{"name": "label", "type": "softmax", "weight": 2.0}]})
+    cfg["train"]["steps_per_epoch"] = 2
+    train(cfg, tmp_path / "run", verbose=0)
+    row = next(csv.DictReader(open(tmp_path / "run" / "history.csv")))
+    for k in ("d_adv_loss", "g_adv_loss", "D_G_z1", "D_G_z2", "d_label_loss", "g_label_loss"):
+        assert k in row, k
+    f = {k: float(v) for k, v in row.items()}
+    # G's total = 0.5 * adversarial + 2 * class loss (per-step means of each term, so the sums agree)
+    assert f["g_loss"] == pytest.approx(0.5 * f["g_adv_loss"] + 2.0 * f["g_label_loss"], rel=1e-4)
+    assert f["d_loss"] == pytest.approx(0.5 * f["d_adv_loss"] + 2.0 * f["d_label_loss"], rel=1e-4)
+    assert f["D_G_z1"] == pytest.approx(f["d_fake"])

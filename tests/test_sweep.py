@@ -8,10 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from tests.eval_fixtures import digit_classifier  # noqa: F401
 from click.testing import CliRunner
 
-from test_family import TINY
+from conftest import TINY_OVERRIDES as TINY
 
 
 def test_grid_parsing_and_expansion():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -145,3 +146,19 @@ def test_condition_requests():
         conditioning.request_arrays(metas, 2, {"mouth": "open"})
     with pytest.raises(UserError, match="--label needs a model with one class condition"):
         conditioning.cli_requests(metas, label="3")
+
+
+def test_ignore_tags_drops_tags_not_rows(tmp_path):
+    from keras_gans.data.labels import labels_from_tags_csv
+    from keras_gans.errors import UserError
+
+    f = tmp_path / "tags.csv"
+    f.write_text("0,long hair blonde hair blue eyes\n1,polychromatic hair red eyes\n2,red hair short hair blue eyes\n")
+    paths = [str(tmp_path / f"{i}.png") for i in range(3)]
+    vocab = {"hair": ["blonde", "red"], "eyes": ["blue", "red"]}
+    with pytest.raises(UserError, match="unknown tag 'long hair'"):
+        labels_from_tags_csv(f, paths, tmp_path, ["hair", "eyes"], vocab)
+    lab = labels_from_tags_csv(f, paths, tmp_path, ["hair", "eyes"], vocab, ignore=["long", "short", "polychromatic hair"])
+    assert lab.arrays["hair"].tolist() == [0, -1, 1] and lab.arrays["eyes"].tolist() == [0, 1, 0]
+    assert lab.keep.tolist() == [True, False, True]  # row 1 is left with no hair tag: left out, with a note
+    assert not any("several" in n for n in lab.notes) and any("no hair tag" in n for n in lab.notes)

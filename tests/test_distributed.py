@@ -1,6 +1,6 @@
 """tf.distribute: MirroredStrategy over 2 logical CPUs equals the default strategy step for step; two local
 MultiWorkerMirroredStrategy workers (TF_CONFIG on loopback) train an epoch through keras_gans.distributed and
-write one checkpoint. Each runs in subprocesses so logical devices and collectives never leak into other tests."""
+write one checkpoint; and the replica ordering of batches. The trainings run in subprocesses so logical devices and collectives never leak into other tests."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 HELPERS = Path(__file__).resolve().parent / "speed_helpers"
@@ -82,3 +83,24 @@ def test_multiworker_two_local_workers(tmp_path):
     assert not list(run_dir.glob(".worker-*"))  # only the chief writes into the run directory
     assert [p.name for p in (tmp_path / "exports").iterdir()] == ["dcgan"]  # exported once, by the chief
     assert (tmp_path / "exports" / "dcgan" / "1" / "saved_model.pb").is_file()
+
+
+@pytest.mark.parametrize("replicas,parts", [(2, 2), (2, 3), (4, 2), (1, 5), (3, 1)])
+def test_replica_order_gives_each_replica_its_share_of_every_slice(replicas, parts):
+    import tensorflow as tf
+
+    from keras_gans.distributed import replica_order
+
+    per = 2  # rows per replica per slice
+    b = per * replicas * parts
+    x = np.arange(b * 3, dtype=np.int32).reshape(b, 3)
+    ds = replica_order(tf.data.Dataset.from_tensors({"image": x, "label": np.arange(b)}), replicas, parts)
+    got = next(iter(ds))
+    labels = got["label"].numpy()
+    np.testing.assert_array_equal(got["image"].numpy(), x[labels])
+    chunks = labels.reshape(replicas, parts, per)  # replica r's contiguous chunk, cut into its D-step slices
+    for r in range(replicas):
+        for i in range(parts):
+            # under the default strategy slice i is rows [i*B, (i+1)*B), B = per*replicas; replica r holds part r
+            start = i * per * replicas + r * per
+            np.testing.assert_array_equal(chunks[r, i], np.arange(start, start + per))

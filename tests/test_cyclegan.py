@@ -11,23 +11,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from conftest import shared_data, tiny_config
-
-
-def cycle_config(tmp_path=None, **cyc):
-    cfg = tiny_config(
-        callbacks={"export_dir": str(tmp_path / "sm") if tmp_path else "saved_models", "n_samples": 4},
-        train={"batch_size": 2, "steps_per_epoch": 2, "epochs": 2},
-    )
-    cfg["name"] = "cyc"
-    cfg["model"] = "cyclegan"
-    cfg["data"].update({"builtin": "scenes", "image_size": 16, "channels": 3})
-    cfg["cyclegan"].update({"g_filters": 4, "n_blocks": 1, "d_filters": 4, "d_layers": 2, "pool_size": 3,
-                            "n_test_samples": 2, "scenes_per_domain": 6})
-    cfg["cyclegan"].update(cyc)
-    from keras_gans.config import validate
-
-    return validate(cfg)
+from conftest import cycle_config, shared_data, tiny_config
 
 
 def tiny_model(**cyc):
@@ -164,7 +148,7 @@ def _write(path, size, colour, fmt="PNG"):
 
 def test_cyclegan_layout_and_clear_errors(tmp_path):
     from keras_gans.errors import UserError
-    from keras_gans.models.cyclegan import load_domains
+    from keras_gans.data.source import load_domains
 
     root = tmp_path / "set"
     for i in range(3):
@@ -203,7 +187,7 @@ def test_builtin_scenes_are_two_distinct_domains():
 
 def test_monet2photo_loads_in_layout():
     root = shared_data("monet2photo")
-    from keras_gans.models.cyclegan import load_domains
+    from keras_gans.data.source import load_domains
 
     cfg = cycle_config()
     cfg["data"].update({"path": str(root), "max_images": 6})

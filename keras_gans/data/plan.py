@@ -1,0 +1,48 @@
+"""The step plan: how many images one train step consumes and how many steps make an epoch.
+
+Derived here once, from the config and the data size, and read by everyone who needs it: the pipeline (how big
+a batch of real images to cut), the families (how many discriminator slices a batch holds, CycleGAN's decay
+schedule in steps), the data-size check and the progress line. A step consumes batch_size x d_slices images,
+where d_slices is the largest train.d_steps the run will use (train.schedule may raise it later: the pipeline
+feeds the most, and a step with fewer D updates uses the first slices).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def max_d_steps(cfg: dict) -> int:
+    """Real batches per train step the pipeline must feed: the largest d_steps the run will use."""
+    t = cfg["train"]
+    return max([int(t["d_steps"])] + [int(e["d_steps"]) for e in (t.get("schedule") or []) if "d_steps" in e])
+
+
+def steps_per_epoch(n_images: int, images_per_step: int) -> int:
+    """Train steps in one pass over the data (at least one; the last partial batch is dropped)."""
+    return max(1, n_images // images_per_step)
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    batch_size: int  # global batch of one D (or G) update
+    d_slices: int  # real batches one step consumes (max d_steps)
+    steps_per_epoch: int
+    n_images: int
+
+    @property
+    def images_per_step(self) -> int:
+        return self.batch_size * self.d_slices
+
+    def as_info(self) -> dict:
+        """The json-able form recorded in RUN/data_info.json."""
+        return {"batch_size": self.batch_size, "d_slices": self.d_slices, "images_per_step": self.images_per_step,
+                "steps_per_epoch": self.steps_per_epoch}
+
+
+def step_plan(cfg: dict, n_images: int) -> StepPlan:
+    """The plan for n_images training images (train.steps_per_epoch, when set, overrides the pass length)."""
+    t = cfg["train"]
+    batch, slices = int(t["batch_size"]), max_d_steps(cfg)
+    steps = int(t.get("steps_per_epoch") or steps_per_epoch(int(n_images), batch * slices))
+    return StepPlan(batch, slices, steps, int(n_images))
