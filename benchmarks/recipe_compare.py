@@ -1,13 +1,14 @@
 """Two recipes side by side at equal CPU time: the preset as it was before issue 12 against today's, same seed,
 same data, the same `train.max_cpu_minutes` budget, graded by classifiers that are not the models' own D.
 
-    python benchmarks/recipe_compare.py faces  --cpu-minutes 30 --runs /work/runs/compare
-    python benchmarks/recipe_compare.py ukiyoe --cpu-minutes 30 --runs /work/runs/compare
+    python benchmarks/recipe_compare.py faces  --cpu-minutes 10 --runs runs/compare --figure docs/img/recipe_faces.png
+    python benchmarks/recipe_compare.py ukiyoe --cpu-minutes 10 --runs runs/compare --figure docs/img/recipe_ukiyoe.png
 
 The two trainings run at once, each pinned to its own core where there are two (so neither steals from the other;
 a budget in CPU seconds is fair even on a shared machine). Then the grader (benchmarks/anime_quality.py or
-benchmarks/ukiyoe_quality.py) scores both runs, and the script writes benchmarks/results/recipe_TASK.{json,md,png}:
-the table, and the last sample grid of each run beside the other with its numbers.
+benchmarks/ukiyoe_quality.py) scores both runs, and the script writes benchmarks/results/recipe_TASK.{json,md} (the
+table) and a figure (--figure, default benchmarks/results/recipe_TASK.png): the last sample grid of each run beside
+the other with its numbers. A finished run (RUN/export.json) is graded again, not retrained; --figure-only redraws.
 """
 
 from __future__ import annotations
@@ -77,8 +78,14 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--runs", default="runs/compare", help="where the runs go (not the repo)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results"))
+    ap.add_argument("--figure", help="also write the figure here (e.g. docs/img/recipe_faces.png)")
+    ap.add_argument("--figure-only", action="store_true", help="redraw the figures from the last results JSON")
     a = ap.parse_args()
     task = TASKS[a.task]
+    if a.figure_only:
+        rows = json.loads((Path(a.out) / f"recipe_{a.task}.json").read_text())["rows"]
+        figure(rows, task, Path(a.figure or Path(a.out) / f"recipe_{a.task}.png"))
+        return
     runs = Path(a.runs)
     runs.mkdir(parents=True, exist_ok=True)
     dirs = train_all(task, runs, a.cpu_minutes, a.seed)
@@ -108,7 +115,7 @@ def main():
         lines.append(f"| {r['recipe']} | {r['cpu_min']:.1f} | {r['epochs']} | " + " | ".join(vals) + " |")
     (out / f"recipe_{a.task}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    figure(rows, task, out / f"recipe_{a.task}.png")
+    figure(rows, task, Path(a.figure or out / f"recipe_{a.task}.png"))
 
 
 def figure(rows, task, path: Path):
@@ -128,13 +135,16 @@ def figure(rows, task, path: Path):
         grid = sorted((Path(r["run"]) / "samples").glob("epoch_*.png"))[-1]
         ax.imshow(Image.open(grid))
         ax.set_axis_off()
-        nums = ", ".join(f"{n} {'n/a' if r[k] is None else format(r[k], '.2f')}" for k, n in task["columns"])
+        nums = [f"{n} {'n/a' if r[k] is None else format(r[k], '.2f')}" for k, n in task["columns"]]
+        nums = "\n".join(", ".join(nums[i:i + 3]) for i in range(0, len(nums), 3))
         ax.set_title(f"{r['recipe']}\n{r['cpu_min']:.0f} CPU min, {r['epochs']} epochs\n{nums}", fontsize=9)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    atomic_write_bytes(path, buf.getvalue())
+    fig.savefig(buf, format="png", dpi=72)
     plt.close(fig)
+    small = io.BytesIO()  # a 256-colour palette: a docs-sized PNG
+    Image.open(buf).convert("RGB").quantize(256).save(small, format="PNG", optimize=True)
+    atomic_write_bytes(path, small.getvalue())
 
 
 if __name__ == "__main__":
