@@ -4,6 +4,8 @@ A `keras.Model` subclass whose `train_step` follows the PyTorch DCGAN tutorial's
 pass; D updated on the real batch and on the detached fakes; G updated through the *updated* D on the same
 fakes; BCE on logits; two `keras.metrics.Mean` trackers. `fit` on a `tf.data` stream of in-memory images.
 Same nets as keras_gans' `dcgan` preset at 64 px (benchmarks/reference_dcgan.py builds them).
+Self-contained on purpose, like the other baseline arms: a user's plain Keras model shares nothing with keras_gans,
+so its trackers and optimizers repeat reference_dcgan.py's lines by design (`duplicates` lists them).
 """
 
 from __future__ import annotations

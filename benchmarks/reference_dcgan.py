@@ -6,7 +6,8 @@ one discriminator batch with (noisy) 1/0 labels, update D on it; draw fresh late
 "misleading" labels; track both losses with `keras.metrics.Mean`. That formulation is reproduced here, written
 from its description, with the *course-baseline* DCGAN nets (the same architecture keras_gans builds for
 `configs/dcgan.yaml --set data.image_size=64`), so that a benchmark compares training formulations and engines at
-equal architecture, batch and precision.
+equal architecture, batch and precision. Self-contained on purpose (it imports nothing from keras_gans): its
+trackers and the size arithmetic repeat lines of plain_keras_dcgan.py / torch_dcgan.py by design.
 """
 
 from __future__ import annotations

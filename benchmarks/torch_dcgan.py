@@ -5,6 +5,7 @@ ConvTranspose k5 s2 -> 3 + tanh. D: Conv k5 s2 64-128-256-512 (BN after all but 
 Linear(4x4x512 -> 1). N(0, 0.02) weights, Adam(2e-4, betas (0.5, 0.999)), BCE on logits. `channels_last`
 puts the nets and the batches in NHWC memory format (oneDNN's preferred layout on CPU).
 Needs the optional `[bench]` extra (torch); the benchmark skips this arm with a message without it.
+Self-contained on purpose (no TensorFlow, nothing from keras_gans): the size arithmetic repeats reference_dcgan.py's.
 """
 
 from __future__ import annotations

@@ -81,7 +81,8 @@ def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resu
         overrides["train.deterministic"] = True
     if resume and not run_dir:
         raise UserError("--resume needs --run-dir (the run to continue)")
-    from keras_gans.train import preset_origin, resume_config, train as run_training
+    from keras_gans.resume import preset_origin, resume_config
+    from keras_gans.train import train as run_training
 
     # --resume is repeatable: it continues a run that has a checkpoint and starts one that has none yet.
     if resume and (Path(run_dir) / "checkpoints" / "checkpoint").is_file():
@@ -147,7 +148,7 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
             tf_inputs["z"] = seeds_to_latent(tf_inputs.pop("seed"), latent, z_std)
             images = serve(**tf_inputs)["images"].numpy()
     else:
-        from keras_gans.train import load_run
+        from keras_gans.build import load_run
 
         from keras_gans.models.capabilities import CONDITIONAL, LATENT, has, require
 
@@ -204,7 +205,7 @@ def export(run, name, version, out, precision, set_items):
 
     Training keeps its own export in RUN/export/N; this is the step that puts a version where TF Serving looks."""
     from keras_gans.export import export_model
-    from keras_gans.train import load_run
+    from keras_gans.build import load_run
 
     overrides = cli_overrides(set_items)
     if precision == "float32":

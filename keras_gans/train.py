@@ -1,8 +1,9 @@
 """One training driver for every model family: config -> data -> model -> callbacks -> fit -> export.
 
 The family (a GenerativeModel subclass) owns the train_step; this module owns everything around it that must
-be the same for all of them: the run directory, seeds and precision, the tf.distribute strategy, the data
-pipeline, checkpoints and exact resume, the NaN guard, the callbacks and the final export.
+be the same for all of them: the run directory, the data pipeline, checkpoints and exact resume, the NaN guard,
+the callbacks and the final export. Its parts live beside it: `runtime` (threads, seeds, precision, strategy),
+`resume` (what a --resume may change), `build` (the compiled model, and `load_run` to rebuild one from a run).
 """
 
 from __future__ import annotations
@@ -14,150 +15,20 @@ import tempfile
 import time
 from pathlib import Path
 
+from keras_gans.build import build_model
 from keras_gans.config import save_config
 from keras_gans.errors import UserError
-from keras_gans.threads import configure_threads
+from keras_gans.resume import changed_learning_rates
+from keras_gans.runtime import configure_runtime, is_chief, make_strategy
 
-
-# What a --resume may change: keys that do not change what is trained (docs/reliability.md lists them). An entry
-# ending in "." allows its whole section. Anything else given on a resume must agree with RUN/config.yaml.
-RESUME_MAY_CHANGE = (
-    "train.epochs", "train.verbose", "train.g_lr", "train.d_lr", "train.strategy", "train.deterministic",
-    "train.jit_compile", "train.steps_per_execution",
-    "train.max_minutes", "train.max_cpu_minutes", "data.cache_dir", "data.on_bad_file",
-    "callbacks.", "watchdog.", "eval.",
-)
-
-
-def may_change_on_resume(key: str) -> bool:
-    return any(key == k or (k.endswith(".") and key.startswith(k)) for k in RESUME_MAY_CHANGE)
-
-
-def preset_origin(preset: str) -> dict:
-    """What RUN/command.json records about the preset a run was started from."""
-    from keras_gans.config import preset_path
-
-    return {"preset": preset, "preset_file": str(preset_path(preset).resolve())}
-
-
-def resume_config(run_dir: str | Path, preset: str | None, overrides: dict, config_file: str | None = None) -> dict:
-    """The config to continue run_dir with: its recorded config plus the allowed changes from the command line.
-    A preset, --config file or --set that contradicts the recorded config is a UserError naming each difference."""
-    from keras_gans.config import (apply_overrides, flatten, list_presets, load_config, load_run_config,
-                                   preset_path, read_yaml, validate)
-
-    run_dir = Path(run_dir)
-    recorded = load_run_config(run_dir)
-    rec = flatten(recorded)
-    diffs: list[str] = []
-
-    def differ(a: dict, b: dict, a_name: str, b_name: str):
-        fa, fb = flatten(a), flatten(b)
-        for k in sorted(fa):
-            if fa[k] != fb.get(k) and not may_change_on_resume(k) and k != "data.channels":
-                diffs.append(f"{k} is {fa[k]!r} in {a_name}, {fb.get(k)!r} in {b_name}")
-
-    if preset:
-        given = load_config(preset)
-        try:
-            origin = json.loads((run_dir / "command.json").read_text())
-        except (OSError, ValueError):
-            origin = {}
-        was = origin.get("preset_file")
-        if was:
-            if Path(was).resolve() != preset_path(preset).resolve():
-                base = load_config(was) if Path(was).is_file() else recorded
-                differ(base, given, f"the run's preset ({origin.get('preset')})", f"preset '{preset}'")
-        elif given["name"] != recorded["name"]:  # a run from before command.json: judge by the preset's name
-            base = load_config(recorded["name"]) if recorded["name"] in list_presets() else recorded
-            differ(base, given, f"the run ({recorded['name']})", f"preset '{preset}'")
-    explicit = dict(overrides)
-    if config_file:
-        explicit.update(flatten(read_yaml(Path(config_file))))
-    asked = validate(apply_overrides(recorded, explicit))
-    flat = flatten(asked)
-    for k in sorted(explicit):
-        new, old = flat[k], rec[k]
-        if k in ("data.path", "data.labels") and isinstance(new, str) and os.path.exists(new):
-            new = str(Path(new).resolve())
-        if new != old and not may_change_on_resume(k):
-            diffs.append(f"{k} is {old!r} in the run, {new!r} in the command")
-    if diffs:
-        shown = "; ".join(diffs[:6]) + (f"; and {len(diffs) - 6} more" if len(diffs) > 6 else "")
-        raise UserError(
-            f"--resume: the command contradicts the run in {run_dir} ({shown}); a resume may change only "
-            "train.epochs, the learning rates and keys that do not change what is trained (callbacks.*, watchdog.*, "
-            "eval.*, ...: see docs/reliability.md); start a new run with another --run-dir"
-        )
-    return asked
+# Their old home: tests, benchmarks and users import these as keras_gans.train.NAME.
+from keras_gans.build import load_run  # noqa: F401
+from keras_gans.resume import RESUME_MAY_CHANGE, may_change_on_resume, preset_origin, resume_config  # noqa: F401
+from keras_gans.runtime import auto_precision, resolve_precision  # noqa: F401
 
 
 def default_run_dir(cfg: dict) -> Path:
     return Path("runs") / f"{cfg['name']}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def configure_runtime(cfg: dict):
-    """Seeds, op determinism and the mixed-precision policy, before any layer is built."""
-    import keras
-    import tensorflow as tf
-
-    t = cfg["train"]
-    configure_threads(t.get("threads", "auto"), t["strategy"])  # before any op runs: TF's pools are fixed from then on
-    keras.utils.set_random_seed(int(t["seed"]))
-    if t["deterministic"]:
-        tf.config.experimental.enable_op_determinism()
-    policy = resolve_precision(t["mixed_precision"])
-    keras.mixed_precision.set_global_policy(policy)
-    return policy
-
-
-def resolve_precision(name: str) -> str:
-    """'auto' -> mixed_float16 on a GPU, mixed_bfloat16 on a CPU with native bf16 (AVX-512-BF16 / AMX), else
-    float32. Chosen by measurement (docs/speed.md): bf16 trains the 64 px DCGAN ~1.5x faster on such CPUs."""
-    if name in (None, "auto"):
-        return auto_precision()
-    if name not in ("float32", "mixed_bfloat16", "mixed_float16"):
-        raise UserError(f"train.mixed_precision must be auto, float32, mixed_bfloat16 or mixed_float16; got {name!r}")
-    return name
-
-
-def auto_precision() -> str:
-    import tensorflow as tf
-
-    if tf.config.list_physical_devices("GPU"):
-        return "mixed_float16"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = set(next((line for line in f if line.startswith("flags")), "").split())
-    except OSError:  # not Linux: no cheap way to ask, keep the exact path
-        flags = set()
-    return "mixed_bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
-
-
-def make_strategy(name: str):
-    import tensorflow as tf
-
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        if not tf.config.list_logical_devices("GPU"):
-            # Several CPU devices: reduce through one device. The default collective all-reduce can run the
-            # optimizer's and synchronized BatchNorm's collectives in a different order on each replica
-            # ("Shape mismatch in the collective instance"), seen intermittently on a loaded 2-core machine.
-            return tf.distribute.MirroredStrategy(cross_device_ops=tf.distribute.ReductionToOneDevice())
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        if "TF_CONFIG" not in os.environ:
-            raise UserError("train.strategy=multiworker needs TF_CONFIG set on every worker (see docs/training.md, 'Several machines')")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise UserError(f"unknown strategy '{name}' (default, mirrored or multiworker)")
-
-
-def is_chief(strategy) -> bool:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not getattr(resolver, "task_type", None):
-        return True
-    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0)
 
 
 def load_image_set(cfg: dict, progress: bool = True):
@@ -177,23 +48,6 @@ def prepare(cfg: dict):
     arrays, info = family.prepare_data(cfg, load_training_data(cfg, family.data_kind))
     cfg["data"]["channels"] = int(info["image_shape"][-1])
     return family, arrays, info
-
-
-def build_model(cfg: dict, info: dict, strategy=None):
-    from keras_gans.models import create_model
-
-    import tensorflow as tf
-
-    strategy = strategy or tf.distribute.get_strategy()
-    t = cfg["train"]
-    with strategy.scope():
-        model = create_model(cfg, info)
-        kwargs = {"jit_compile": bool(t["jit_compile"])}
-        if t["steps_per_execution"] and int(t["steps_per_execution"]) > 1:
-            kwargs["steps_per_execution"] = int(t["steps_per_execution"])
-        model.compile(**kwargs)
-        model.build_optimizers()
-    return model
 
 
 def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, steps: int, chief: bool, extra=()):
@@ -316,7 +170,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
 
     model = build_model(cfg, info, strategy)
     # Only now, with the config, the data and the model known to work, does the run directory come to exist.
-    new_lrs = _changed_learning_rates(cfg, run_dir) if resume else {}
+    new_lrs = changed_learning_rates(cfg, run_dir) if resume else {}
     run_dir.mkdir(parents=True, exist_ok=True)
     if chief:
         from keras_gans.io_utils import atomic_write_text, remove_stale_temps
@@ -411,24 +265,6 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     return model, run_dir, history
 
 
-def _changed_learning_rates(cfg: dict, run_dir: Path) -> dict:
-    """{optimizer name: lr} for train.g_lr / d_lr that this resume changes (compared with RUN/config.yaml before it
-    is rewritten). The checkpoint restores the optimizers' learning rates (a NaN-guard reduction must survive a
-    resume), so a new value asked for on the command line has to be applied after the restore."""
-    from keras_gans.config import load_run_config
-
-    try:
-        old = load_run_config(run_dir)["train"]
-    except UserError:
-        return {}
-    t = cfg["train"]
-    out = {}
-    for key, names in (("g_lr", ("g", "vae")), ("d_lr", ("d",))):
-        if float(t[key]) != float(old[key]):
-            out.update({n: float(t[key]) for n in names})
-    return out
-
-
 def _apply_learning_rates(model, lrs: dict):
     for name, opt in model.optimizers().items():
         if name in lrs:
@@ -464,30 +300,3 @@ def check_data_size(cfg: dict, arrays: dict):
 
 def _reinitialise(model) -> int:
     raise UserError("the loss became non-finite before the first checkpoint; lower the learning rates and start again")
-
-
-def load_run(run_dir: str | Path, restore: bool = True, overrides: dict | None = None):
-    """Rebuild a run's model from RUN/config.yaml + RUN/data_info.json and restore its newest checkpoint.
-    `overrides` ({key: value}) change keys that do not touch the weights, e.g. train.mixed_precision=float32 to
-    export a bf16-trained run with float32 compute, or cyclegan.export_directions."""
-    from keras_gans.checkpoint import RunCheckpoint
-    from keras_gans.config import load_run_config
-
-    run_dir = Path(run_dir)
-    cfg = load_run_config(run_dir)
-    if overrides:
-        from keras_gans.config import apply_overrides, validate
-
-        cfg = validate(apply_overrides(cfg, overrides))
-    info_path = run_dir / "data_info.json"
-    if not info_path.is_file():
-        raise UserError(f"{run_dir} has no data_info.json; was it written by `train`?")
-    info = json.loads(info_path.read_text())
-    cfg["train"]["strategy"] = "default"
-    configure_runtime(cfg)
-    model = build_model(cfg, info)
-    epoch = 0
-    if restore:
-        ckpt = RunCheckpoint(model, run_dir, cfg["callbacks"]["keep_checkpoints"])
-        epoch = ckpt.restore(partial=True)
-    return cfg, model, epoch

@@ -71,6 +71,42 @@ def test_sweep_fills_fid_with_a_feature_extractor(tmp_path, digit_classifier):
     assert math.isfinite(float(rows[0]["fid"])) and float(rows[0]["fid"]) > 0
 
 
+def test_sweep_fid_compares_with_a_random_subset_of_a_class_sorted_folder(tmp_path, monkeypatch):
+    """The FID reference is a fixed random subset of the training images, not the first --fid-n: in a folder sorted
+    by class those are nearly one class. Ten class folders of flat images (class k has gray level 20 + 20 k)."""
+    from PIL import Image
+
+    from keras_gans.commands import sweep
+
+    data = tmp_path / "classes"
+    for k in range(10):
+        (data / f"c{k}").mkdir(parents=True)
+        for j in range(12):
+            Image.fromarray(np.full((16, 16), 20 + 20 * k, np.uint8)).save(data / f"c{k}" / f"{j:02d}.png")
+    seen = []
+
+    def fake_fid(real, fake):
+        seen.append(real)
+        return 1.0
+
+    monkeypatch.setattr(sweep, "fid_function", lambda features: fake_fid)
+    common = {**TINY, "data.path": str(data)}
+    rows = sweep.run_sweep(["mlp_gan"], sweep.parse_grid(["net.latent_dim=8"]), tmp_path / "sw", common,
+                           n_samples=4, features="any", fid_n=30)
+    assert rows[0]["fid"] == "1" and len(seen) == 1
+    real = seen[0]
+    assert real.shape[0] == 30 and real.shape[1:3] == (16, 16)
+    classes = {int(round((float(im.mean()) - 20) / 20)) for im in real}
+    assert len(classes) >= 6, f"reference images come from classes {sorted(classes)} only"  # first 30: 3 classes
+    # Fixed by seed, and drawn again for a config whose data differ (a grid over data.image_size).
+    from keras_gans.config import load_config
+
+    cache: dict = {}
+    assert np.array_equal(sweep.reference_images(load_config("mlp_gan", common), 30, cache), real)
+    small = sweep.reference_images(load_config("mlp_gan", {**common, "data.image_size": 8}), 30, cache)
+    assert small.shape[1:3] == (8, 8) and len(cache) == 2
+
+
 def test_sweep_rejects_a_distributed_strategy_for_several_configs(tmp_path):
     from keras_gans.commands.sweep import parse_grid, run_sweep
     from keras_gans.errors import UserError

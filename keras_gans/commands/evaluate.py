@@ -42,7 +42,7 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets,
     from keras_gans.io_utils import atomic_write_text
     from keras_gans.metrics.features import get_extractor
     from keras_gans.metrics.report import NEEDS_REAL, compute_metrics, flat_metrics, format_table, parse_metrics
-    from keras_gans.train import load_run
+    from keras_gans.build import load_run
 
     if not data and not label_sets:
         raise UserError("evaluate needs --data (real images) or --label-sets (a conditional run's label-set score)")
@@ -190,7 +190,7 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
 
     from keras_gans.images import save_grid, to_uint8
     from keras_gans.models.base import seeds_to_latent
-    from keras_gans.train import load_run
+    from keras_gans.build import load_run
 
     if (from_seed is None) != (to_seed is None):
         raise UserError("--from and --to go together (two latent seeds, e.g. --from 300005 --to 300012)")
@@ -252,7 +252,7 @@ def compare(runs, out, n, seed):
     from keras_gans.images import make_grid
     from keras_gans.io_utils import atomic_write_text, save_figure
     from keras_gans.metrics.report import flat_metrics
-    from keras_gans.train import load_run
+    from keras_gans.build import load_run
 
     out = Path(out)
     seeds = np.arange(n, dtype=np.int64) + int(seed) * 100000

@@ -83,7 +83,7 @@ def load_translator(cfg: dict, run_dir: str | None, model_dir: str | None, direc
     if run_dir and model_dir:
         raise UserError("pass either --run or --model, not both")
     if run_dir:
-        from keras_gans.train import load_run
+        from keras_gans.build import load_run
 
         run_cfg, model, epoch = load_run(run_dir)
         if run_cfg["model"] != "cyclegan":

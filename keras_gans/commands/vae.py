@@ -13,7 +13,7 @@ from keras_gans.models.capabilities import ENCODER, require
 
 
 def _load_vae(run: str, command: str):
-    from keras_gans.train import load_run
+    from keras_gans.build import load_run
 
     cfg, model, epoch = load_run(run)
     return cfg, require(model, ENCODER, command), epoch

@@ -1,0 +1,54 @@
+"""A compiled model from a config: built for a new run (`build_model`), or rebuilt from a run directory's
+config.yaml, data_info.json and newest checkpoint (`load_run`, what sample, export, evaluate, ... start from)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from keras_gans.errors import UserError
+from keras_gans.runtime import configure_runtime
+
+
+def build_model(cfg: dict, info: dict, strategy=None):
+    from keras_gans.models import create_model
+
+    import tensorflow as tf
+
+    strategy = strategy or tf.distribute.get_strategy()
+    t = cfg["train"]
+    with strategy.scope():
+        model = create_model(cfg, info)
+        kwargs = {"jit_compile": bool(t["jit_compile"])}
+        if t["steps_per_execution"] and int(t["steps_per_execution"]) > 1:
+            kwargs["steps_per_execution"] = int(t["steps_per_execution"])
+        model.compile(**kwargs)
+        model.build_optimizers()
+    return model
+
+
+def load_run(run_dir: str | Path, restore: bool = True, overrides: dict | None = None):
+    """Rebuild a run's model from RUN/config.yaml + RUN/data_info.json and restore its newest checkpoint.
+    `overrides` ({key: value}) change keys that do not touch the weights, e.g. train.mixed_precision=float32 to
+    export a bf16-trained run with float32 compute, or cyclegan.export_directions."""
+    from keras_gans.checkpoint import RunCheckpoint
+    from keras_gans.config import load_run_config
+
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir)
+    if overrides:
+        from keras_gans.config import apply_overrides, validate
+
+        cfg = validate(apply_overrides(cfg, overrides))
+    info_path = run_dir / "data_info.json"
+    if not info_path.is_file():
+        raise UserError(f"{run_dir} has no data_info.json; was it written by `train`?")
+    info = json.loads(info_path.read_text())
+    cfg["train"]["strategy"] = "default"
+    configure_runtime(cfg)
+    model = build_model(cfg, info)
+    epoch = 0
+    if restore:
+        ckpt = RunCheckpoint(model, run_dir, cfg["callbacks"]["keep_checkpoints"])
+        epoch = ckpt.restore(partial=True)
+    return cfg, model, epoch
