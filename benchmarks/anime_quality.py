@@ -131,13 +131,9 @@ class Generator:
             x = self.fn(np.asarray(seeds[s:s + batch], np.int64), np.asarray(hair[s:s + batch], np.int32),
                         np.asarray(eyes[s:s + batch], np.int32))
             out.append(x)
-        x = np.concatenate(out)
-        if x.shape[1] != self.size:
-            import tensorflow as tf
+        from keras_gans.images import resize_uint8
 
-            x = tf.cast(tf.clip_by_value(tf.round(tf.image.resize(x, (self.size, self.size), antialias=True)), 0, 255),
-                        tf.uint8).numpy()
-        return x
+        return resize_uint8(np.concatenate(out), self.size)
 
 
 def pairwise_mean(f):

@@ -58,15 +58,6 @@ def edge_corr(a, b):
     return float(np.mean((ea * eb).sum(1) / (np.linalg.norm(ea, axis=1) * np.linalg.norm(eb, axis=1) + 1e-8)))
 
 
-def resize(images, size: int):
-    if images.shape[1] == size:
-        return images
-    import tensorflow as tf
-
-    x = tf.image.resize(tf.cast(images, tf.float32), (size, size), antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8).numpy()
-
-
 def translator(path: str):
     """(fn(images uint8, direction) -> uint8, photo2style, style2photo, name, the size a run was trained at)."""
     p = Path(path)
@@ -101,6 +92,8 @@ def main():
 
     import keras
 
+    from keras_gans.images import resize_uint8
+
     t0 = time.process_time()
     root = Path(args.data)
     ps, ss = args.photo_side, "A" if args.photo_side == "B" else "B"
@@ -131,7 +124,7 @@ def main():
         src = test_p if native in (None, args.size) else load_side(root, f"test{ps}", native)
         styled = np.concatenate([fn(src[i:i + 16], to_style) for i in range(0, len(src), 16)])
         back = np.concatenate([fn(styled[i:i + 16], to_photo) for i in range(0, len(styled), 16)]) if to_photo else None
-        styled, back = resize(styled, args.size), None if back is None else resize(back, args.size)
+        styled, back = resize_uint8(styled, args.size), None if back is None else resize_uint8(back, args.size)
         report["models"].append({
             "model": name,
             "transferred_called_prints": float(is_print(styled).mean()),

@@ -182,8 +182,8 @@ class TimeBudget(keras.callbacks.Callback):
         wall, cpu = self._clocks()
         return self._base["wall_s"] + wall - self._start[0], self._base["cpu_s"] + cpu - self._start[1]
 
-    def spent(self, before_this_run: bool = False) -> bool:
-        wall, cpu = (self._base["wall_s"], self._base["cpu_s"]) if before_this_run else self.used()
+    def spent(self, before_this_run: bool = False, used: tuple[float, float] | None = None) -> bool:
+        wall, cpu = (self._base["wall_s"], self._base["cpu_s"]) if before_this_run else (used or self.used())
         return wall >= self.max_wall or cpu >= self.max_cpu
 
     def on_train_begin(self, logs=None):
@@ -206,8 +206,10 @@ class TimeBudget(keras.callbacks.Callback):
         return self
 
     def on_train_batch_end(self, batch, logs=None):
+        if self.reached is not None or math.inf == self.max_wall == self.max_cpu:
+            return  # stopping already, or no budget: nothing to check on the step path
         wall, cpu = self.used()
-        if self.reached is None and self.spent():
+        if self.spent(used=(wall, cpu)):
             self.reached = f"time budget reached: {wall:.0f} s wall, {cpu:.0f} s CPU"
             self.model.stop_training = True
 

@@ -20,8 +20,6 @@ warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 from keras_gans.commands.common import cli_overrides, is_export  # noqa: E402
 from keras_gans.errors import UserError  # noqa: E402
 
-_overrides, _is_export = cli_overrides, is_export  # the names earlier versions had here
-
 
 class CLIGroup(click.Group):
     """Turns UserError into one line + exit 2, anything unexpected into exit 1."""

@@ -28,7 +28,6 @@ from keras_gans.io_utils import atomic_write_text
 from keras_gans.models import FAMILIES, cyclegan_config
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-_flatten = flatten  # its old name (tests/test_reliability_values.py)
 
 
 def nearest_key(key: str) -> str:
@@ -239,6 +238,3 @@ def save_config(cfg: dict, run_dir: str | Path) -> Path:
     atomic_write_text(path, yaml.safe_dump(cfg, sort_keys=False))
     return path
 
-
-# the old private names, still used by train.py, cli.py and commands/sweep.py until they switch to the public ones
-_nearest, _merge, _read_yaml = nearest_key, merge, read_yaml

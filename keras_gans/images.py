@@ -42,6 +42,17 @@ def to_uint8_tensor(images):
     return tf.cast(tf.clip_by_value(x, 0.0, 255.0), tf.uint8)
 
 
+def resize_uint8(images, size: int) -> np.ndarray:
+    """uint8 [N, H, W, C] -> uint8 [N, size, size, C] (antialiased bilinear, rounded once); untouched at that size."""
+    images = np.asarray(images)
+    if images.shape[1:3] == (size, size):
+        return images
+    import tensorflow as tf
+
+    x = tf.image.resize(tf.cast(images, tf.float32), (size, size), antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(x), 0.0, 255.0), tf.uint8).numpy()
+
+
 def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, pad_value: int = 255) -> np.ndarray:
     """Tile uint8 images [N, H, W, C] into one image; nrow images per row (square by default)."""
     images = np.asarray(images)

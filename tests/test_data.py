@@ -227,3 +227,18 @@ def test_data_make_digits_writes_class_folders(tmp_path, digits_dir):
     assert np.asarray(Image.open(files[0])).shape == (8, 8)
     assert_user_error(run_cli("data", "make", "digits", "--out", tmp_path / "d"), "already holds files")
     assert len(list(digits_dir.rglob("*.png"))) == 1797  # the session fixture: the whole UCI set at 32 px
+
+
+def test_resize_uint8_keeps_flat_regions_and_skips_same_size():
+    """The one uint8 resize the graders use: a flat image stays exactly flat (rounded once), a left/right split keeps
+    its halves, and an image already at the size is returned as is."""
+    import numpy as np
+
+    from keras_gans.images import resize_uint8
+
+    x = np.zeros((1, 16, 16, 3), np.uint8)
+    x[:, :, 8:] = 200
+    y = resize_uint8(x, 8)
+    assert y.shape == (1, 8, 8, 3) and y.dtype == np.uint8
+    assert (y[:, :, :3] == 0).all() and (y[:, :, 5:] == 200).all()
+    assert resize_uint8(y, 8) is y

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from keras_gans.config import DEFAULTS, LISTS_OR_STRINGS, VALID_KEYS, _flatten, check_value, key_spec
+from keras_gans.config import DEFAULTS, LISTS_OR_STRINGS, VALID_KEYS, check_value, flatten, key_spec
 from conftest import run_cli
 
 
@@ -52,7 +52,7 @@ def bad_values(key: str) -> list[str]:
 
 
 def test_every_default_passes_its_own_check():
-    flat = _flatten(DEFAULTS)
+    flat = flatten(DEFAULTS)
     for key in VALID_KEYS:
         assert check_value(key, flat[key]) == flat[key], key
 
