@@ -27,14 +27,18 @@ def build_model(cfg: dict, info: dict, strategy=None):
     return model
 
 
-def load_run(run_dir: str | Path, restore: bool = True, overrides: dict | None = None):
-    """Rebuild a run's model from RUN/config.yaml + RUN/data_info.json and restore its newest checkpoint.
+def load_run(run_dir: str | Path, restore: bool = True, overrides: dict | None = None, best: bool = False):
+    """Rebuild a run's model from RUN/config.yaml + RUN/data_info.json and restore its newest checkpoint (best:
+    the checkpoint of its best score, RUN/best/, kept during training with eval.every; see callbacks.KeepBest).
     `overrides` ({key: value}) change keys that do not touch the weights, e.g. train.mixed_precision=float32 to
     export a bf16-trained run with float32 compute, or cyclegan.export_directions."""
     from keras_gans.checkpoint import RunCheckpoint
     from keras_gans.config import load_run_config
 
     run_dir = Path(run_dir)
+    if best and restore and not (run_dir / "best" / "checkpoints" / "checkpoint").is_file():
+        raise UserError(f"{run_dir} has no best checkpoint (RUN/best/); one is kept when training with "
+                        "--set eval.every=N (and eval.keep_best on); drop --best to use the last epoch")
     cfg = load_run_config(run_dir)
     if overrides:
         from keras_gans.config import apply_overrides, validate
@@ -49,6 +53,6 @@ def load_run(run_dir: str | Path, restore: bool = True, overrides: dict | None =
     model = build_model(cfg, info)
     epoch = 0
     if restore:
-        ckpt = RunCheckpoint(model, run_dir, cfg["callbacks"]["keep_checkpoints"])
+        ckpt = RunCheckpoint(model, run_dir / "best" if best else run_dir, cfg["callbacks"]["keep_checkpoints"])
         epoch = ckpt.restore(partial=True)
     return cfg, model, epoch

@@ -323,3 +323,78 @@ class Watchdog(keras.callbacks.Callback):
                             "(lower the learning rates, or use a gradient penalty / spectral norm)",
                             self.on_grad_norm == "stop", k)
                 return
+
+
+BEST_MODES = {"kid": "min", "fid": "min", "label_score": "max"}
+
+
+def best_metric(cfg: dict) -> str:
+    """The score eval.keep_best follows: eval.best_metric, or (auto) KID when FID is measured, else label_score."""
+    e = cfg.get("eval") or {}
+    name = e.get("best_metric") or "auto"
+    if name == "auto":
+        return "kid" if e.get("fid", True) else "label_score"
+    return name
+
+
+class KeepBest(keras.callbacks.Callback):
+    """RUN/best/: the checkpoint (and, when the run exports, the export) of the epoch with the best eval score so far,
+    beside the run's last. A GAN's last epoch is often not its best (a later collapse, an oscillation); this keeps
+    the best one for `sample --best`, `export --best`, `evaluate --best` and the watchdog's rollback.
+    RUN/best.json records {metric, mode, value, epoch, export}; it is read back on --resume, so the best of the
+    whole run is kept, not the best since the last resume. Epochs without the score in their logs are skipped."""
+
+    def __init__(self, run_dir, metric: str = "kid", export: bool = False):
+        super().__init__()
+        self.run_dir, self.metric, self.export = Path(run_dir), metric, bool(export)
+        self.mode = BEST_MODES[metric]
+        self.path = self.run_dir / "best.json"
+        self.record = read_best(self.run_dir) or {}
+        self._ckpt = None
+
+    def _better(self, v: float) -> bool:
+        old = self.record.get("value")
+        if old is None or self.record.get("metric") != self.metric:
+            return True
+        return v < old if self.mode == "min" else v > old
+
+    def on_epoch_end(self, epoch, logs=None):
+        import json
+
+        v = (logs or {}).get(self.metric)
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            return
+        if not math.isfinite(v) or not self._better(v):
+            return
+        from keras_gans.checkpoint import RunCheckpoint
+
+        if self._ckpt is None:
+            self._ckpt = RunCheckpoint(self.model, self.run_dir / "best", keep=1)
+        self._ckpt.save(epoch + 1)
+        record = {"metric": self.metric, "mode": self.mode, "value": v, "epoch": epoch + 1,
+                  "checkpoint": str(self.run_dir / "best" / "checkpoints")}
+        if self.export:
+            import shutil
+
+            from keras_gans.export import export_model
+
+            path = export_model(self.model, self.run_dir / "best", "export")
+            for old in (self.run_dir / "best" / "export").glob("*"):
+                if old.is_dir() and old.name.isdigit() and old != path:
+                    shutil.rmtree(old, ignore_errors=True)
+            record["export"] = str(path)
+        self.record = record
+        atomic_write_text(self.path, json.dumps(record, indent=1))
+
+
+def read_best(run_dir) -> dict | None:
+    """RUN/best.json (written by KeepBest), or None."""
+    import json
+
+    try:
+        rec = json.loads((Path(run_dir) / "best.json").read_text())
+        return rec if isinstance(rec, dict) else None
+    except (OSError, ValueError):
+        return None

@@ -109,7 +109,10 @@ def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resu
 @click.option("--vary", metavar="NAME", help="Conditional models: one row per class of condition NAME, N per row.")
 @click.option("--z-std", "z_std", type=float, metavar="SIGMA",
               help="Draw z ~ N(0, SIGMA^2) (default: the run's net.z_std, 1.0 unless trained otherwise).")
-def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, vary, z_std):
+@click.option("--truncation", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True, metavar="PSI",
+              help="Truncation trick: z -> PSI * z (towards the mean latent); lower = cleaner, less varied images.")
+@click.option("--best", is_flag=True, help="A run directory's best checkpoint (RUN/best, kept with eval.every).")
+def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, vary, z_std, truncation, best):
     """Write a grid of N samples from a run directory or a SavedModel export (conditional: chosen labels)."""
     import numpy as np
 
@@ -121,6 +124,8 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
     wants = label is not None or labels is not None or hair or eyes or cond_items or vary
     named = {k: v for k, v in (("hair", hair), ("eyes", eyes)) if v is not None}
     seeds = np.arange(n, dtype=np.int64) + int(seed) * 100000
+    if best and is_export(source):
+        raise UserError(f"--best takes a run directory (its RUN/best checkpoint), not the export {source}")
     if is_export(source):
         import json
 
@@ -136,6 +141,8 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
             raise UserError(f"{source} is an unconditional generator; drop the label options")
         inputs, nrow = _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow)
         tf_inputs = {k: tf.constant(v) for k, v in inputs.items()}
+        if truncation != 1.0 and z_std is None:  # the export's generate hides its sigma: read it from its run
+            z_std = _export_run_sigma(source)
         if z_std is None:
             images = loaded.signatures["generate"](**tf_inputs)["images"].numpy()
         else:  # the export's generate has the run's sigma built in: draw the same seeds' z here, scaled
@@ -143,14 +150,14 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
 
             serve = loaded.signatures["serving_default"]
             latent = int(serve.structured_input_signature[1]["z"].shape[-1])
-            tf_inputs["z"] = seeds_to_latent(tf_inputs.pop("seed"), latent, z_std)
+            tf_inputs["z"] = seeds_to_latent(tf_inputs.pop("seed"), latent, z_std * truncation)
             images = serve(**tf_inputs)["images"].numpy()
     else:
         from keras_gans.build import load_run
 
         from keras_gans.models.capabilities import CONDITIONAL, LATENT, has, require
 
-        _, model, epoch = load_run(source)
+        _, model, epoch = load_run(source, best=best)
         require(model, LATENT, "sample")
         metas = model.condition_meta if has(model, CONDITIONAL) else []
         if wants and not metas:
@@ -159,9 +166,27 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
         seeds = inputs.pop("seed")
         if z_std is not None:
             model.z_std = float(z_std)
+        if truncation != 1.0:
+            from keras_gans.models.latent import apply_truncation
+
+            apply_truncation(model, truncation)
         images = model.sample_from_seeds(seeds, **inputs) if metas else model.sample_from_seeds(seeds)
     save_grid(out, images, nrow=nrow)
     click.echo(f"wrote {len(images)} samples to {out}")
+
+
+def _export_run_sigma(source: Path) -> float:
+    """net.z_std of the run an export was written by (RUN/export/N -> RUN/config.yaml), for --truncation."""
+    import yaml
+
+    for cfg_path in (source / "config.yaml", source.parent.parent / "config.yaml", source.parent / "config.yaml"):
+        if cfg_path.is_file():
+            try:
+                return float((yaml.safe_load(cfg_path.read_text()) or {}).get("net", {}).get("z_std") or 1.0)
+            except (yaml.YAMLError, AttributeError, TypeError, ValueError):
+                break
+    raise UserError(f"--truncation on the export {source} needs its run's latent sigma: pass --z-std SIGMA "
+                    "(the run's net.z_std; 1.0 unless trained otherwise)")
 
 
 def _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow):
@@ -198,7 +223,8 @@ def _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow
               help="float32: float32 compute in the export (fast on CPUs without bf16), whatever the run trained in.")
 @click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE",
               help="Export-time keys, e.g. cyclegan.export_directions=to_style or cyclegan.photo_domain=B.")
-def export(run, name, version, out, precision, set_items):
+@click.option("--best", is_flag=True, help="Export the run's best checkpoint (RUN/best, kept with eval.every).")
+def export(run, name, version, out, precision, set_items, best):
     """Publish a run's generator as a SavedModel in the TF Serving layout OUT/NAME/VERSION/.
 
     Training keeps its own export in RUN/export/N; this is the step that puts a version where TF Serving looks."""
@@ -208,9 +234,9 @@ def export(run, name, version, out, precision, set_items):
     overrides = cli_overrides(set_items)
     if precision == "float32":
         overrides["train.mixed_precision"] = "float32"
-    cfg, model, epoch = load_run(run, overrides=overrides)
+    cfg, model, epoch = load_run(run, overrides=overrides, best=best)
     path = export_model(model, out, name or cfg["name"], version)
-    click.echo(f"exported epoch {epoch} of {run} to {path}")
+    click.echo(f"exported {'the best checkpoint, ' if best else ''}epoch {epoch} of {run} to {path}")
 
 
 def register_commands(group: click.Group):

@@ -140,7 +140,7 @@ def validate(cfg: dict) -> dict:
     if d["channels"] not in (None, 1, 3):
         raise UserError(f"data.channels must be 1, 3 or null, got {d['channels']!r}")
     w = cfg["watchdog"]
-    for key, allowed in (("on_nan", ("stop", "warn", "restore")), ("on_collapse", ("stop", "warn")),
+    for key, allowed in (("on_nan", ("stop", "warn", "restore")), ("on_collapse", ("stop", "warn", "rollback")),
                          ("on_grad_norm", ("stop", "warn"))):
         if w[key] not in allowed:
             raise UserError(f"watchdog.{key} must be one of {', '.join(allowed)}; got {w[key]!r}")

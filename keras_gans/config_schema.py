@@ -130,7 +130,7 @@ DEFAULTS: dict[str, Any] = {
         "nan_retries": 3,  # with on_nan=restore: give up with a clear message after this many restores
         "d_loss_floor": 1e-3,  # |d_loss| below this for `patience` steps = D has won outright
         "patience": 50,
-        "on_collapse": "warn",  # warn | stop
+        "on_collapse": "warn",  # warn | stop | rollback (stop and go back to the best checkpoint, eval.keep_best)
         "max_grad_norm": 1e4,  # a gradient norm above this (running mean of the epoch) is reported
         "on_grad_norm": "warn",  # warn | stop
     },
@@ -142,6 +142,8 @@ DEFAULTS: dict[str, Any] = {
         "fid": True,  # with every > 0: log fid (false: only the label-set score below)
         "label_sets": None,  # JSON list of label lists (i-CLEVR test.json) or tags file: log label_score (top-k)
         "classifier": None,  # multi-label classifier .keras for label_sets (null = eval.features)
+        "keep_best": True,  # with every > 0: keep RUN/best (checkpoint, export, best.json) of the best score
+        "best_metric": "auto",  # auto (kid, or label_score without FID) | kid | fid | label_score
     },
 }
 

@@ -44,7 +44,8 @@ CHOICES = {
     "train.strategy": ("default", "mirrored", "multiworker"),
     "train.verbose": ("auto", 0, 1, 2),
     "watchdog.on_nan": ("stop", "warn", "restore"),
-    "watchdog.on_collapse": ("stop", "warn"),
+    "watchdog.on_collapse": ("stop", "warn", "rollback"),
+    "eval.best_metric": ("auto", "kid", "fid", "label_score"),
     "watchdog.on_grad_norm": ("stop", "warn"),
 }
 LISTS_OR_STRINGS = {"augment.policy"}  # "" or a comma-separated string, or a list of names

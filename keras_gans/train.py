@@ -61,13 +61,14 @@ def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, step
     watchdog = cb.Watchdog(
         on_nan="stop" if w["on_nan"] in ("stop", "restore") else "warn",
         d_loss_floor=w["d_loss_floor"], patience=w["patience"], max_grad_norm=w["max_grad_norm"],
-        on_collapse=w["on_collapse"], on_grad_norm=w["on_grad_norm"],
+        on_collapse="stop" if w["on_collapse"] == "rollback" else w["on_collapse"], on_grad_norm=w["on_grad_norm"],
     )
     cbs = [watchdog, *model.train_callbacks(run_dir, chief), *extra]
     if chief:
         cbs += [
             cb.SampleGrid(run_dir, c["n_samples"], c["sample_every"], writer),
             *_eval_callbacks(cfg),
+            *_keep_best(cfg, run_dir),
             cb.HistoryCSV(run_dir, initial_epoch),
             cb.StepLog(run_dir, c["log_every"], initial_step=initial_epoch * steps),
             cb.Curves(run_dir),
@@ -81,6 +82,34 @@ def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, step
     if chief and c["export_every"]:
         cbs.append(cb.PeriodicExport(c["export_dir"], cfg["name"], c["export_every"], run_dir=run_dir))
     return cbs, watchdog
+
+
+def _keep_best(cfg: dict, run_dir: Path) -> list:
+    """RUN/best/ of the best eval score (after the eval callbacks, which put the score into the logs)."""
+    e, c = cfg.get("eval") or {}, cfg["callbacks"]
+    if not e.get("every") or not e.get("keep_best", True):
+        return []
+    from keras_gans.callbacks import KeepBest, best_metric
+
+    return [KeepBest(run_dir, best_metric(cfg), export=bool(c["export_at_end"] or c["export_every"]))]
+
+
+def rollback_to_best(model, run_dir: Path, run_ckpt, reason: str) -> int:
+    """The watchdog's collapse with watchdog.on_collapse=rollback: restore RUN/best into the model and save it as
+    the run's newest checkpoint (so sample, export and --resume continue from it); returns its epoch."""
+    from keras_gans.callbacks import read_best
+    from keras_gans.checkpoint import RunCheckpoint
+
+    best = read_best(run_dir)
+    if not best or not (run_dir / "best" / "checkpoints" / "checkpoint").is_file():
+        raise UserError(f"training stopped: {reason}. There is no best checkpoint to roll back to yet (it is kept "
+                        "every eval.every epochs with eval.keep_best); the last good checkpoint is in "
+                        f"{run_dir / 'checkpoints'}")
+    epoch = RunCheckpoint(model, run_dir / "best", keep=1).restore()
+    run_ckpt.save(epoch)
+    print(f"watchdog: {reason}; rolled back to the best checkpoint, epoch {epoch} ({best['metric']} "
+          f"{best['value']:.4g}); it is now the run's newest checkpoint", file=sys.stderr, flush=True)
+    return epoch
 
 
 def _eval_callbacks(cfg: dict) -> list:
@@ -210,6 +239,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     )
     history: dict = {}
     retries = 0
+    final_epoch = None  # set by a rollback to the best checkpoint
     from keras_gans.callbacks import TimeBudget
 
     budget = TimeBudget(t.get("max_minutes"), t.get("max_cpu_minutes"), run_dir).prime()
@@ -236,6 +266,9 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
         if watchdog.stopped_reason is None:
             break
         w = cfg["watchdog"]
+        if w["on_collapse"] == "rollback" and watchdog.stopped_reason.startswith("d_loss has stayed"):
+            final_epoch = rollback_to_best(model, run_dir, run_ckpt, watchdog.stopped_reason) if chief else None
+            break
         if w["on_nan"] != "restore" or not watchdog.stopped_reason.startswith("non-finite"):
             raise UserError(
                 f"training stopped: {watchdog.stopped_reason}. The last good checkpoint is in {run_dir / 'checkpoints'}; "
@@ -257,7 +290,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     if chief and cfg["callbacks"]["export_at_end"]:
         from keras_gans.export import export_to_run
 
-        record = export_to_run(model, run_dir, epochs, cfg["callbacks"]["export_dir"])
+        record = export_to_run(model, run_dir, final_epoch or epochs, cfg["callbacks"]["export_dir"])
         print(f"exported SavedModel to {run_dir / 'export' / str(record['version'])}", flush=True)
         if record.get("published"):
             print(f"published it to {record['published']} (callbacks.export_dir is set; without it the export "

@@ -25,7 +25,9 @@ def load_real_images(data: str, image_size: int, channels: int | None, n: int, s
 @click.option("--data", type=str, help="Folder (or MNIST IDX file) of real images to compare with (e.g. the test set); "
               "needed by every metric but the --label-sets score.")
 @click.option("--metrics", "metrics_text", help="Comma list of fid,kid,is,pr,collapse,accuracy (default: all that apply).")
-@click.option("--n", type=click.IntRange(2), default=5000, show_default=True, help="Generated images (and at most this many real ones).")
+@click.option("--n", type=click.IntRange(2), default=5000, show_default=True,
+              help="Generated images, and real ones per half: up to 2N real images are read, N to compare with and "
+                   "N for the real-vs-real floor.")
 @click.option("--features", default="inception", show_default=True,
               help="inception (Keras cache weights), an InceptionV3 .h5 file, or a classifier .keras from train-classifier.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated samples and real subset.")
@@ -37,13 +39,28 @@ def load_real_images(data: str, image_size: int, channels: int | None, n: int, s
               help="With --label-sets: images per set on different seeds (the score is over all of them).")
 @click.option("--grid", "grid_out", type=click.Path(dir_okay=False),
               help="With --label-sets: where to write the grid of the sets' images (default RUN/label_sets.png).")
-def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets, repeats, grid_out):
+@click.option("--bootstrap", type=click.IntRange(0, 1000), default=50, show_default=True,
+              help="Bootstrap resamplings for FID's 95% interval (0 = none).")
+@click.option("--no-floor", is_flag=True, help="Skip the real-vs-real floor (reads N real images instead of 2N).")
+@click.option("--truncation", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help="Score samples drawn with `sample --truncation PSI` (1 = none).")
+@click.option("--best", is_flag=True, help="Score the run's best checkpoint (RUN/best, kept with eval.every).")
+@click.option("--allow-weak-features", is_flag=True,
+              help="Score with a feature classifier whose held-out accuracy is below the floor (halfway from "
+                   "chance to 1).")
+def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets, repeats, grid_out, bootstrap,
+             no_floor, truncation, best, allow_weak_features):
     """Score RUN's generator against real images (and/or label sets); print a table and write RUN/eval.json."""
     from keras_gans.io_utils import atomic_write_text
-    from keras_gans.metrics.features import get_extractor
-    from keras_gans.metrics.report import NEEDS_REAL, compute_metrics, flat_metrics, format_table, parse_metrics
+    from keras_gans.metrics.features import check_feature_classifier, get_extractor
+    from keras_gans.metrics.report import (NEEDS_REAL, compute_metrics, format_metric_lines, format_table,
+                                           metric_lines, parse_metrics)
+    import numpy as np
+
     from keras_gans.build import load_run
 
+    if data and not Path(data).exists():  # before anything else: no model or extractor is loaded for nothing
+        raise UserError(f"--data {data}: no such folder or file (the real images to compare with)")
     if not data and not label_sets:
         raise UserError("evaluate needs --data (real images) or --label-sets (a conditional run's label-set score)")
     if label_sets and not features.endswith(".keras"):
@@ -59,23 +76,41 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets,
     want_recon = "recon" in metrics
     metrics = [m for m in metrics if m != "recon"]
     extractor = get_extractor(features) if metrics or label_sets else None
-    cfg, model, epoch = load_run(run)
+    clf_line = check_feature_classifier(extractor, allow_weak_features) if extractor is not None else None
+    cfg, model, epoch = load_run(run, best=best)
     has_encoder = has(model, ENCODER)
     if want_recon and explicit and not has_encoder:
         raise UserError(f"cannot compute 'recon': it needs a model with an encoder (model: vae), not '{cfg['model']}'")
     want_recon = want_recon and has_encoder
+    if truncation != 1.0:
+        from keras_gans.models.latent import apply_truncation
+
+        apply_truncation(require(model, LATENT, "evaluate --truncation"), truncation)
     size, channels = int(model.image_shape[0]), int(model.image_shape[-1])
-    real = None
+    real = floor_real = None
     if NEEDS_REAL & set(metrics) or "collapse" in metrics or want_recon:
-        real = load_real_images(data, size, channels, n, seed)
+        with_floor = not no_floor and bool(NEEDS_REAL & set(metrics))
+        pool = load_real_images(data, size, channels, 2 * n if with_floor else n, seed)
+        real = pool
+        if with_floor and len(pool) >= 4:
+            from keras_gans.metrics.uncertainty import split_halves
+
+            a, b, m = split_halves(len(pool), n, seed)
+            # 2N real images: the model is compared with half A (N), the floor is A vs B (N each). Fewer: the model
+            # with all of them (as without a floor), A first; the floor A vs B at m = half of them (noted).
+            rest = np.setdiff1d(np.arange(len(pool)), np.concatenate([a, b]))
+            real = pool[a] if m == n else pool[np.concatenate([a, b, rest])]
+            floor_real = pool[b]
     t0 = time.time()
     fake, labels = None, None
     res, notes = {}, []
     if metrics or want_recon:
-        click.echo(f"generating {n} images from {run} (epoch {epoch}, seed {seed})")
+        click.echo(f"generating {n} images from {run} (epoch {epoch}{', best' if best else ''}, seed {seed}"
+                   f"{f', truncation {truncation:g}' if truncation != 1.0 else ''})")
         fake, labels = require(model, LATENT, "evaluate").evaluation_samples(n, seed=seed, batch_size=batch_size)
     if metrics:
-        res, notes = compute_metrics(extractor, real, fake, labels, metrics, explicit=explicit, seed=seed, progress=True)
+        res, notes = compute_metrics(extractor, real, fake, labels, metrics, explicit=explicit, seed=seed,
+                                     progress=True, floor_real=floor_real, fid_replicates=bootstrap)
     if label_sets:
         res["label_sets"], grid_path = _label_set_score(model, extractor, label_sets, seed, repeats,
                                                          Path(grid_out) if grid_out else Path(run) / "label_sets.png")
@@ -83,26 +118,40 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets,
         from keras_gans.metrics.reconstruction import reconstruction_mse
 
         res["recon_mse"] = float(reconstruction_mse(model, real))
+    floor = res.get("floor")
+    if floor and floor["n"] < (len(real) if real is not None else 0):
+        notes.append(f"the floor is measured at n={floor['n']} (only {len(pool)} real images, not 2 x {n}): FID's "
+                     "floor at the model's n would be lower")
+    n_gen, n_real = int(len(fake)) if fake is not None else 0, int(len(real)) if real is not None else 0
+    desc = extractor.describe() if extractor else None
+    conditions = {
+        "n_generated": n_gen, "n_real": n_real, "n_floor": int(floor["n"]) if floor else 0, "seed": int(seed),
+        "data": str(Path(data).resolve()) if data else None, "features": desc["name"] if desc else None,
+        "features_sha256": desc.get("sha256") if desc else None, "resize": desc.get("resize") if desc else None,
+        "image_shape": list(map(int, model.image_shape)), "truncation": float(truncation),
+    }
     result = {
-        "run": str(Path(run).resolve()), "epoch": int(epoch), "model": cfg["model"], "name": cfg["name"],
-        "data": str(Path(data).resolve()) if data else None, "n_generated": int(len(fake)) if fake is not None else 0,
-        "n_real": int(len(real)) if real is not None else 0,
-        "seed": int(seed), "image_shape": list(map(int, model.image_shape)),
-        "features": extractor.describe() if extractor else None,
+        "run": str(Path(run).resolve()), "epoch": int(epoch), "best": bool(best), "model": cfg["model"],
+        "name": cfg["name"], "data": conditions["data"], "n_generated": n_gen, "n_real": n_real,
+        "seed": int(seed), "image_shape": conditions["image_shape"], "features": desc, "conditions": conditions,
         "conditional": bool(labels), "metrics": res, "notes": notes, "seconds": round(time.time() - t0, 1),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    out = Path(run) / "eval.json"
+    out = Path(run) / ("eval_best.json" if best else "eval.json")
     atomic_write_text(out, json.dumps(result, indent=1))
-    rows = [("run", f"{run} (epoch {epoch})"),
-            ("features", f"{extractor.name} ({extractor.dim}-d)" if extractor else "none"),
-            ("samples", f"{result['n_generated']} generated, {result['n_real']} real, seed {seed}")]
+    rows = [("run", f"{run} (epoch {epoch}{', best checkpoint' if best else ''})"),
+            ("features", (f"{extractor.name} ({extractor.dim}-d, {desc.get('resize') or 'no resize'}, sha256 "
+                          f"{(desc.get('sha256') or 'n/a')[:12]})") if extractor else "none"),
+            ("samples", f"{n_gen} generated, {n_real} real, seed {seed}"
+                        + (f", floor: two disjoint real halves of {floor['n']}" if floor else ""))]
+    if clf_line:
+        rows.append(("classifier", clf_line.split(": ", 1)[1]))
     if label_sets:
         ls = res["label_sets"]
         rows.append(("label sets", f"{ls['n_sets']} from {label_sets} x {ls['repeats']} seed(s): {ls['hits']} of "
                                    f"{ls['asked']} asked labels in the classifier's top-k"))
-    rows += list(flat_metrics(res).items())
     click.echo(format_table(rows))
+    click.echo(format_metric_lines(metric_lines(res, n_gen, n_real)))
     if "collapse" in res:
         click.echo(f"class histogram (generated): {res['collapse']['histogram']}")
     for note in notes:
@@ -238,8 +287,12 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for compare.png, metrics.md, metrics.csv.")
 @click.option("--n", type=click.IntRange(1, 256), default=16, show_default=True, help="Samples per run.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The same latent seeds for every run.")
-def compare(runs, out, n, seed):
-    """Side by side: each run's samples on the same seeds (one figure) and a table of their eval.json metrics."""
+@click.option("--allow-mismatch", is_flag=True,
+              help="Tabulate eval.json metrics measured under different conditions (n, data, features, resize, "
+                   "truncation) instead of refusing; the conditions column says how each was measured.")
+def compare(runs, out, n, seed, allow_mismatch):
+    """Side by side: each run's samples on the same seeds (one figure), a table of their eval.json metrics, and
+    (runs that differ only in train.seed) mean ± std over seeds (summary.md/.csv, spread.png)."""
     import csv
     import io
 
@@ -249,23 +302,47 @@ def compare(runs, out, n, seed):
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from keras_gans.config import load_run_config
     from keras_gans.images import make_grid
     from keras_gans.io_utils import atomic_write_text, save_figure
     from keras_gans.metrics.report import flat_metrics
+    from keras_gans.metrics.spread import conditions_of, draw_spread, mismatch, summarize
     from keras_gans.build import load_run
 
     out = Path(out)
+    # Everything that can refuse is read before anything is drawn or written.
+    evals, named, groups_of = {}, [], {}
+    for r in runs:
+        ev = Path(r) / "eval.json"
+        if ev.is_file():
+            try:
+                evals[r] = json.loads(ev.read_text())
+            except ValueError:
+                raise UserError(f"{ev} is not valid JSON; run `python cli.py evaluate {r} --data ...` again") from None
+            named.append((Path(r).name, conditions_of(evals[r])))
+        cfg = load_run_config(Path(r))
+        key_cfg = json.loads(json.dumps(cfg, default=str))
+        key_cfg.pop("name", None)
+        key_cfg.get("train", {}).pop("seed", None)
+        groups_of[r] = (json.dumps(key_cfg, sort_keys=True), f"{cfg['name']} ({cfg['model']})", cfg["train"]["seed"])
+    diff = mismatch(named)
+    if diff and not allow_mismatch:
+        raise UserError(f"the runs' metrics were measured under different conditions ({diff}); evaluate them alike "
+                        "(the same --data, --n, --features, --truncation) or pass --allow-mismatch")
     seeds = np.arange(n, dtype=np.int64) + int(seed) * 100000
     grids, rows = [], []
     for r in runs:
         cfg, model, epoch = load_run(r)
         grids.append((f"{Path(r).name}\n{cfg['name']} ({cfg['model']}, {cfg['loss']['type']}), epoch {epoch}",
                       make_grid(model.sample_from_seeds(seeds))))
-        row = {"run": Path(r).name, "model": cfg["name"], "epoch": epoch}
-        ev = Path(r) / "eval.json"
-        if ev.is_file():
-            e = json.loads(ev.read_text())
-            row.update({"features": e["features"]["name"], "n": e["n_generated"], **flat_metrics(e["metrics"])})
+        row = {"run": Path(r).name, "model": cfg["name"], "epoch": epoch, "train_seed": cfg["train"]["seed"]}
+        if r in evals:
+            e = evals[r]
+            c = conditions_of(e)
+            row.update({"features": c["features"], "n": e["n_generated"], "n_real": c["n_real"],
+                        "eval_seed": c["seed"], **flat_metrics(e["metrics"])})
+            if diff:
+                row["conditions"] = " ".join(f"{k}={v}" for k, v in c.items() if k not in ("data", "features_sha256"))
         rows.append(row)
     cols = len(grids)
     fig, axes = plt.subplots(1, cols, figsize=(3.2 * cols, 3.6), squeeze=False)
@@ -280,20 +357,137 @@ def compare(runs, out, n, seed):
     def fmt(v):
         return f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
 
-    md = ["| " + " | ".join(fields) + " |", "|" + "---|" * len(fields)]
-    md += ["| " + " | ".join(fmt(row.get(k)) for k in fields) + " |" for row in rows]
-    atomic_write_text(out / "metrics.md", "\n".join(md) + "\n")
-    s = io.StringIO()
-    w = csv.DictWriter(s, fieldnames=fields, lineterminator="\n")
-    w.writeheader()
-    for row in rows:
-        w.writerow({k: fmt(row.get(k)) for k in fields})
-    atomic_write_text(out / "metrics.csv", s.getvalue())
+    def write(name, table, columns):
+        md = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        md += ["| " + " | ".join(fmt(row.get(k)).replace("|", "/") for k in columns) + " |" for row in table]
+        atomic_write_text(out / f"{name}.md", "\n".join(md) + "\n")
+        s = io.StringIO()
+        w = csv.DictWriter(s, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+        w.writeheader()
+        for row in table:
+            w.writerow({k: fmt(row.get(k)) for k in columns})
+        atomic_write_text(out / f"{name}.csv", s.getvalue())
+        return md
+
+    md = write("metrics", rows, fields)
     click.echo("\n".join(md))
-    missing = [row["run"] for row in rows if "fid" not in row and "accuracy" not in row and "is" not in row]
+    wrote = [out / "compare.png", out / "metrics.md", out / "metrics.csv"]
+    # runs that differ only in train.seed: mean ± std over seeds
+    groups: dict = {}
+    for r, row in zip(runs, rows):
+        key, label, _ = groups_of[r]
+        groups.setdefault(key, (label, []))[1].append({**row, "seed": row["train_seed"]})
+    if any(len(members) > 1 for _, members in groups.values()):
+        numeric = [k for k in fields if k not in ("run", "model", "epoch", "train_seed", "features", "n", "n_real",
+                                                  "eval_seed", "conditions", "modes_covered")]
+        labelled = {}
+        for label, members in groups.values():
+            while label in labelled:
+                label += "'"
+            labelled[label] = members
+        summary = summarize(labelled, numeric)
+        columns = ["config", "runs", "seeds"] + [k for k in numeric if any(k in s for s in summary)]
+        click.echo("mean ± std over training seeds (sample std):")
+        click.echo("\n".join(write("summary", summary, columns)))
+        wrote += [out / "summary.md", out / "summary.csv"]
+        main = [k for k in ("fid", "kid", "precision", "recall", "accuracy", "label_score") if k in columns]
+        if draw_spread(summary, main, out / "spread.png", "spread over training seeds") is not None:
+            wrote.append(out / "spread.png")
+    if diff:
+        click.echo(f"note: metrics measured under different conditions ({diff}); ranked anyway (--allow-mismatch)")
+    missing = [row["run"] for row in rows if "fid" not in row and "accuracy" not in row and "is" not in row
+               and "kid" not in row]
     if missing:
         click.echo(f"note: no eval.json metrics for {', '.join(missing)} (run `python cli.py evaluate RUN --data ...` first)")
-    click.echo(f"wrote {out / 'compare.png'}, {out / 'metrics.md'}, {out / 'metrics.csv'}")
+    click.echo("wrote " + ", ".join(map(str, wrote)))
 
 
-COMMANDS = (evaluate, train_classifier, interpolate, compare)  # registered by keras_gans.cli
+@click.command("truncation-curve")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", required=True, type=str, help="Folder (or MNIST IDX file) of real images to compare with.")
+@click.option("--features", default="inception", show_default=True,
+              help="inception, an InceptionV3 .h5 file, or a classifier .keras from train-classifier.")
+@click.option("--psi", "psi_text", default="0.1,0.25,0.5,0.75,1.0", show_default=True,
+              help="Comma list of truncation values in [0, 1] (1 = no truncation).")
+@click.option("--n", type=click.IntRange(10), default=1000, show_default=True, help="Generated and real images per point.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default="truncation", show_default=True,
+              help="Folder for curve.png and curve.csv.")
+@click.option("--best", is_flag=True, help="Use the run's best checkpoint (RUN/best).")
+@click.option("--allow-weak-features", is_flag=True, help="Accept a feature classifier below the accuracy floor.")
+def truncation_curve(run, data, features, psi_text, n, seed, out, best, allow_weak_features):
+    """Quality against diversity as truncation tightens: precision, recall, coverage and KID of `sample
+    --truncation PSI` for each PSI, one table (curve.csv) and one figure (curve.png)."""
+    import csv
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_gans.callbacks import sample_diversity
+    from keras_gans.io_utils import atomic_write_text, save_figure
+    from keras_gans.metrics.features import check_feature_classifier, get_extractor
+    from keras_gans.metrics.kid import kid
+    from keras_gans.metrics.scores import prdc
+    from keras_gans.models.latent import apply_truncation
+    from keras_gans.build import load_run
+
+    if not Path(data).exists():
+        raise UserError(f"--data {data}: no such folder or file (the real images to compare with)")
+    try:
+        psis = sorted({float(v) for v in psi_text.split(",") if v.strip()})
+    except ValueError:
+        raise UserError(f"--psi expects numbers in [0, 1] separated by commas, got {psi_text!r}") from None
+    if not psis or not all(0.0 <= p <= 1.0 for p in psis):
+        raise UserError(f"--psi values must be in [0, 1] (1 = no truncation), got {psi_text!r}")
+    extractor = get_extractor(features)
+    clf_line = check_feature_classifier(extractor, allow_weak_features)
+    cfg, model, epoch = load_run(run, best=best)
+    require(model, LATENT, "truncation-curve")
+    real = load_real_images(data, int(model.image_shape[0]), int(model.image_shape[-1]), n, seed)
+    f_real = extractor.features(real)
+    sigma = float(model.z_std)
+    rows = []
+    for psi in psis:
+        model.z_std = sigma
+        apply_truncation(model, psi)
+        fake, _ = model.evaluation_samples(n, seed=seed)
+        f_fake = extractor.features(fake)
+        pr = prdc(f_real, f_fake, k=5)
+        kmean, kstd = kid(f_real, f_fake, subsets=20, subset_size=1000, seed=seed)
+        rows.append({"psi": psi, "precision": pr["precision"], "recall": pr["recall"], "density": pr["density"],
+                     "coverage": pr["coverage"], "kid": kmean, "kid_std": kstd,
+                     "diversity": sample_diversity(fake[:256])})
+        click.echo(f"psi {psi:g}: precision {pr['precision']:.3f}  recall {pr['recall']:.3f}  coverage "
+                   f"{pr['coverage']:.3f}  kid {kmean:.4g} ± {kstd:.2g}  pixel diversity {rows[-1]['diversity']:.3f}")
+    out = Path(out)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows({k: f"{v:.6g}" for k, v in r.items()} for r in rows)
+    atomic_write_text(out / "curve.csv", buf.getvalue())
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    x = [r["psi"] for r in rows]
+    for key, style in (("precision", "o-"), ("recall", "s-"), ("coverage", "^--")):
+        a1.plot(x, [r[key] for r in rows], style, label=key)
+    a1.set_xlabel("truncation psi (1 = none)")
+    a1.set_ylim(-0.02, 1.02)
+    a1.set_title("fidelity (precision) vs diversity (recall, coverage); higher is better", fontsize=8)
+    a1.legend(fontsize=8)
+    a1.grid(alpha=0.3)
+    a2.errorbar(x, [r["kid"] for r in rows], yerr=[r["kid_std"] for r in rows], fmt="o-", capsize=3)
+    a2.set_xlabel("truncation psi (1 = none)")
+    a2.set_title("KID ± std over subsets; lower is better", fontsize=8)
+    a2.grid(alpha=0.3)
+    fig.suptitle(f"{Path(run).name} epoch {epoch}{' (best)' if best else ''}: {n} images per point, "
+                 f"{extractor.name} features", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, out / "curve.png", dpi=100)
+    if clf_line:
+        click.echo(clf_line)
+    click.echo(f"wrote {out / 'curve.png'} and {out / 'curve.csv'}")
+
+
+COMMANDS = (evaluate, train_classifier, interpolate, compare, truncation_curve)  # registered by keras_gans.cli

@@ -7,8 +7,13 @@ Writes, under --out DIR:
   DIR/comparison.png         one sample grid per config, all on the same latent seeds, labelled
 
 A config whose run directory already holds a finished run is not trained again (its checkpoint is loaded), so a
-sweep can be extended or re-drawn cheaply. FID is filled in when `--features` names a feature extractor
-(uint8 image arrays -> float); otherwise the column is left empty.
+sweep can be extended or re-drawn cheaply. FID and KID are filled in when `--features` names a feature extractor
+(FID left empty, with a note, where --fid-n is not above the feature dimension); DIR/sweep.json records the
+conditions (images per side, the extractor and its file hash, resize rule, reference seed).
+
+With `--seeds N` every config is trained N times (train.seed = SEED, SEED+1, ...; runs/LABEL/seedS/), and
+  DIR/summary.csv, .md    one row per config: mean ± std over the seeds of the losses, diversity, FID and KID
+  DIR/spread.png          every seed's value and the mean ± std per config
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ from keras_gans.commands.common import cli_overrides
 from keras_gans.errors import UserError
 
 COLUMNS = [
-    "config", "preset", "overrides", "status", "epochs", "seconds", "d_loss", "g_loss", "d_real", "d_fake",
-    "gp", "d_grad_norm", "g_grad_norm", "sample_diversity", "fid", "run_dir",
+    "config", "seed", "preset", "overrides", "status", "epochs", "seconds", "d_loss", "g_loss", "d_real", "d_fake",
+    "gp", "d_grad_norm", "g_grad_norm", "sample_diversity", "fid", "kid", "fid_n", "run_dir",
 ]
+SUMMARY_METRICS = ["d_loss", "g_loss", "sample_diversity", "fid", "kid"]  # mean ± std over seeds
 
 
 def split_values(text: str) -> list[str]:
@@ -120,19 +126,28 @@ def _last_row(run_dir: Path) -> dict:
     return rows[-1] if rows else {}
 
 
-def fid_function(features: str | None):
+def fid_function(features: str | None, info: dict | None = None):
     """(real_uint8, fake_uint8) -> FID with the evaluation module's feature extractor (a classifier .keras file,
-    `inception`, or an Inception .h5); None when no extractor is named."""
+    `inception`, or an Inception .h5); None when no extractor is named. The function's `kid` attribute gives KID
+    on the features of the last call; None where FID is not defined (n <= feature dimension). `info` (a dict)
+    receives the extractor's description (name, file hash, resize rule)."""
     if not features:
         return None
     from keras_gans.metrics.features import get_extractor
     from keras_gans.metrics.fid import fid_from_features
+    from keras_gans.metrics.kid import kid
+    from keras_gans.metrics.uncertainty import fid_defined
 
     extractor = get_extractor(features)  # one clear error now if the file is missing, not after training
+    if info is not None:
+        info.update(extractor.describe())
 
     def fid(real, fake):
-        return fid_from_features(extractor.features(real), extractor.features(fake))
+        fr, ff = extractor.features(real), extractor.features(fake)
+        fid.kid = kid(fr, ff, subsets=20, subset_size=1000)[0]
+        return fid_from_features(fr, ff) if fid_defined(len(fr), len(ff), ff.shape[1]) else None
 
+    fid.kid = None
     return fid
 
 
@@ -150,8 +165,9 @@ def reference_images(cfg: dict, n: int, cache: dict) -> np.ndarray:
 
 
 def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int = 16, features: str | None = None,
-              fid_n: int = 500, export: bool = False) -> list[dict]:
-    """Train (or reuse) every config of the sweep and write the comparison files; returns the table rows."""
+              fid_n: int = 500, export: bool = False, seeds: int = 1) -> list[dict]:
+    """Train (or reuse) every config of the sweep (seeds times each, on train.seed, +1, ...) and write the
+    comparison files; returns the table rows (one per run)."""
     import keras
     import numpy as np
 
@@ -162,33 +178,52 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
     out_dir = Path(out_dir)
     configs = expand(presets, grid)
     common = dict(common or {})
+    seeds = max(1, int(seeds))
+    if seeds > 1:  # one entry per (config, seed); the label stays the config's, the run folder gets the seed
+        configs = [{**c, "seed_index": k} for c in configs for k in range(seeds)]
     # Resolve every config before training anything: a typo fails in a second, not after the first run.
     for i, c in enumerate(configs):
         cfg = load_config(c["preset"], {**common, **c["overrides"]})
-        cfg["name"] = f"{cfg['name']}_sweep{i + 1}"
+        cfg["name"] = f"{cfg['name']}_sweep{i // seeds + 1}"
+        if seeds > 1:
+            cfg["train"]["seed"] = int(cfg["train"]["seed"]) + c["seed_index"]
         if not export:
             cfg["callbacks"]["export_at_end"] = False
             cfg["callbacks"]["export_every"] = 0
         c["cfg"] = validate(cfg)
         c["run_dir"] = out_dir / "runs" / _dirname(c["label"])
+        if seeds > 1:
+            c["run_dir"] = c["run_dir"] / f"seed{c['cfg']['train']['seed']}"
     if len(configs) > 1 and any(c["cfg"]["train"]["strategy"] != "default" for c in configs):
         # Measured: a second MirroredStrategy in the same process fails in its collectives (shape mismatch).
         raise UserError("a sweep trains its configs in one process, where only train.strategy=default works for "
                         "more than one config; drop the strategy, or train each config with `train`")
-    labels = [c["label"] for c in configs]
+    labels = [(c["label"], c.get("seed_index")) for c in configs]
     if len(set(labels)) != len(labels):
         raise UserError("the sweep has two identical configs (a preset named twice?); give each preset once")
 
-    fid_fn = fid_function(features)
+    feature_info: dict = {}
+    fid_fn = fid_function(features, feature_info)
+    if fid_fn is not None:
+        from keras_gans.io_utils import atomic_write_text
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out_dir / "sweep.json", json.dumps({
+            "seeds": seeds, "conditions": {"n_generated": fid_n, "n_real": fid_n, "reference": "training images, "
+                                           "random subset by seed 0", "features": feature_info.get("name"),
+                                           "features_sha256": feature_info.get("sha256"),
+                                           "resize": feature_info.get("resize"), "generated_seed": 0},
+            "features": feature_info}, indent=1, default=str))
     references: dict[str, np.ndarray] = {}  # real images per data section (a grid may change data.image_size)
-    seeds = np.arange(n_samples, dtype=np.int64)
+    sample_seeds = np.arange(n_samples, dtype=np.int64)
     rows, panels = [], []
+    fid_undefined_said = False
     from keras_gans.io_utils import progbar
 
     progress = progbar(len(configs), "config")  # plain lines when stdout is a log
     for i, c in enumerate(configs):
         cfg, run_dir = c["cfg"], c["run_dir"]
-        print(f"\n[sweep {i + 1}/{len(configs)}] {c['label']} -> {run_dir}", flush=True)
+        print(f"\n[sweep {i + 1}/{len(configs)}] {c['label']} (seed {cfg['train']['seed']}) -> {run_dir}", flush=True)
         status, model, t0 = "ok", None, time.time()
         done = (run_dir / "checkpoints" / "checkpoint").is_file()
         try:
@@ -212,10 +247,10 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
             timing.write_text(json.dumps({"seconds": seconds}))
         images = None
         if model is not None:
-            images = model.sample_from_seeds(seeds)
+            images = model.sample_from_seeds(sample_seeds)
         last = _last_row(run_dir)
         row = {
-            "config": c["label"], "preset": c["preset"],
+            "config": c["label"], "seed": cfg["train"]["seed"], "preset": c["preset"],
             "overrides": " ".join(f"{k}={_fmt_value(v)}" for k, v in c["overrides"].items()),
             "status": status, "epochs": last.get("epoch", ""), "seconds": _round(seconds),
             "run_dir": str(run_dir),
@@ -223,24 +258,64 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
         for k in COLUMNS:
             if k not in row:
                 row[k] = _round(last.get(k, ""))
-        row["fid"] = ""
+        row["fid"] = row["kid"] = row["fid_n"] = ""
         if fid_fn is not None and model is not None:
             try:
                 real = reference_images(cfg, fid_n, references)
                 fake, _ = model.evaluation_samples(len(real))
-                row["fid"] = f"{float(fid_fn(real, fake)):.4g}"
+                value = fid_fn(real, fake)
+                row["fid_n"] = len(real)
+                row["fid"] = "" if value is None else f"{float(value):.4g}"
+                row["kid"] = f"{float(fid_fn.kid):.4g}"
+                if value is None and not fid_undefined_said:
+                    print(f"sweep: FID left empty: {len(real)} images per side are not more than the "
+                          f"{feature_info.get('dim')} feature dimensions (FID is not defined there); read KID, or "
+                          "raise --fid-n", file=sys.stderr)
+                    fid_undefined_said = True
             except Exception as e:  # noqa: BLE001 - FID is optional here; say why it is missing, once
                 print(f"sweep: FID skipped ({type(e).__name__}: {e})", file=sys.stderr)
                 fid_fn = None
         rows.append(row)
-        panels.append((c["label"], images, status))
+        panels.append((c["label"] + (f" seed {cfg['train']['seed']}" if seeds > 1 else ""), images, status))
         del model
         keras.backend.clear_session()
         write_tables(rows, out_dir)
         progress.update(i + 1)
     draw_comparison(panels, out_dir / "comparison.png")
-    print(f"\nwrote {out_dir / 'comparison.csv'}, {out_dir / 'comparison.md'} and {out_dir / 'comparison.png'}")
+    wrote = [out_dir / "comparison.csv", out_dir / "comparison.md", out_dir / "comparison.png"]
+    if seeds > 1:
+        wrote += write_summary(rows, out_dir)
+    print("\nwrote " + ", ".join(map(str, wrote)))
     return rows
+
+
+def write_summary(rows: list[dict], out_dir: Path) -> list[Path]:
+    """summary.csv/.md (mean ± std over seeds per config) and spread.png; returns the paths written."""
+    from keras_gans.io_utils import atomic_write_text
+    from keras_gans.metrics.spread import draw_spread, summarize
+
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        if str(r.get("status", "")).startswith(("ok", "reused")):
+            groups.setdefault(r["config"], []).append(r)
+    summary = summarize(groups, SUMMARY_METRICS)
+    cols = ["config", "runs", "seeds"] + [k for k in SUMMARY_METRICS if any(k in s for s in summary)]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols + [f"{k}_{x}" for k in cols[3:] for x in ("mean", "std")],
+                       lineterminator="\n", extrasaction="ignore")
+    w.writeheader()
+    for srow in summary:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in srow.items()})
+    atomic_write_text(out_dir / "summary.csv", buf.getvalue())
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines += ["| " + " | ".join(str(srow.get(k, "")) for k in cols) + " |" for srow in summary]
+    atomic_write_text(out_dir / "summary.md", "\n".join(lines) + "\n")
+    print("\nmean ± std over seeds (sample std):\n" + "\n".join(lines))
+    out = [out_dir / "summary.csv", out_dir / "summary.md"]
+    shown = [k for k in ("fid", "kid", "sample_diversity", "d_loss") if k in cols][:3]
+    if draw_spread(summary, shown, out_dir / "spread.png", "spread over training seeds") is not None:
+        out.append(out_dir / "spread.png")
+    return out
 
 
 def _round(v):
@@ -327,17 +402,22 @@ def _wrap(text: str, width: int) -> list[str]:
               "`train-classifier`, `inception` or an Inception .h5 (default: no FID).")
 @click.option("--fid-n", type=click.IntRange(10), default=500, show_default=True, help="Images per side for FID.")
 @click.option("--export", is_flag=True, help="Also write each config's SavedModel export (off by default).")
-def sweep(presets, grid_items, epochs, out_dir, data, batch_size, seed, set_items, n_samples, features, fid_n, export):
+@click.option("--seeds", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="Train every config this many times (train.seed = --seed, +1, ...) and report mean ± std.")
+def sweep(presets, grid_items, epochs, out_dir, data, batch_size, seed, set_items, n_samples, features, fid_n, export,
+          seeds):
     """Train PRESETS x the --grid values one after the other and compare them (table + sample figure).
 
     Example: sweep dcgan --grid net.latent_dim=32,100 --grid net.d_activation=relu,leaky_relu --epochs 5 --out sw
     """
     grid = parse_grid(grid_items)
     common = cli_overrides(set_items, data=data, epochs=epochs, batch_size=batch_size, seed=seed)
-    n = len(presets) * math.prod(len(v) for _, v in grid)
+    n = len(presets) * math.prod(len(v) for _, v in grid) * seeds
     if n > 64:
-        raise UserError(f"the sweep has {n} configs; keep it to 64 or fewer (fewer --grid values or presets)")
-    run_sweep(presets, grid, out_dir, common, n_samples=n_samples, features=features, fid_n=fid_n, export=export)
+        raise UserError(f"the sweep has {n} runs (configs x seeds); keep it to 64 or fewer (fewer --grid values, "
+                        "presets or --seeds)")
+    run_sweep(presets, grid, out_dir, common, n_samples=n_samples, features=features, fid_n=fid_n, export=export,
+              seeds=seeds)
 
 
 COMMANDS = (sweep,)  # registered by keras_gans.cli

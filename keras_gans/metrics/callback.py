@@ -1,5 +1,5 @@
 """Metrics over training (config section `eval`): Keras callbacks that compute, every `every` epochs, the Fréchet
-distance (`fid`) and the multi-label score of label sets (`label_score`, the i-CLEVR evaluator) and put them into
+distance (`fid`), KID (`kid`) and the multi-label score of label sets (`label_score`, the i-CLEVR evaluator) and put them into
 the epoch logs, so history.csv, TensorBoard and curves.png record them."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from keras_gans.metrics.fid import feature_stats, frechet_distance
+from keras_gans.metrics.kid import kid
 
 
 class FIDCallback(keras.callbacks.Callback):
@@ -30,13 +31,17 @@ class FIDCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if self.real_stats is None:
-            self.real_stats = feature_stats(self.extractor.features(self._real_images()))
+            self.real_features = self.extractor.features(self._real_images())
+            self.real_stats = feature_stats(self.real_features)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every or logs is None:
             return
         fake, _ = self.model.evaluation_samples(self.n, seed=self.seed)
-        logs["fid"] = frechet_distance(*self.real_stats, *feature_stats(self.extractor.features(fake)))
+        f_fake = self.extractor.features(fake)
+        logs["fid"] = frechet_distance(*self.real_stats, *feature_stats(f_fake))
+        # KID too (10 subsets: seconds, not minutes): unbiased at any n, the score eval.keep_best follows
+        logs["kid"] = kid(self.real_features, f_fake, subsets=10, subset_size=1000, seed=self.seed)[0]
 
 
 class LabelSetCallback(keras.callbacks.Callback):

@@ -32,6 +32,23 @@ def seeds_to_latent(seeds, latent_dim: int, z_std: float = 1.0):
     return scale_latent(z, z_std)
 
 
+def truncated_sigma(z_std: float, psi: float) -> float:
+    """The truncation trick for z-input generators: z -> psi * z, i.e. every latent is pulled towards the mean
+    latent (0) by psi (StyleGAN's rule, with the mean latent of N(0, sigma^2) being 0). psi 1 = the model's own
+    distribution; lower psi = images nearer the generator's "average" (cleaner, less varied); 0 = one image."""
+    psi = float(psi)
+    if not 0.0 <= psi <= 1.0:
+        raise ValueError(f"truncation psi must be in [0, 1], got {psi}")
+    return float(z_std) * psi
+
+
+def apply_truncation(model, psi: float):
+    """Draw `model`'s samples (sample_from_seeds, evaluation_samples, grids) with truncation psi from now on."""
+    model.z_std = truncated_sigma(getattr(model, "z_std", 1.0), psi)
+    model.truncation = float(psi)
+    return model
+
+
 class LatentSampler:
     """Mixin for a GenerativeModel whose `generate` takes latent vectors: training noise, fixed sample inputs,
     images by seed and evaluation samples. Sets `latent_dim` and `z_std` (sigma of z ~ N(0, sigma^2), net.z_std;
