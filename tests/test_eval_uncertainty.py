@@ -29,13 +29,14 @@ def test_kid_mean_and_std_over_subsets_match_a_hand_computation():
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(9, 3)), rng.normal(size=(8, 3)) + 0.7
-    mean, std = kid(x, y, subsets=6, subset_size=5, seed=11)
+    mean, std = kid(x, y, subsets=6, subset_size=5, seed=11)  # subsets of min(5, 8 // 2) = 4
+    assert kid(x, y, subsets=6, subset_size=4, seed=11) == (mean, std)
     # the same subsets, drawn in the documented order: real subset, then generated subset, per round
     r = np.random.default_rng(11)
     vals = []
     for _ in range(6):
-        ix = r.choice(9, 5, replace=False)
-        iy = r.choice(8, 5, replace=False)
+        ix = r.choice(9, 4, replace=False)
+        iy = r.choice(8, 4, replace=False)
         vals.append(_mmd2_by_hand(x[ix], y[iy]))
     ref_mean = sum(vals) / 6
     ref_std = (sum((v - ref_mean) ** 2 for v in vals) / 6) ** 0.5  # population std over the subsets

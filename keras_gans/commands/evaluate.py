@@ -379,7 +379,8 @@ def compare(runs, out, n, seed, allow_mismatch):
         groups.setdefault(key, (label, []))[1].append({**row, "seed": row["train_seed"]})
     if any(len(members) > 1 for _, members in groups.values()):
         numeric = [k for k in fields if k not in ("run", "model", "epoch", "train_seed", "features", "n", "n_real",
-                                                  "eval_seed", "conditions", "modes_covered")]
+                                                  "eval_seed", "conditions", "modes_covered")
+                   and not k.endswith("_std")]  # a std over subsets is not a result to average over seeds
         labelled = {}
         for label, members in groups.values():
             while label in labelled:
@@ -388,7 +389,10 @@ def compare(runs, out, n, seed, allow_mismatch):
         summary = summarize(labelled, numeric)
         columns = ["config", "runs", "seeds"] + [k for k in numeric if any(k in s for s in summary)]
         click.echo("mean ± std over training seeds (sample std):")
-        click.echo("\n".join(write("summary", summary, columns)))
+        md_lines = write("summary", summary, columns)
+        click.echo("\n".join(md_lines))
+        write("summary", summary, columns + [f"{k}_{x}" for k in columns[3:] for x in ("mean", "std")])
+        atomic_write_text(out / "summary.md", "\n".join(md_lines) + "\n")  # the markdown without the raw columns
         wrote += [out / "summary.md", out / "summary.csv"]
         main = [k for k in ("fid", "kid", "precision", "recall", "accuracy", "label_score") if k in columns]
         if draw_spread(summary, main, out / "spread.png", "spread over training seeds") is not None:

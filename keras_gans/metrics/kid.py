@@ -20,10 +20,17 @@ def mmd2_unbiased(x, y) -> float:
     return float(sxx + syy - 2.0 * kxy.mean())
 
 
+def kid_subset_size(n1: int, n2: int, subset_size: int = 1000) -> int:
+    """min(subset_size, half the smaller set): subsets of the whole set would all be the same set, and their
+    std (the uncertainty KID reports) would be 0 whatever the sample."""
+    return int(min(int(subset_size), max(2, min(int(n1), int(n2)) // 2)))
+
+
 def kid(f1, f2, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """(mean, std) of the unbiased MMD^2 over `subsets` random subsets of min(subset_size, n1, n2) each."""
+    """(mean, std) of the unbiased MMD^2 over `subsets` random subsets of kid_subset_size(n1, n2, subset_size)
+    each (population std over the subsets)."""
     x, y = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
-    size = int(min(subset_size, len(x), len(y)))
+    size = kid_subset_size(len(x), len(y), subset_size) if min(len(x), len(y)) >= 2 else 0
     if size < 2:
         raise ValueError("KID needs at least 2 samples in each set")
     rng = np.random.default_rng(seed)

@@ -8,6 +8,7 @@ import numpy as np
 from keras_gans.errors import UserError
 from keras_gans.metrics.fid import fid_from_features
 from keras_gans.metrics.kid import kid
+from keras_gans.metrics.kid import kid_subset_size as kid_subset_size_of
 from keras_gans.metrics.scores import conditional_accuracy, inception_score, mode_collapse, multilabel_accuracy, prdc
 from keras_gans.metrics.uncertainty import fid_bootstrap, fid_defined, fid_undefined_reason
 
@@ -78,7 +79,7 @@ def compute_metrics(extractor, real, fake, labels=None, metrics=ALL_METRICS, exp
     if "kid" in metrics:
         mean, std = kid(f_real, f_fake, subsets=kid_subsets, subset_size=kid_subset_size, seed=seed)
         res["kid"] = {"mean": mean, "std": std, "subsets": kid_subsets,
-                      "subset_size": int(min(kid_subset_size, len(f_real), len(f_fake)))}
+                      "subset_size": kid_subset_size_of(len(f_real), len(f_fake), kid_subset_size)}
     if floor_real is not None and f_real is not None and {"fid", "kid", "pr"} & set(metrics):
         if progress:
             print(f"features of {len(floor_real)} other real images ({extractor.name}): the real-vs-real floor")

@@ -75,6 +75,9 @@ def fmt_mean_std(mean: float, std: float, n: int) -> str:
 def summarize(groups: dict[str, list[dict]], metrics: list[str]) -> list[dict]:
     """One row per group: {'config', 'seeds', 'runs', METRIC: 'mean ± std (n=K)', METRIC_mean, METRIC_std,
     METRIC_values} for each metric with at least one finite value."""
+    clash = [k for k in metrics if "_" in k and k.rsplit("_", 1)[1] in ("mean", "std") and k.rsplit("_", 1)[0] in metrics]
+    if clash:
+        raise ValueError(f"metric names {clash} collide with the mean/std columns of another metric")
     rows = []
     for label, members in groups.items():
         row = {"config": label, "runs": len(members),
