@@ -40,14 +40,14 @@ def test_evaluate_writes_eval_json(tiny_run, classifier, digits_dir):
 
     data = digits_dir
     r = CliRunner().invoke(main, ["evaluate", str(tiny_run), "--data", str(data), "--features", str(classifier),
-                                  "--n", "64", "--seed", "3"])
+                                  "--n", "150", "--seed", "3", "--bootstrap", "5"])
     assert r.exit_code == 0, r.output
     ev = json.loads((tiny_run / "eval.json").read_text())
-    assert ev["n_generated"] == 64 and ev["n_real"] == 64 and ev["seed"] == 3 and ev["epoch"] == 2
+    assert ev["n_generated"] == 150 and ev["n_real"] == 150 and ev["seed"] == 3 and ev["epoch"] == 2
     assert ev["features"]["name"] == "classifier" and ev["features"]["dim"] == 128
     m = ev["metrics"]
     assert m["fid"] > 0 and np.isfinite(m["kid"]["mean"]) and 1.0 <= m["is"]["mean"] <= 10.0
-    assert 0 <= m["pr"]["precision"] <= 1 and sum(m["collapse"]["histogram"]) == 64
+    assert 0 <= m["pr"]["precision"] <= 1 and sum(m["collapse"]["histogram"]) == 150
     assert "accuracy" not in m and any("accuracy skipped" in n for n in ev["notes"])
     assert "fid" in r.output and "wrote" in r.output
     # asking for a metric that cannot apply is one clear error

@@ -146,7 +146,7 @@ def test_evaluate_label_sets_score_and_grid(shapes_run, tmp_path):
 
     run, clf, labels = shapes_run
     grid = tmp_path / "grid.png"
-    r = CliRunner().invoke(main, ["evaluate", str(run), "--label-sets", str(labels / "new_test.json"), "--features",
+    r = CliRunner().invoke(main, ["evaluate", str(run), "--allow-weak-features", "--label-sets", str(labels / "new_test.json"), "--features",
                                   str(clf), "--grid", str(grid), "--seed", "2"])
     assert r.exit_code == 0, r.output
     ev = json.loads((run / "eval.json").read_text())
@@ -166,7 +166,7 @@ def test_evaluate_label_sets_score_and_grid(shapes_run, tmp_path):
     vocab = json.loads(clf.with_suffix(".json").read_text())["classes"]
     assert topk_score(probs, targets_for_sets(vocab, sets)) == pytest.approx(ls["score"])
     # repeats: three seeds per set, the score over all 3 x asked labels
-    r = CliRunner().invoke(main, ["evaluate", str(run), "--label-sets", str(labels / "test.json"), "--features",
+    r = CliRunner().invoke(main, ["evaluate", str(run), "--allow-weak-features", "--label-sets", str(labels / "test.json"), "--features",
                                   str(clf), "--repeats", "3"])
     assert r.exit_code == 0, r.output
     ls = json.loads((run / "eval.json").read_text())["metrics"]["label_sets"]
@@ -182,7 +182,8 @@ def test_evaluate_label_sets_errors(shapes_run, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([["red cube", "pink pyramid"]]))
     for args, msg in (
-        (["--label-sets", str(bad), "--features", str(clf)], "pink pyramid"),
+        (["--label-sets", str(bad), "--features", str(clf), "--allow-weak-features"], "pink pyramid"),
+        (["--label-sets", str(bad), "--features", str(clf)], "--allow-weak-features"),  # a 1-epoch classifier
         (["--label-sets", str(labels / "test.json")], "multi-label classifier"),
         ([], "--data"),
     ):

@@ -67,8 +67,13 @@ def test_sweep_fills_fid_with_a_feature_extractor(tmp_path, digit_classifier):
     clf, _ = digit_classifier
     common = {k: v for k, v in TINY.items()}
     rows = run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8"]), tmp_path, common, n_samples=4,
-                     features=str(clf), fid_n=64)
-    assert math.isfinite(float(rows[0]["fid"])) and float(rows[0]["fid"]) > 0
+                     features=str(clf), fid_n=150)  # more images than the classifier's 128 feature dimensions
+    assert math.isfinite(float(rows[0]["fid"])) and float(rows[0]["fid"]) > 0 and rows[0]["fid_n"] == 150
+    assert math.isfinite(float(rows[0]["kid"]))
+    import json
+
+    cond = json.loads((tmp_path / "sweep.json").read_text())["conditions"]
+    assert cond["n_generated"] == 150 and len(cond["features_sha256"]) == 64 and cond["resize"].startswith("bicubic")
 
 
 def test_sweep_fid_compares_with_a_random_subset_of_a_class_sorted_folder(tmp_path, monkeypatch):
@@ -89,11 +94,12 @@ def test_sweep_fid_compares_with_a_random_subset_of_a_class_sorted_folder(tmp_pa
         seen.append(real)
         return 1.0
 
-    monkeypatch.setattr(sweep, "fid_function", lambda features: fake_fid)
+    fake_fid.kid = 0.5
+    monkeypatch.setattr(sweep, "fid_function", lambda features, info=None: fake_fid)
     common = {**TINY, "data.path": str(data)}
     rows = sweep.run_sweep(["mlp_gan"], sweep.parse_grid(["net.latent_dim=8"]), tmp_path / "sw", common,
                            n_samples=4, features="any", fid_n=30)
-    assert rows[0]["fid"] == "1" and len(seen) == 1
+    assert rows[0]["fid"] == "1" and rows[0]["kid"] == "0.5" and rows[0]["fid_n"] == 30 and len(seen) == 1
     real = seen[0]
     assert real.shape[0] == 30 and real.shape[1:3] == (16, 16)
     classes = {int(round((float(im.mean()) - 20) / 20)) for im in real}
@@ -105,6 +111,34 @@ def test_sweep_fid_compares_with_a_random_subset_of_a_class_sorted_folder(tmp_pa
     assert np.array_equal(sweep.reference_images(load_config("mlp_gan", common), 30, cache), real)
     small = sweep.reference_images(load_config("mlp_gan", {**common, "data.image_size": 8}), 30, cache)
     assert small.shape[1:3] == (8, 8) and len(cache) == 2
+
+
+def test_sweep_seeds_from_the_cli_reports_mean_and_std(tmp_path):
+    """`sweep --seeds 3`: three runs of the config on seeds 5, 6, 7, and mean ± std (sample std) over them."""
+    import json
+
+    from keras_gans.cli import main
+
+    out = tmp_path / "sw"
+    sets = [a for k, v in TINY.items() for a in ("--set", f"{k}={json.dumps(v) if isinstance(v, list) else v}")]
+    r = CliRunner().invoke(main, ["sweep", "mlp_gan", "--seeds", "3", "--seed", "5", "--n-samples", "4",
+                                  "--out", str(out), *sets])
+    assert r.exit_code == 0, r.output
+    with open(out / "comparison.csv", newline="") as f:
+        runs = list(csv.DictReader(f))
+    assert [r_["seed"] for r_ in runs] == ["5", "6", "7"] and all(r_["status"] == "ok" for r_ in runs)
+    assert len({r_["run_dir"] for r_ in runs}) == 3 and runs[0]["run_dir"].endswith("seed5")
+    with open(out / "summary.csv", newline="") as f:
+        (summary,) = list(csv.DictReader(f))
+    div = [float(r_["sample_diversity"]) for r_ in runs]
+    assert summary["runs"] == "3" and summary["seeds"] == "5,6,7"
+    assert float(summary["sample_diversity_mean"]) == pytest.approx(np.mean(div), rel=1e-3)
+    assert float(summary["sample_diversity_std"]) == pytest.approx(np.std(div, ddof=1), rel=1e-2, abs=1e-6)
+    assert "± " in (out / "summary.md").read_text() and (out / "spread.png").stat().st_size > 5000
+    assert len(set(div)) > 1  # the seeds give different runs
+    r = CliRunner().invoke(main, ["sweep", "mlp_gan", "--grid", "net.latent_dim=" + ",".join(map(str, range(1, 23))),
+                                  "--seeds", "3", "--out", str(tmp_path / "big")])
+    assert r.exit_code == 2 and "66 runs" in r.output
 
 
 def test_sweep_rejects_a_distributed_strategy_for_several_configs(tmp_path):
