@@ -162,6 +162,22 @@ def test_keep_best_keeps_the_best_epoch_when_the_score_worsens(tmp_path):
     assert r2.exit_code == 0 and np.abs(a.astype(int) - b.astype(int)).max() > 0
     r = _cli("export", run, "--best", "--out", tmp_path / "sm", "--name", "g")
     assert r.exit_code == 0 and "best checkpoint, epoch 2" in r.output, r.output
+    # truncation through the run's export: `sample EXPORT --truncation` = `sample RUN --truncation`, and the
+    # demo's slider (serving_default on psi * z): psi 0 draws one image for every seed
+    export = sorted((run / "export").iterdir())[-1]
+    for src, name in ((run, "run_t.png"), (export, "exp_t.png")):
+        r = _cli("sample", src, "--truncation", 0.5, "--n", 4, "--out", tmp_path / name)
+        assert r.exit_code == 0, r.output
+    a, b = (np.asarray(Image.open(tmp_path / n), np.int32) for n in ("run_t.png", "exp_t.png"))
+    assert np.abs(a - b).max() <= 1
+    from keras_gans.demo import logic
+
+    demo = logic.load_model(export)
+    _, imgs, caption = logic.generate_grid(demo, 0, 4, truncation=0.0)
+    assert np.ptp(imgs.astype(int) - imgs[:1].astype(int)) == 0 and "truncation psi 0" in caption
+    _, full, _ = logic.generate_grid(demo, 0, 4, truncation=1.0)
+    _, near, _ = logic.generate_grid(demo, 0, 4, truncation=0.999)
+    assert np.abs(full.astype(int) - near.astype(int)).max() <= 2  # psi ~1 through z = psi 1 through the seeds
     bare = tmp_path / "bare"
     train(tiny_config(), bare, verbose=0)
     r = _cli("sample", bare, "--best", "--out", tmp_path / "x.png")

@@ -85,6 +85,10 @@ def _generator_page(gr, model, workdir: Path):
         new = gr.Button("new seeds", elem_id="new-seeds")
         n = gr.Slider(1, logic.MAX_COLUMNS, value=16, step=1, label="grid size (images; per row when varying)",
                       elem_id="grid-size")
+    psi = None
+    if model.decode is not None:  # truncation needs z in (serving_default)
+        psi = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="truncation psi (1 = none; lower = cleaner, less varied)",
+                        elem_id="truncation")
     controls = _condition_controls(gr, metas) if metas else []
     vary = None
     if metas:
@@ -96,11 +100,12 @@ def _generator_page(gr, model, workdir: Path):
     caption = gr.Markdown(elem_id="caption")
 
     def run_grid(seed_v, n_v, *rest):
+        psi_v, rest = (rest[0], rest[1:]) if psi is not None else (1.0, rest)
         choices, vary_v = (list(rest[:-1]), rest[-1]) if metas else (None, None)
-        g, _, text = logic.generate_grid(model, seed_v, n_v, choices, vary_v)
+        g, _, text = logic.generate_grid(model, seed_v, n_v, choices, vary_v, truncation=psi_v)
         return logic.display(g), text
 
-    inputs = [seed, n, *controls] + ([vary] if vary is not None else [])
+    inputs = [seed, n] + ([psi] if psi is not None else []) + [*controls] + ([vary] if vary is not None else [])
     go.click(_guard(run_grid), inputs, [grid, caption])
     new.click(lambda: logic.new_seed(), None, seed).then(_guard(run_grid), inputs, [grid, caption])
 

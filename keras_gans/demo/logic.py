@@ -237,16 +237,25 @@ def grid_inputs(metas: list[dict], seed: int, n: int, choices=None, vary: str | 
     return seeds, arrays, nrow, rows
 
 
-def generate_grid(model: DemoModel, seed, n, choices=None, vary=None):
-    """(grid uint8 [H, W, C], images uint8 [N, h, w, C], caption) through the export's `generate` signature."""
+def generate_grid(model: DemoModel, seed, n, choices=None, vary=None, truncation=1.0):
+    """(grid uint8 [H, W, C], images uint8 [N, h, w, C], caption) through the export's `generate` signature; with
+    truncation psi < 1 through `serving_default` on psi * z (`sample --truncation`; z of the seeds at sigma 1)."""
     from keras_gans.images import make_grid
 
     if model.generate is None:
         raise UserError("this export has no generate signature")
     seeds, arrays, nrow, rows = grid_inputs(model.metas, parse_seed(seed), n, choices, vary)
-    images = np.asarray(model.generate(seeds, arrays))
+    psi = float(truncation if truncation is not None else 1.0)
+    if not 0.0 <= psi <= 1.0:
+        raise UserError(f"truncation must be in [0, 1] (1 = none), got {truncation}")
+    if psi < 1.0 and model.decode is not None:
+        images = np.asarray(model.decode(model.latents(seeds) * psi, arrays))
+    else:
+        images = np.asarray(model.generate(seeds, arrays))
     grid = make_grid(images, nrow=nrow)
     caption = f"{len(images)} images, latent seeds {int(seeds[0])}..{int(seeds[:int(n)][-1])}"
+    if psi < 1.0 and model.decode is not None:
+        caption += f", truncation psi {psi:g}"
     if rows:
         caption += f"; rows top to bottom: {vary} = " + ", ".join(rows)
     return grid, images, caption
