@@ -33,6 +33,14 @@ class FIDCallback(keras.callbacks.Callback):
         if self.real_stats is None:
             self.real_features = self.extractor.features(self._real_images())
             self.real_stats = feature_stats(self.real_features)
+            from keras_gans.metrics.uncertainty import fid_defined
+
+            if not fid_defined(len(self.real_features), self.n, self.real_features.shape[1]):
+                import warnings
+
+                warnings.warn(f"eval.n={self.n} ({len(self.real_features)} real images) is not above the "
+                              f"{self.real_features.shape[1]} feature dimensions: the fid logged during training is "
+                              "not defined there (a singular covariance); read kid, or raise eval.n", stacklevel=2)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every or logs is None:
