@@ -339,7 +339,8 @@ def compare(runs, out, n, seed, allow_mismatch):
         if r in evals:
             e = evals[r]
             c = conditions_of(e)
-            row.update({"features": c["features"], "n": e["n_generated"], "n_real": c["n_real"],
+            feats = c["features"] + (f" ({c['features_sha256'][:12]})" if c.get("features_sha256") else "")
+            row.update({"features": feats, "n": e["n_generated"], "n_real": c["n_real"],
                         "eval_seed": c["seed"], **flat_metrics(e["metrics"])})
             if diff:
                 row["conditions"] = " ".join(f"{k}={v}" for k, v in c.items() if k not in ("data", "features_sha256"))
