@@ -12,6 +12,7 @@ from pathlib import Path
 
 from keras_gans.demo import logic
 from keras_gans.errors import UserError
+from keras_gans.io_utils import atomic_write_bytes
 
 INSTALL_HINT = 'the demo needs Gradio: pip install -e ".[demo]"'
 # small GAN images: enlarge without blurring; fonts from the system (the page must work offline)
@@ -123,7 +124,7 @@ def _generator_page(gr, model, workdir: Path):
 
         frames = logic.interpolation_frames(model, a, b, s, meth, list(choices) if metas else None)
         path = workdir / f"interpolation_{logic.parse_seed(a)}_{logic.parse_seed(b)}_{meth}.gif"
-        path.write_bytes(logic.gif_bytes(frames))
+        atomic_write_bytes(path, logic.gif_bytes(frames))
         return logic.display(make_grid(frames, nrow=len(frames))), str(path)
 
     go_i.click(_guard(run_interp), [seed_a, seed_b, steps, method, *controls], [strip, gif])
