@@ -109,6 +109,13 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
     A full disk or a read-only folder ends in one UserError line; this run's temporaries are removed and the last
     complete checkpoint stays usable."""
     run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
+    if cfg:
+        import warnings
+
+        from keras_gans.config import unread_keys
+
+        for line in unread_keys(cfg):  # valid keys this family never reads: one line each, not silence
+            warnings.warn(line, stacklevel=2)
     try:
         return _train(cfg, run_dir, resume, verbose, extra_callbacks, origin)
     except Exception as e:
