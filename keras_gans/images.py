@@ -68,7 +68,7 @@ def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, pad_val
 
 
 def encode_png(image: np.ndarray) -> bytes:
-    return encode_image(np.asarray(image), "PNG")
+    return bytes(encode_image(np.asarray(image), "PNG"))
 
 
 def save_png(path: str | Path, image: np.ndarray) -> Path:

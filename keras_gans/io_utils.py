@@ -200,7 +200,7 @@ def atomic_path(path: str | Path, suffix: str = ""):
 def write_all(fd: int, data: bytes) -> None:
     """Write every byte of `data` to the open file descriptor, checking each write's count: a short write is
     retried, a write that takes nothing is a full disk (ENOSPC), never a silent truncation."""
-    view = memoryview(data)
+    view = memoryview(data).cast("B")
     while view:
         n = os.write(fd, view[: 1 << 20])
         if n <= 0:
@@ -214,7 +214,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, fsync: bool = True) -> Non
     may lose the newest files but a full disk still leaves none torn), closed (errors checked) and renamed over
     `path`; any error removes the temporary and names `path`."""
     path = Path(path)
-    data = bytes(data)
+    data = memoryview(data).cast("B")  # no copy of a big encoded image
     with atomic_path(path) as tmp:
         fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC)
         try:
@@ -261,9 +261,10 @@ def image_format(path: str | Path, allowed=(".png", ".jpg", ".jpeg", ".webp"), w
     return IMAGE_FORMATS[ext]
 
 
-def encode_image(image, fmt: str = "PNG", quality: int = 95, **options) -> bytes:
-    """An image (uint8 array [H, W], [H, W, 1|3|4], or a PIL image) encoded in memory as PNG, JPEG, WEBP or GIF.
-    JPEG has no alpha: RGBA is written as RGB."""
+def encode_image(image, fmt: str = "PNG", quality: int = 95, **options):
+    """An image (uint8 array [H, W], [H, W, 1|3|4], or a PIL image) encoded in memory as PNG, JPEG, WEBP or GIF:
+    bytes (over 16 MB: a memoryview of the encoder's buffer, to hold a big image's bytes once). JPEG has no alpha:
+    RGBA is written as RGB."""
     import io
 
     import numpy as np
@@ -283,7 +284,7 @@ def encode_image(image, fmt: str = "PNG", quality: int = 95, **options) -> bytes
         options = {"quality": int(quality), **options}
     buf = io.BytesIO()
     image.save(buf, format=fmt, **options)
-    return buf.getvalue()
+    return buf.getbuffer() if buf.getbuffer().nbytes > (1 << 24) else buf.getvalue()  # big: the buffer, not a copy
 
 
 def save_image(path: str | Path, image, fmt: str | None = None, quality: int = 95, fsync: bool = True,

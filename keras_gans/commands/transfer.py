@@ -5,9 +5,9 @@ sides multiples of 4) for the generator, which is fully convolutional, and the r
 input's exact width and height. Outputs keep the input's base name and relative folder; JPEG and PNG inputs keep
 their format, other formats are written as PNG (or choose with --format).
 
-Photos larger than PHOTO_MAX_PIXELS (about 4 megapixels) are decoded reduced (JPEG: at a smaller DCT scale) and the
-result is scaled back to the file's size in uint8, so memory stays bounded whatever the input size; the largest input
-accepted is MAX_PIXELS (8192 x 8192). Every output goes through the one image writer (keras_gans.io_utils.save_image):
+Photos larger than PHOTO_MAX_PIXELS (1 megapixel) are decoded reduced (JPEG: at a smaller DCT scale) and the result
+is scaled back to the file's size in uint8, so the peak memory stays under 1 GB; the largest input accepted is
+TRANSFER_MAX_PIXELS (40 megapixels, e.g. 7700 x 5200); a larger one is skipped with that reason. Every output goes through the one image writer (keras_gans.io_utils.save_image):
 whole or not at all.
 
 Exit status: 0 when every input was transferred; 2 when an input could not be read or transferred (each is named
@@ -143,9 +143,10 @@ def check_output_folder(out: Path) -> None:
 def transfer_file(path: Path, translate, channels: int):
     """(result as a PIL image at the file's own size, notes on what the conversion dropped) for one input file.
     Memory stays bounded: the photo is decoded at most PHOTO_MAX_PIXELS big and the result scaled back in uint8."""
-    from keras_gans.data.images import PHOTO_MAX_PIXELS, dropped_notes, open_image, restore_size, to_array
+    from keras_gans.data.images import (PHOTO_MAX_PIXELS, TRANSFER_MAX_PIXELS, dropped_notes, open_image,
+                                        restore_size, to_array)
 
-    img = open_image(str(path), max_pixels=PHOTO_MAX_PIXELS)
+    img = open_image(str(path), max_pixels=PHOTO_MAX_PIXELS, max_input_pixels=TRANSFER_MAX_PIXELS)
     notes = dropped_notes(img)
     size = img.info["original_size"]
     image = to_array(img, channels)

@@ -25,10 +25,13 @@ GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 # Refuse images that would take more than this many pixels to decode (decompression bombs, broken headers).
 MAX_PIXELS = 8192 * 8192
 # Photos for transfer and the demo are decoded at most this big (JPEG: at a reduced DCT scale, never full size) and
-# the result is scaled back to the file's size in uint8: the memory a photo takes stays bounded whatever its size.
-# Far above any working size (the generator sees the shorter side at its training size), so nothing is lost.
-PHOTO_MAX_PIXELS = 2048 * 2048
-
+# the result is scaled back to the file's size in uint8, so the model's part of the memory does not grow with the
+# photo. 1 megapixel is still 4x the largest working size a generator runs at (shorter side = its training size, up
+# to 256 px, longer side at most 4x that), so the generator sees the same picture; smaller photos are not resampled.
+PHOTO_MAX_PIXELS = 1024 * 1024
+# The largest photo transfer and the demo accept: the result at the photo's size (4 bytes a pixel while it is encoded)
+# plus TensorFlow and the model (about 0.7 GB) stay under 1 GB. Measured: docs/reliability.md, "Big photos".
+TRANSFER_MAX_PIXELS = 40_000_000
 
 class BadImage(Exception):
     """One file that cannot be used; the message says why."""
@@ -136,13 +139,14 @@ def _resize_crop(img: Image.Image, size: int) -> Image.Image:
     return img
 
 
-def open_image(path: str, max_pixels: int | None = None) -> Image.Image:
+def open_image(path: str, max_pixels: int | None = None, max_input_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open and fully decode one image, EXIF orientation applied; raise BadImage with a reason.
 
     max_pixels bounds the memory a big photo takes (transfer, the demo): a larger image is decoded reduced (JPEG:
     Pillow's draft mode, which decodes at 1/2, 1/4 or 1/8 scale without ever holding the full-size pixels; other
     formats: reduced right after decoding) to at most max_pixels, aspect kept. info['original_size'] keeps the
-    (width, height) of the file (after EXIF rotation), info['n_frames'] the frame count (animated GIF / WebP)."""
+    (width, height) of the file (after EXIF rotation), info['n_frames'] the frame count (animated GIF / WebP).
+    A file of more than max_input_pixels is refused (BadImage) before anything is decoded."""
     try:
         if os.path.getsize(path) == 0:
             raise BadImage("empty file (0 bytes)")
@@ -150,6 +154,9 @@ def open_image(path: str, max_pixels: int | None = None) -> Image.Image:
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise BadImage(f"too large to decode ({w}x{h} pixels; the limit is {MAX_PIXELS} pixels)")
+            if w * h > max_input_pixels:
+                raise BadImage(f"too large: {w}x{h} is {w * h / 1e6:.1f} megapixels, the largest accepted is "
+                               f"{max_input_pixels / 1e6:.0f} megapixels (so memory stays under 1 GB); downscale it first")
             n_frames = int(getattr(img, "n_frames", 1) or 1)
             scale = (max_pixels / (w * h)) ** 0.5 if max_pixels and w * h > max_pixels else 1.0
             if scale < 1.0 and img.format == "JPEG":
