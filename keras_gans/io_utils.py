@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-TMP_MARK = ".tmp-"  # temporary names look like ".NAME.tmp-PID-XXXX": hidden, and found again by remove_stale_temps
-_TMP_NAME = re.compile(r"^\.(?P<target>.+?)\.tmp-(?:(?P<pid>\d+)-)?[^/]*$")
+TMP_MARK = ".tmp-"  # temporary names look like ".NAME.tmp-PID@HOST-XXXX": hidden, found again by remove_stale_temps
+_TMP_NAME = re.compile(r"^\.(?P<target>.+?)\.tmp-(?:(?P<pid>\d+)(?:@(?P<host>[A-Za-z0-9_]+))?-)?[^/]*$")
+_HOST = re.sub(r"[^A-Za-z0-9_]", "_", os.uname().nodename)[:40] or "host"
 LEGACY_TEMP_AGE_S = 24 * 3600  # a temporary without a writer's pid (older versions) is stale after a day
 _swept: set[str] = set()
 
@@ -32,8 +33,9 @@ def _pid_alive(pid: int) -> bool:
 
 
 def sweep_dead_temps(folder: str | Path) -> int:
-    """Remove the temporaries in `folder` (not below it) whose writer is gone: `.NAME.tmp-PID-*` whose PID is no
-    running process (a killed export, sample or transfer), and pid-less ones (older versions) older than a day.
+    """Remove the temporaries in `folder` (not below it) whose writer is gone: `.NAME.tmp-PID@HOST-*` of this machine
+    whose PID is no running process (a killed export, sample or transfer), and pid-less ones (older versions) older
+    than a day.
     Called once per folder and process by every atomic writer, so a killed writer's leftovers go on the next write."""
     folder = Path(folder)
     n = 0
@@ -46,6 +48,8 @@ def sweep_dead_temps(folder: str | Path) -> int:
         if not m:
             continue
         pid = m.group("pid")
+        if pid and m.group("host") and m.group("host") != _HOST:
+            continue  # another machine's writer (a shared file system): its processes are not ours to judge
         try:
             stale = (not _pid_alive(int(pid))) if pid else time.time() - p.lstat().st_mtime > LEGACY_TEMP_AGE_S
             if not stale or (pid and int(pid) == os.getpid()):
@@ -157,7 +161,7 @@ def _mkstemp_beside(path: Path, suffix: str = "", directory: bool = False) -> Pa
     """A fresh hidden temporary `.NAME.tmp-PID-XXXX` in path's folder (after sweeping dead writers' ones)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _sweep_once(path.parent)
-    prefix = f".{path.name}{TMP_MARK}{os.getpid()}-"
+    prefix = f".{path.name}{TMP_MARK}{os.getpid()}@{_HOST}-"
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
         os.chmod(tmp, 0o777 & ~_umask())
@@ -327,7 +331,7 @@ def atomic_dir(path: str | Path):
     try:
         yield tmp
         if path.exists():
-            old = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}-old")
+            old = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}@{_HOST}-old")
             os.replace(path, old)
             os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)

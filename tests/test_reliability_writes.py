@@ -229,8 +229,8 @@ def test_messages_name_the_target_not_a_temporary(ro_dir):
             pass
     assert ".tmp-" not in disk_error(info.value)["path"]
     # TensorFlow's errors name the file inside our temporary folder: the message names the export's own path
-    assert target_of("/a/sm/.2.tmp-123-x1y2/variables/variables.data") == "/a/sm/2/variables/variables.data"
-    assert target_of("/a/.x.png.tmp-9-abc.png") == "/a/x.png"
+    assert target_of("/a/sm/.2.tmp-123@h-x1y2/variables/variables.data") == "/a/sm/2/variables/variables.data"
+    assert target_of("/a/.x.png.tmp-9@h-abc.png") == "/a/x.png"
 
 
 def test_killed_exports_temporaries_are_swept(tmp_path):
@@ -243,14 +243,16 @@ def test_killed_exports_temporaries_are_swept(tmp_path):
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         base = tmp_path / "sm" / "name"
-        (base / f".3.tmp-{dead.pid}-abcd" / "variables").mkdir(parents=True)
-        (base / f".x.png.tmp-{dead.pid}-ef.png").write_text("half")
-        (base / f".4.tmp-{alive.pid}-live").mkdir()
+        host = io_utils._HOST
+        (base / f".3.tmp-{dead.pid}@{host}-abcd" / "variables").mkdir(parents=True)
+        (base / f".x.png.tmp-{dead.pid}@{host}-ef.png").write_text("half")
+        (base / f".4.tmp-{alive.pid}@{host}-live").mkdir()
+        (base / f".6.tmp-{dead.pid}@otherhost-x").mkdir()  # another machine's (a shared file system): kept
         io_utils._swept.clear()
         with io_utils.atomic_dir(base / "5") as tmp:
             (tmp / "saved_model.pb").write_text("x")
         names = sorted(p.name for p in base.iterdir())
-        assert names == [f".4.tmp-{alive.pid}-live", "5"], names
+        assert names == [f".4.tmp-{alive.pid}@{host}-live", f".6.tmp-{dead.pid}@otherhost-x", "5"], names
     finally:
         alive.kill()
         alive.wait()
