@@ -69,8 +69,8 @@ def _sweep_once(folder: Path) -> None:
 
 
 def target_of(path: str | Path | None) -> str | None:
-    """The file a temporary stands for: `DIR/.x.png.tmp-12-ab` -> `DIR/x.png`, also inside a path
-    (`out/.2.tmp-12-ab/variables` -> `out/2/variables`), so messages name what the user asked for."""
+    """The file a temporary stands for: `DIR/.x.png.tmp-12@h-ab` -> `DIR/x.png`, also inside a path
+    (`out/.2.tmp-12@h-ab/variables` -> `out/2/variables`), so messages name what the user asked for."""
     if path is None:
         return None
     return re.sub(r"(^|/)\.([^/]+?)\.tmp-[^/]*", r"\1\2", str(path))
@@ -158,7 +158,7 @@ def _umask() -> int:
 
 
 def _mkstemp_beside(path: Path, suffix: str = "", directory: bool = False) -> Path:
-    """A fresh hidden temporary `.NAME.tmp-PID-XXXX` in path's folder (after sweeping dead writers' ones)."""
+    """A fresh hidden temporary `.NAME.tmp-PID@HOST-XXXX` in the target's folder (dead writers' ones swept first)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _sweep_once(path.parent)
     prefix = f".{path.name}{TMP_MARK}{os.getpid()}@{_HOST}-"
