@@ -47,6 +47,25 @@ class CLIGroup(click.Group):
             warnings.showwarning = previous
 
 
+class HintedCommand(click.Command):
+    """A command whose unknown options get the hint a user needs (`train --out` -> --run-dir), not click's nearest
+    spelling (which answered `train --out` with --set). OPTION_HINTS lists the options users reach for."""
+
+    OPTION_HINTS = {"train": {"--out": "--run-dir", "--output": "--run-dir", "--output-dir": "--run-dir",
+                              "--outdir": "--run-dir", "--dir": "--run-dir", "--run": "--run-dir",
+                              "--lr": "--set train.g_lr=... --set train.d_lr=...", "--steps": "--set train.steps_per_epoch=N",
+                              "--image-size": "--set data.image_size=N", "--size": "--set data.image_size=N"}}
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as e:
+            hint = self.OPTION_HINTS.get(self.name, {}).get(e.option_name)
+            if hint:
+                e.possibilities = [hint]
+            raise
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
     """Python warnings as one line each ('warning: ...'), readable in a log; no source line, no file:lineno."""
     text = " ".join(str(message).split())
@@ -58,7 +77,7 @@ def main():
     """keras_gans: train, sample, evaluate and export the classic GAN family."""
 
 
-@main.command()
+@main.command(cls=HintedCommand)
 @click.argument("model")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file of keys laid over the preset.")
 @click.option("--data", type=str, help="Image folder (default: the preset's built-in data set).")
@@ -98,7 +117,8 @@ def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resu
 @click.argument("source", type=click.Path(exists=True, file_okay=False))
 @click.option("--n", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Number of images (with --vary: images per row).")
-@click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
+              help="The grid's file; its extension chooses the format: .png, .jpg/.jpeg or .webp.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Image i uses latent seed SEED*100000+i.")
 @click.option("--nrow", type=int, help="Images per row (default: square grid).")
 @click.option("--label", help="Conditional models: the class, by name or index (e.g. --label 7).")
@@ -118,6 +138,9 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
 
     from keras_gans.images import save_grid
 
+    from keras_gans.io_utils import image_format
+
+    image_format(out, what="--out")  # the extension chooses the format: checked before the model loads
     source = Path(source)
     if z_std is not None and not z_std > 0:
         raise UserError(f"--z-std must be > 0 (a standard deviation), got {z_std}")

@@ -161,13 +161,43 @@ def validate(cfg: dict) -> dict:
                         "(from `python cli.py train-classifier --multilabel`)")
     if d.get("resize", "crop") not in ("crop", "squash", "pad"):
         raise UserError(f"data.resize must be crop, squash or pad; got {d['resize']!r}")
-    if not isinstance(d.get("ignore_tags") or [], list):
-        raise UserError(f"data.ignore_tags must be a list of tags, e.g. [polychromatic, long], got {d['ignore_tags']!r}")
+    tags = d.get("ignore_tags") or []
+    if not isinstance(tags, list) or not all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in tags):
+        raise UserError(f"data.ignore_tags must be a list of tags (words), e.g. [polychromatic, long], got {d['ignore_tags']!r}")
     if t.get("schedule"):
         from keras_gans.models.schedule import validate_schedule
 
         validate_schedule(t["schedule"], cfg)
     return cfg
+
+
+def unread_keys(cfg: dict) -> list[str]:
+    """One line per key set away from its default that the chosen family never reads (printed as warnings when a
+    run starts). Derived, not listed per command: a family section (models/NAME_config.py) is read only by its
+    FAMILIES; a family declares the shared sections it never reads (SHARED_NOT_READ, e.g. vae: loss, augment) and
+    the values it fixes (SHARED_FIXED, cyclegan: loss.type lsgan); eval.* is read only while eval.every > 0."""
+    model = cfg["model"]
+    owners = {s.SECTION: tuple(s.FAMILIES) for s in FAMILY_SECTIONS}
+    not_read = {sec for s in FAMILY_SECTIONS if model in s.FAMILIES for sec in getattr(s, "SHARED_NOT_READ", ())}
+    defaults, out = flatten(DEFAULTS), []
+    eval_off = not (cfg.get("eval") or {}).get("every")
+    for key, value in flatten(cfg).items():
+        section = key.split(".")[0]
+        if key not in defaults or value == defaults[key]:
+            continue
+        if section in owners and model not in owners[section]:
+            out.append(f"{key} has no effect: the {section} section is read only by model {' / '.join(owners[section])}, "
+                       f"and this run's model is {model}")
+        elif section in not_read:
+            fixed = next((getattr(s, "SHARED_FIXED", {}) for s in FAMILY_SECTIONS if model in s.FAMILIES), {})
+            if key in fixed and value == fixed[key]:
+                continue  # the preset names what the family does anyway
+            what = f"always uses {key} {fixed[key]}" if key in fixed else f"never reads the {section} section"
+            out.append(f"{key} has no effect: model {model} {what}")
+        elif section == "eval" and key != "eval.every" and eval_off:
+            out.append(f"{key} has no effect: eval.every is 0, so nothing is measured during training (set "
+                       "eval.every=N; `python cli.py evaluate` takes its own --features / --data)")
+    return out
 
 
 def _validate_nets(cfg: dict):

@@ -6,14 +6,12 @@ and an image from the export are pixel-equal."""
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from keras_gans.io_utils import atomic_write_bytes
+from keras_gans.io_utils import encode_image, save_image
 
 
 SCALE = 127.5  # uint8 v <-> float x: x = v / SCALE - 1, v = round((x + 1) * SCALE)
@@ -70,18 +68,15 @@ def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, pad_val
 
 
 def encode_png(image: np.ndarray) -> bytes:
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
+    return bytes(encode_image(np.asarray(image), "PNG"))
 
 
 def save_png(path: str | Path, image: np.ndarray) -> Path:
-    atomic_write_bytes(path, encode_png(image))
-    return Path(path)
+    """An image through the one image writer (io_utils.save_image): PNG for the run's own .png grids; a user's
+    --out name chooses its format by the extension (.jpg writes a JPEG, never PNG bytes under a .jpg name)."""
+    return save_image(path, np.asarray(image))
 
 
-def save_grid(path: str | Path, images, nrow: int | None = None) -> Path:
-    return save_png(path, make_grid(images, nrow=nrow))
+def save_grid(path: str | Path, images, nrow: int | None = None, quality: int = 95) -> Path:
+    """A grid of images, in the format path's extension names (png, jpg/jpeg, webp), through io_utils.save_image."""
+    return save_image(path, make_grid(images, nrow=nrow), quality=quality)

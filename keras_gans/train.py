@@ -138,6 +138,13 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
     A full disk or a read-only folder ends in one UserError line; this run's temporaries are removed and the last
     complete checkpoint stays usable."""
     run_dir = Path(run_dir) if run_dir else default_run_dir(cfg)
+    if cfg:
+        import warnings
+
+        from keras_gans.config import unread_keys
+
+        for line in unread_keys(cfg):  # valid keys this family never reads: one line each, not silence
+            warnings.warn(line, stacklevel=2)
     try:
         return _train(cfg, run_dir, resume, verbose, extra_callbacks, origin)
     except Exception as e:
@@ -153,10 +160,24 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
                 pass
         ckpts = run_dir / "checkpoints"
         kept = _latest_checkpoint_epoch(ckpts)
-        then = (f"the checkpoint of epoch {kept} in {ckpts} is kept: {info['fix']}, then run the same command with "
-                "--resume" if kept else f"{info['fix']}, then run the command again")
+        if info["full"]:
+            fix = info["fix"]
+        elif kept:  # read-only or foreign: a resume cannot move, so say how to get a writable run folder
+            fix = (f"make {run_dir} writable (or copy the whole run folder to one you can write to and pass that "
+                   "as --run-dir)")
+        else:
+            fix = f"{info['fix']} as --run-dir"
+        then = (f"the checkpoint of epoch {kept} in {ckpts} is kept: {fix}, then run the same command with "
+                "--resume" if kept else f"{fix}, then run the command again")
         msg = disk_error_message(info)
         raise UserError(msg.split("; ")[0] + "; " + then) from None
+
+
+def _epochs_span(initial_epoch: int, epochs: int) -> str:
+    """The header's epochs: 'epochs 3..5' to train, or what a resume of a finished run does (no '3..2')."""
+    if initial_epoch < epochs:
+        return f"epochs {initial_epoch + 1}..{epochs}"
+    return f"nothing to train (the checkpoint is at epoch {initial_epoch} of {epochs})"
 
 
 def _latest_checkpoint_epoch(ckpts: Path) -> int | None:
@@ -233,7 +254,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
         verbose = 0
     print(
         f"training {cfg['name']} ({cfg['model']}, loss {cfg['loss']['type']}) on {n_images} images "
-        f"{'x'.join(map(str, info['image_shape']))}, {steps} steps/epoch, epochs {initial_epoch + 1}..{epochs}, "
+        f"{'x'.join(map(str, info['image_shape']))}, {steps} steps/epoch, {_epochs_span(initial_epoch, epochs)}, "
         f"batch {t['batch_size']}, precision {policy}, {strategy.num_replicas_in_sync} replica(s) -> {run_dir}",
         flush=True,
     )

@@ -21,6 +21,7 @@ import pytest
 from conftest import REPO
 
 pytestmark = pytest.mark.slow
+K = 4  # the test exports' 16 px cells are shown 4x (keras_gans.demo.app.MIN_CELL = 64)
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -224,7 +225,7 @@ def test_latent_page_seed_grid_interpolation_and_gif(servers, exports, page, tmp
     open_page(page, servers["latent"].url)
     set_number(page, "seed", 3)
     set_number(page, "grid-size", 9)
-    grid = click_for_image(page, "generate", "grid")
+    grid = click_for_image(page, "generate", "grid")[::K, ::K]  # 16 px cells are shown K x (>= 64 px)
     assert grid.shape == (3 * 18 + 2, 3 * 18 + 2)  # gray: 9 tiles of 16 px, 2 px padding
     got = tiles(grid, 9)
     assert all(t.std() > 5 for t in got)  # not blank
@@ -235,17 +236,17 @@ def test_latent_page_seed_grid_interpolation_and_gif(servers, exports, page, tmp
     assert "latent seeds 300000..300008" in page.inner_text("#caption")
 
     set_number(page, "seed", 4)
-    other = click_for_image(page, "generate", "grid")
+    other = click_for_image(page, "generate", "grid")[::K, ::K]
     assert other.shape == grid.shape and np.abs(other.astype(int) - grid.astype(int)).mean() > 1.0
 
-    fresh = click_for_image(page, "new-seeds", "grid")
+    fresh = click_for_image(page, "new-seeds", "grid")[::K, ::K]
     new_seed = int(float(page.input_value("#seed input")))
     np.testing.assert_array_equal(tiles(fresh, 9), model.generate(logic.grid_seeds(new_seed, 9), {})[..., 0])
 
     set_number(page, "seed-a", 3)
     set_number(page, "seed-b", 4)
     set_number(page, "steps", 6)
-    strip = click_for_image(page, "interpolate", "strip")
+    strip = click_for_image(page, "interpolate", "strip")[::K, ::K]
     assert strip.shape == (16 + 4, 6 * 18 + 2)
     frames = tiles(strip, 6, nrow=6)
     np.testing.assert_array_equal(frames[0], got[0])  # starts at seed 3's first image ...
@@ -266,7 +267,7 @@ def test_conditional_page_conditions_and_vary(servers, exports, page, tmp_path):
     choose(page, "cond-hair", "red")
     choose(page, "cond-eyes", "green")
     page.locator("#cond-objects label", has_text="blue sphere").click()  # red cube (default) + blue sphere
-    red = click_for_image(page, "generate", "grid")
+    red = click_for_image(page, "generate", "grid")[::K, ::K]
     assert red.shape == (2 * 18 + 2, 2 * 18 + 2, 3)
     got = tiles(red, 4)
     assert all(t.std() > 5 for t in got)
@@ -277,17 +278,17 @@ def test_conditional_page_conditions_and_vary(servers, exports, page, tmp_path):
     np.testing.assert_array_equal(got, model.generate(logic.grid_seeds(7, 4), arrays))
 
     choose(page, "cond-hair", "blonde")
-    blonde = click_for_image(page, "generate", "grid")
+    blonde = click_for_image(page, "generate", "grid")[::K, ::K]
     assert np.abs(blonde.astype(int) - red.astype(int)).mean() > 0.5  # the condition changes the images
 
     page.locator("#cond-smiling label").click()  # binary attribute off
-    off = click_for_image(page, "generate", "grid")
+    off = click_for_image(page, "generate", "grid")[::K, ::K]
     assert np.abs(off.astype(int) - blonde.astype(int)).mean() > 0.5
     _, arrays, _, _ = logic.grid_inputs(HEADS, 7, 4, ["blonde", "green", ["red cube", "blue sphere"], False])
     np.testing.assert_array_equal(tiles(off, 4), model.generate(logic.grid_seeds(7, 4), arrays))
 
     choose(page, "vary", "hair")
-    rows = click_for_image(page, "generate", "grid")
+    rows = click_for_image(page, "generate", "grid")[::K, ::K]
     assert rows.shape == (3 * 18 + 2, 4 * 18 + 2, 3)  # one row per hair colour, 4 per row
     per_row = tiles(rows, 12, nrow=4).reshape(3, 4, 16, 16, 3)
     assert all(np.abs(per_row[0].astype(int) - per_row[r].astype(int)).mean() > 0.5 for r in (1, 2))
@@ -312,7 +313,7 @@ def test_cyclegan_page_uploads_a_photo(servers, exports, page, tmp_path):
     out = click_for_image(page, "translate", "translated")
     assert out.shape == (45, 61, 3) and out.std() > 0.5
     np.testing.assert_array_equal(out, logic.translate_image(direct(exports["cyc"]), photo, "a2b"))
-    page.locator("#direction label", has_text="b2a").click()
+    page.locator("#direction label", has_text="cyc -> photo").click()  # b2a, as the page names it
     back = click_for_image(page, "translate", "translated")
     assert back.shape == (45, 61, 3) and np.abs(back.astype(int) - out.astype(int)).mean() > 0.5
     assert "61x45 -> 61x45" in page.inner_text("#caption")

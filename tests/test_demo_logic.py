@@ -96,7 +96,7 @@ def test_grid_inputs_seeds_conditions_and_vary():
 
     with pytest.raises(UserError, match="no condition 'glasses'"):
         logic.grid_inputs(HEADS, 0, 2, ["red", "green", [], False], vary="glasses")
-    with pytest.raises(UserError, match="grid size must be 1..256"):
+    with pytest.raises(UserError, match="grid size must be a whole number from 1 to 256"):
         logic.grid_inputs([], 0, 257)
     with pytest.raises(UserError, match="at most 256"):
         ten = [{"name": "c", "type": "softmax", "classes": [str(i) for i in range(10)]}]
@@ -153,7 +153,7 @@ def test_interpolation_runs_from_seed_a_to_seed_b_with_conditions_fixed():
     assert frames[:, 0, 0, 0].tolist() == [0, 25, 50, 75, 100]
     frames = logic.interpolation_frames(m, 0, 1, 3, "linear", ["blonde", "mixed", [], False])
     assert frames[:, 0, 0, 0].tolist() == [100, 150, 200]
-    with pytest.raises(UserError, match="steps must be 2..64"):
+    with pytest.raises(UserError, match="steps must be a whole number from 2 to 64"):
         logic.interpolation_frames(m, 0, 1, 1)
     with pytest.raises(UserError, match="method must be linear or slerp"):
         logic.interpolation_frames(m, 0, 1, 4, "cubic")

@@ -5,8 +5,15 @@ sides multiples of 4) for the generator, which is fully convolutional, and the r
 input's exact width and height. Outputs keep the input's base name and relative folder; JPEG and PNG inputs keep
 their format, other formats are written as PNG (or choose with --format).
 
+Photos larger than PHOTO_MAX_PIXELS (1 megapixel) are decoded reduced (JPEG: at a smaller DCT scale) and the result
+is scaled back to the file's size in uint8, so the peak memory stays under 1 GB; the largest input accepted is
+TRANSFER_MAX_PIXELS (40 megapixels, e.g. 7700 x 5200); a larger one is skipped with that reason. Every output goes through the one image writer (keras_gans.io_utils.save_image):
+whole or not at all.
+
 Exit status: 0 when every input was transferred; 2 when an input could not be read or transferred (each is named
-on stderr as it is skipped, and all the good outputs are still written), or on bad usage; 1 on a bug.
+on stderr as it is skipped, and all the good outputs are still written), when the output folder cannot be written
+(checked once, before the model loads; a disk that fills mid-way stops at once, naming the file), or on bad usage;
+1 on a bug.
 """
 
 from __future__ import annotations
@@ -117,15 +124,34 @@ def load_translator(cfg: dict, run_dir: str | None, model_dir: str | None, direc
     return (lambda x: sig(images=tf.constant(x))["images"].numpy()), channels, f"export {model_dir}", direction
 
 
-def save_image(path: Path, image, quality: int):
-    from PIL import Image
+def check_output_folder(out: Path) -> None:
+    """Create --output and make sure a file can be written there: one line for the whole folder, not one per photo."""
+    import tempfile
 
-    from keras_gans.io_utils import atomic_path
+    from keras_gans.io_utils import disk_error
 
-    img = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
-    jpeg = path.suffix.lower() in (".jpg", ".jpeg")
-    with atomic_path(path) as tmp:
-        img.save(tmp, format="JPEG" if jpeg else "PNG", **({"quality": quality} if jpeg else {}))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out, prefix=".probe.tmp-"):
+            pass
+    except OSError as e:
+        info = disk_error(e)
+        reason, fix = (info["reason"], info["fix"]) if info else (e.strerror or str(e), "choose another --output")
+        raise UserError(f"cannot write to --output {out}: {reason}; {fix}") from None
+
+
+def transfer_file(path: Path, translate, channels: int):
+    """(result as a PIL image at the file's own size, notes on what the conversion dropped) for one input file.
+    Memory stays bounded: the photo is decoded at most PHOTO_MAX_PIXELS big and the result scaled back in uint8."""
+    from keras_gans.data.images import (PHOTO_MAX_PIXELS, TRANSFER_MAX_PIXELS, dropped_notes, open_image,
+                                        restore_size, to_array)
+
+    img = open_image(str(path), max_pixels=PHOTO_MAX_PIXELS, max_input_pixels=TRANSFER_MAX_PIXELS)
+    notes = dropped_notes(img)
+    size = img.info["original_size"]
+    image = to_array(img, channels)
+    del img
+    return restore_size(translate(image[None])[0], size), notes
 
 
 @click.command()
@@ -153,30 +179,38 @@ def transfer(preset, input_path, output_dir, run_dir, model_dir, direction, fmt,
     clash = [p for p, t in targets if t.resolve() == p.resolve()]
     if clash:
         raise UserError(f"--output {out} would overwrite the input {clash[0]}; choose another output folder")
+    check_output_folder(out)
     translate, channels, used, direction = load_translator(cfg, run_dir, model_dir, direction, preset)
 
-    from keras_gans.data.images import BadImage, to_array, open_image
-    from keras_gans.io_utils import progbar
+    from keras_gans.data.images import BadImage
+    from keras_gans.io_utils import disk_error, progbar, save_image
 
     click.echo(f"transferring {len(targets)} image(s) {direction} with {used} -> {out}")
     bar = progbar(len(targets), "image") if len(targets) > 1 else None
+    nl = "\n" if bar is not None and sys.stdout.isatty() else ""  # step off the progress bar's line, on a terminal
     written, skipped = 0, []
     for i, (path, target) in enumerate(targets):
         try:
-            image = to_array(open_image(str(path)), channels)
-            result = translate(image[None])[0]
-            save_image(target, result, quality)
+            result, notes = transfer_file(path, translate, channels)
+            save_image(target, result, quality=quality)
             written += 1
+            if notes:
+                click.echo(f"{nl}note: {path}: {'; '.join(notes)}", err=True)
         except (BadImage, OSError, ValueError, MemoryError) as e:
+            info = disk_error(e)
+            if info is not None:  # a full disk or an unwritable folder fails every later file too: stop here
+                raise UserError(f"could not write {info['path'] or target}: {info['reason']}; {written} of "
+                                f"{len(targets)} image(s) were written to {out} (each whole), none after it; "
+                                f"{info['fix']}, then run the command again") from None
             skipped.append((path, str(e)))
-            click.echo(f"\nskipped {path}: {e}", err=True)
+            click.echo(f"{nl}skipped {path}: {e}", err=True)
         except Exception as e:  # a TensorFlow failure on one odd image must not stop the folder
             import tensorflow as tf
 
             if not isinstance(e, tf.errors.OpError):
                 raise
             skipped.append((path, e.message.splitlines()[0]))
-            click.echo(f"\nskipped {path}: {e.message.splitlines()[0]}", err=True)
+            click.echo(f"{nl}skipped {path}: {e.message.splitlines()[0]}", err=True)
         if bar is not None:
             bar.update(i + 1)
     click.echo(f"wrote {written} of {len(targets)} image(s) to {out}")

@@ -24,7 +24,14 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 # Refuse images that would take more than this many pixels to decode (decompression bombs, broken headers).
 MAX_PIXELS = 8192 * 8192
-
+# Photos for transfer and the demo are decoded at most this big (JPEG: at a reduced DCT scale, never full size) and
+# the result is scaled back to the file's size in uint8, so the model's part of the memory does not grow with the
+# photo. 1 megapixel is still 4x the largest working size a generator runs at (shorter side = its training size, up
+# to 256 px, longer side at most 4x that), so the generator sees the same picture; smaller photos are not resampled.
+PHOTO_MAX_PIXELS = 1024 * 1024
+# The largest photo transfer and the demo accept: the result at the photo's size (4 bytes a pixel while it is encoded)
+# plus TensorFlow and the model (about 0.7 GB) stay under 1 GB. Measured: docs/reliability.md, "Big photos".
+TRANSFER_MAX_PIXELS = 40_000_000
 
 class BadImage(Exception):
     """One file that cannot be used; the message says why."""
@@ -132,8 +139,14 @@ def _resize_crop(img: Image.Image, size: int) -> Image.Image:
     return img
 
 
-def open_image(path: str) -> Image.Image:
-    """Open and fully decode one image, EXIF orientation applied; raise BadImage with a reason."""
+def open_image(path: str, max_pixels: int | None = None, max_input_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open and fully decode one image, EXIF orientation applied; raise BadImage with a reason.
+
+    max_pixels bounds the memory a big photo takes (transfer, the demo): a larger image is decoded reduced (JPEG:
+    Pillow's draft mode, which decodes at 1/2, 1/4 or 1/8 scale without ever holding the full-size pixels; other
+    formats: reduced right after decoding) to at most max_pixels, aspect kept. info['original_size'] keeps the
+    (width, height) of the file (after EXIF rotation), info['n_frames'] the frame count (animated GIF / WebP).
+    A file of more than max_input_pixels is refused (BadImage) before anything is decoded."""
     try:
         if os.path.getsize(path) == 0:
             raise BadImage("empty file (0 bytes)")
@@ -141,9 +154,22 @@ def open_image(path: str) -> Image.Image:
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise BadImage(f"too large to decode ({w}x{h} pixels; the limit is {MAX_PIXELS} pixels)")
+            if w * h > max_input_pixels:
+                raise BadImage(f"too large: {w}x{h} is {w * h / 1e6:.1f} megapixels, the largest accepted is "
+                               f"{max_input_pixels / 1e6:.0f} megapixels (so memory stays under 1 GB); downscale it first")
+            n_frames = int(getattr(img, "n_frames", 1) or 1)
+            scale = (max_pixels / (w * h)) ** 0.5 if max_pixels and w * h > max_pixels else 1.0
+            if scale < 1.0 and img.format == "JPEG":
+                img.draft(img.mode if img.mode in ("RGB", "L") else None, (max(1, int(w * scale)), max(1, int(h * scale))))
             img.load()
+            if scale < 1.0:
+                img = _reduce_to(img, max_pixels)
             rotated = ImageOps.exif_transpose(img)
-            return rotated if rotated is not img else img.copy()
+            out = rotated if rotated is not img else img.copy()
+            out.info["n_frames"] = n_frames
+            swapped = rotated is not img and rotated.size == img.size[::-1] and img.size[0] != img.size[1]
+            out.info["original_size"] = (h, w) if swapped else (w, h)  # EXIF rotated by 90 degrees: sides swap
+            return out
     except BadImage:
         raise
     except Image.DecompressionBombError as e:
@@ -151,6 +177,40 @@ def open_image(path: str) -> Image.Image:
     except (OSError, ValueError, SyntaxError, Image.UnidentifiedImageError) as e:
         msg = str(e).replace(str(path), "").strip(" :'") or type(e).__name__
         raise BadImage(f"not a decodable image ({msg})") from None
+
+
+def _reduce_to(img: Image.Image, max_pixels: int) -> Image.Image:
+    """img shrunk (antialiased, aspect kept) to at most max_pixels pixels; unchanged when it is small enough."""
+    w, h = img.size
+    if w * h <= max_pixels:
+        return img
+    scale = (max_pixels / (w * h)) ** 0.5
+    size = (max(1, int(w * scale)), max(1, int(h * scale)))
+    if img.mode not in ("RGB", "RGBA", "L", "LA", "1"):  # palettes, 16-bit: resample in a mode that can
+        img = img.convert("RGBA" if "A" in img.getbands() or "transparency" in img.info else
+                          ("L" if img.mode in GRAY_MODES else "RGB"))
+    return img.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
+def restore_size(image: np.ndarray, size: tuple[int, int]) -> Image.Image:
+    """uint8 [h, w, C] -> a PIL image of size (width, height), bicubic; unchanged (as a PIL image) at that size.
+    Works in uint8 (4 bytes a pixel), the cheapest full-size copy there is."""
+    img = Image.fromarray(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image)
+    return img if img.size == tuple(size) else img.resize(tuple(size), Image.Resampling.BICUBIC)
+
+
+def dropped_notes(img: Image.Image) -> list[str]:
+    """What converting this image to the model's pixels leaves out, for one note line: the other frames of an
+    animated image, the alpha channel (composited on white)."""
+    notes = []
+    n = int(img.info.get("n_frames", 1))
+    if n > 1:
+        notes.append(f"animated ({n} frames): only the first frame is used")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        alpha = img.convert("RGBA").getchannel("A") if img.mode in ("P", "PA") else img.getchannel("A")
+        if alpha.getextrema()[0] < 255:
+            notes.append("transparent pixels are composited on white (the alpha channel is dropped)")
+    return notes
 
 
 def image_channels(img: Image.Image) -> int:

@@ -50,6 +50,7 @@ class DemoModel:
     latents: Callable | None = None  # seeds int64 [n] -> z float32 [n, L] (as the export's generate makes them)
     translate: Callable | None = None  # (list of image bytes, direction) -> list of PNG bytes
     directions: list[str] = field(default_factory=list)
+    direction_labels: dict = field(default_factory=dict)  # a2b/b2a -> what a user reads ("photo -> ukiyo-e")
     channels: int = 3
     latent_dim: int = 0
     signatures: list[str] = field(default_factory=list)
@@ -63,6 +64,16 @@ class DemoModel:
         return f"{what} `{self.name}` (latent_dim {self.latent_dim}; signatures: {sigs})"
 
 
+STYLE_NAMES = {"ukiyoe": "ukiyo-e"}  # how a style's preset name is written for people
+
+
+def style_name(name: str) -> str:
+    """The style side of a CycleGAN, for the page: 'cyclegan_ukiyoe' -> 'ukiyo-e', 'monet/1' -> 'monet'."""
+    base = str(name).split("/")[0].removeprefix("cyclegan_").removeprefix("cyclegan")
+    base = base.strip("_-") or "style"
+    return STYLE_NAMES.get(base, base.replace("_", " "))
+
+
 def model_from_signatures(sigs, name: str = "model") -> DemoModel:
     """A DemoModel over a loaded SavedModel's `signatures` mapping (what tf.saved_model.load(path).signatures is)."""
     import tensorflow as tf
@@ -70,11 +81,15 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
     names = sorted(sigs.keys())
     if any(k in sigs for k in ("a2b_bytes", "a2b", "b2a_bytes", "b2a")):  # a one-direction export has only one
         dirs = [d for d in ("a2b", "b2a") if f"{d}_bytes" in sigs]
+        labels = {}
         if "directions" in sigs:  # photo -> style first: the page's default is what `transfer` does by default
             from json import loads
 
-            first = loads(sigs["directions"]()["json"].numpy())["photo2style"]
+            meta = loads(sigs["directions"]()["json"].numpy())
+            first = meta["photo2style"]
             dirs = sorted(dirs, key=lambda d: d != first)
+            style = style_name(meta.get("name") or name)
+            labels = {meta["photo2style"]: f"photo -> {style}", meta["style2photo"]: f"{style} -> photo"}
         if not dirs:
             raise UserError(f"{name}: a transfer export needs the a2b_bytes or b2a_bytes signature; re-export it with this version")
         tensor_sig = next((sigs[d] for d in ("a2b", "b2a") if d in sigs), None)
@@ -86,7 +101,8 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
             out = sigs[f"{direction}_bytes"](image_bytes=tf.constant(list(blobs), tf.string))["image_bytes"]
             return [bytes(b) for b in out.numpy()]
 
-        return DemoModel("cyclegan", name, translate=translate, directions=dirs, channels=channels, signatures=names)
+        return DemoModel("cyclegan", name, translate=translate, directions=dirs, channels=channels, signatures=names,
+                         direction_labels={d: labels.get(d, d) for d in dirs})
     if "generate" not in sigs:
         raise UserError(f"{name} has no 'generate' signature: the demo serves generator exports (GAN, conditional, "
                         "VAE) and CycleGAN exports from `python cli.py export`")
@@ -142,6 +158,17 @@ def parse_seed(value) -> int:
         raise UserError(f"the seed must be a whole number, got {value!r}") from None
     if not np.isfinite(f) or f != int(f) or not 0 <= f < MAX_SEED:
         raise UserError(f"the seed must be a whole number from 0 to {MAX_SEED - 1}, got {value!r}")
+    return int(f)
+
+
+def parse_int(value, what: str, lo: int, hi: int) -> int:
+    """A whole number from a page control or an API call (int, float or text) in [lo, hi], or a UserError."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{what} must be a whole number from {lo} to {hi}, got {value!r}") from None
+    if not np.isfinite(f) or f != int(f) or not lo <= f <= hi:
+        raise UserError(f"{what} must be a whole number from {lo} to {hi}, got {value!r}")
     return int(f)
 
 
@@ -210,9 +237,7 @@ def grid_inputs(metas: list[dict], seed: int, n: int, choices=None, vary: str | 
     per class of that condition, the same seeds in every row)."""
     from keras_gans.conditioning import request_arrays
 
-    n = int(n)
-    if not 1 <= n <= MAX_COLUMNS * (1 if vary and vary != NO_VARY else 4):
-        raise UserError(f"grid size must be 1..{MAX_COLUMNS if vary and vary != NO_VARY else MAX_IMAGES}, got {n}")
+    n = parse_int(n, "the grid size", 1, MAX_COLUMNS if vary and vary != NO_VARY else MAX_IMAGES)
     seeds = grid_seeds(seed, n)
     req = condition_request(metas, choices) if metas else {}
     rows: list[str] = []
@@ -245,7 +270,10 @@ def generate_grid(model: DemoModel, seed, n, choices=None, vary=None, truncation
     if model.generate is None:
         raise UserError("this export has no generate signature")
     seeds, arrays, nrow, rows = grid_inputs(model.metas, parse_seed(seed), n, choices, vary)
-    psi = float(truncation if truncation is not None else 1.0)
+    try:
+        psi = float(truncation if truncation not in (None, "") else 1.0)
+    except (TypeError, ValueError):
+        raise UserError(f"truncation must be a number in [0, 1] (1 = none), got {truncation!r}") from None
     if not 0.0 <= psi <= 1.0:
         raise UserError(f"truncation must be in [0, 1] (1 = none), got {truncation}")
     if psi < 1.0 and model.decode is not None:
@@ -268,9 +296,7 @@ def interpolation_frames(model: DemoModel, seed_a, seed_b, steps: int = 8, metho
 
     if model.decode is None or model.latents is None:
         raise UserError("this export has no serving_default(z) signature to interpolate with")
-    steps = int(steps)
-    if not 2 <= steps <= MAX_STEPS:
-        raise UserError(f"interpolation steps must be 2..{MAX_STEPS}, got {steps}")
+    steps = parse_int(steps, "interpolation steps", 2, MAX_STEPS)
     if method not in ("linear", "slerp"):
         raise UserError(f"method must be linear or slerp, got {method!r}")
     z = model.latents(np.array([grid_seeds(parse_seed(seed_a), 1)[0], grid_seeds(parse_seed(seed_b), 1)[0]]))
@@ -326,6 +352,38 @@ def translate_image(model: DemoModel, image: np.ndarray, direction: str | None =
         image = image[..., :3]
     out = model.translate([encode_png(image)], direction)[0]
     return decode_png(out)
+
+
+def translate_file(model: DemoModel, path: str | Path, direction: str | None = None):
+    """An uploaded file -> (the translated image as a PIL image at the file's own size, notes on what was dropped).
+    Read like `transfer` reads it (keras_gans.data.images.open_image: EXIF rotation, a reason for a file that is not
+    an image or is truncated) and with the same memory bound: decoded at most PHOTO_MAX_PIXELS big, the result
+    scaled back to the file's size in uint8."""
+    from keras_gans.data.images import (PHOTO_MAX_PIXELS, TRANSFER_MAX_PIXELS, BadImage, dropped_notes, open_image,
+                                        restore_size, to_array)
+
+    if path is None:
+        raise UserError("upload a photo first")
+    try:
+        img = open_image(str(path), max_pixels=PHOTO_MAX_PIXELS, max_input_pixels=TRANSFER_MAX_PIXELS)
+    except BadImage as e:
+        raise UserError(f"the upload is {e}" if str(e).startswith("not ") else f"the upload cannot be used: {e}") from None
+    notes = dropped_notes(img)
+    size = img.info["original_size"]
+    image = to_array(img, model.channels)
+    del img
+    return restore_size(translate_image(model, image, direction), size), notes
+
+
+def display_scale(cell: int, min_cell: int = 64) -> int:
+    """The whole factor that shows a grid's cells at least min_cell pixels wide (nearest-neighbour): 16 px -> 4."""
+    return max(1, -(-int(min_cell) // max(1, int(cell))))
+
+
+def enlarge(image: np.ndarray, k: int) -> np.ndarray:
+    """Nearest-neighbour k-times enlargement (every pixel a k x k block): small cells stay sharp on the page."""
+    image = np.asarray(image)
+    return image if k == 1 else np.repeat(np.repeat(image, k, axis=0), k, axis=1)
 
 
 def decode_png(data: bytes) -> np.ndarray:

@@ -23,6 +23,8 @@ DEFAULTS = {  # data.path is a folder with trainA/ trainB/ (testA/ testB/)
     "export_directions": "both",  # both | to_style (only photo -> style: half the size, as shipped in saved_models/)
 }
 FAMILIES = ("cyclegan",)  # the config values of `model` this section belongs to
+SHARED_NOT_READ = ("loss",)  # shared sections this family never reads: its losses are its own (LSGAN + cycle L1)
+SHARED_FIXED = {"loss.type": "lsgan"}  # ... except to say what it is: the presets write loss.type: lsgan
 NULLABLE = {"cyclegan.decay_epochs": int}
 CHOICES = {
     "cyclegan.norm": ("instance", "batch", "none"),

@@ -16,6 +16,7 @@ DEFAULTS = {  # see configs/vae.yaml for the choice of values
     "tanh_mean": False,  # bound the latent mean with tanh (mu in (-1, 1)), as in the face-study VAE
 }
 FAMILIES = ("vae",)  # the config values of `model` this section belongs to
+SHARED_NOT_READ = ("loss", "augment")  # shared sections this family never reads (config.unread_keys warns on them)
 NULLABLE = {"vae.kl_schedule": "schedule"}
 CHOICES = {"vae.recon": ("mean", "sum")}
 RANGES: dict = {}
