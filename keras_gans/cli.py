@@ -222,6 +222,7 @@ def _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow
     from keras_gans.conditioning import cli_requests, request_arrays
 
     req = cli_requests(metas, label=label, labels=labels, cond_items=cond_items, **named)
+    _warn_unseen(metas, named, cond_items, label, vary)
     if vary:
         meta = next((m for m in metas if m["name"] == vary), None)
         if meta is None:
@@ -235,6 +236,29 @@ def _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow
         nrow = cols
     arrays = request_arrays(metas, len(seeds), req)
     return {"seed": seeds, **arrays}, nrow
+
+
+def _warn_unseen(metas, named, cond_items, label, vary):
+    """A condition's `unseen` classes (in its metadata: classes G's input has but no training image had, e.g.
+    'gray' eyes in an export trained on the anime faces) draw nothing G learnt: say so when one is asked for."""
+    import warnings
+
+    asked = dict(named)
+    for item in cond_items or ():
+        k, _, v = str(item).partition("=")
+        asked[k.strip()] = v.strip()
+    if label is not None and len(metas) == 1:
+        asked[metas[0]["name"]] = str(label)
+    for m in metas:
+        unseen = [str(c).lower() for c in m.get("unseen") or []]
+        if not unseen:
+            continue
+        value = asked.get(m["name"])
+        if value is not None and str(value).strip().lower() in unseen:
+            warnings.warn(f"{m['name']} '{value}': no training image had this class, so G never learnt it "
+                          f"(the data's {m['name']} classes: {', '.join(c for c in m['classes'] if c not in unseen)})")
+        if vary == m["name"]:
+            warnings.warn(f"--vary {vary}: the rows for {', '.join(unseen)} show classes no training image had")
 
 
 @main.command()

@@ -91,6 +91,13 @@ def resolve(spec: dict, array: np.ndarray, names: list[str] | None, where: str) 
             if unknown:
                 raise UserError(f"{where} has the class '{unknown[0]}', which head '{spec['name']}' does not list; "
                                 f"known: {', '.join(classes)}")
+            # the listed classes the data names (a tags CSV names only the tags it has: no 'gray' eyes in the
+            # anime faces), in the listed order; a class no image has would be a G input nothing trained
+            have = set(names)
+            kept = [c for c in classes if c in have]
+            if len(kept) < len(classes) and kept:
+                index = {n: i for i, n in enumerate(kept)}
+                return np.array([index[names[int(v)]] for v in array], np.int32), kept
             return np.array([index[names[int(v)]] for v in array], np.int32), list(classes)
         if isinstance(classes, int):
             if array.max() >= classes:

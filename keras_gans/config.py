@@ -248,8 +248,27 @@ def min_image_size(d_layers: int) -> int:
     return cyclegan_config.min_image_size(d_layers)
 
 
+# Presets whose nets or training changed visibly (issue 24: the classic experiments at their own settings): a new
+# run from one of them says so once, with the way back. Run directories keep their own config.yaml, so resuming or
+# sampling an older run is unaffected.
+PRESET_CHANGES = {
+    "dcgan_mnist": "dcgan_mnist now builds the MNIST lab's 32 px nets (it built 28 px nets before issue 24); "
+                   "the earlier nets are the preset dcgan_mnist28",
+    "vae_faces": "vae_faces is now the face study's own VAE (conv 64, conv 128, pool, FC 1024 + tanh, Adam 1e-4); "
+                 "the net it built before issue 24 is the preset vae_faces_v1",
+    "sngan_bn": "sngan_bn now trains 10 epochs with a fresh z for G (it inherited 25 epochs and train.reuse_fake "
+                "from dcgan before issue 24); --set train.epochs=25 --set train.reuse_fake=true gives the old setting",
+    "acgan_iclevr": "acgan_iclevr now builds the report's nets exactly (no BN + ReLU after G's Linear, no conv "
+                    "biases) and D's class head learns from real images only (issue 24)",
+}
+
+
 def load_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> dict:
     """Resolve a preset (with its base chain) and the CLI overrides into one validated config."""
+    if name_or_path in PRESET_CHANGES:
+        import warnings
+
+        warnings.warn(PRESET_CHANGES[name_or_path], stacklevel=2)
     cfg = _load_preset_chain(preset_path(name_or_path))
     cfg = apply_overrides(cfg, overrides or {})
     return validate(cfg)

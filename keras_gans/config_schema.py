@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
         "d_dropout": 0.0,  # dropout after each D block
         "weights_init": 0.02,  # stddev of the N(0, std) initialiser; None = Keras defaults
         "mlp_units": [256, 512],  # hidden layers of the MLP nets (G uses them in order, D reversed)
+        "mlp_hidden": None,  # h of the MNIST lab's MLP: G 4h-2h-h, D h-2h-4h (overrides mlp_units); None = mlp_units
         "z_std": 1.0,  # sigma of the latent noise z ~ N(0, sigma^2): training, sample grids, `sample --seed`, export
         "bn_momentum": 0.9,  # moving-average momentum of every G/D batch norm (Keras convention; 0.75 in acgan96)
         "sn_keeps_norm": False,  # with spectral_norm: true keeps D's d_norm layers beside SN (sngan_bn); false drops them
@@ -66,6 +67,9 @@ DEFAULTS: dict[str, Any] = {
         "d_fc": None,  # Dense widths after D's flattened conv features, e.g. [1024] (the VAE encoder's FC layer)
         "d_order": "norm-act",  # norm-act (conv, norm, act, dropout) | act-norm (conv, act, dropout, norm)
         "d_score_head": "dense",  # dense (on the flat features) | conv (one conv over the whole last map, e.g. 4x4)
+        "d_fc_activation": None,  # activation of D's / the encoder's d_fc layers: None = d_activation | tanh | relu | leaky_relu
+        "g_project_act": True,  # false: G's projection is a plain Linear (bias, no BN + ReLU after it), as in the i-CLEVR lab
+        "conv_bias": None,  # None = a bias where no norm follows (as always); false = no conv bias anywhere (PyTorch bias=False)
     },
     "loss": {
         "type": "bce",  # bce (non-saturating) | lsgan | wgan | hinge

@@ -43,9 +43,13 @@ def test_tags_csv_rule_for_missing_and_several_tags(tmp_path):
     paths = _paths(tmp_path, ["a.png", "b.png", "c.png"])
     vocab = {"hair": ["pink", "red"], "eyes": ["blue", "green"]}
     lab = L.load_labels(paths, tmp_path, None, CATS, vocab)
-    assert lab.arrays["hair"].tolist() == [1, -1, 1]  # several: the first; none: -1 and left out
+    hair = [lab.names["hair"][i] if i >= 0 else None for i in lab.arrays["hair"]]
+    assert hair == ["red", None, "red"]  # several: the first; none: -1 and left out
     assert lab.keep.tolist() == [True, False, True]
     assert any("several hair" in n for n in lab.notes) and any("no hair tag" in n for n in lab.notes)
+    # 'pink' is only ever a second tag, so no image is labelled pink: the head gets the classes the data has
+    # (issue 24: no gray eyes in the anime faces), with a note
+    assert lab.names["hair"] == ["red"] and any("pink" in n for n in lab.notes)
 
 
 def test_tags_csv_errors(tmp_path):

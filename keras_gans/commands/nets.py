@@ -73,7 +73,7 @@ def nets_command(preset, set_items):
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from keras_gans.config import apply_overrides, load_config, validate
-    from keras_gans.nets.summary import format_table, net_table
+    from keras_gans.nets.summary import format_table, header, net_table, trainable_count
 
     cfg = validate(apply_overrides(load_config(preset), cli_overrides(set_items)))
     model, subs = build_from_config(cfg)
@@ -81,8 +81,8 @@ def nets_command(preset, set_items):
     latent = "" if cfg["model"] == "cyclegan" else f", latent {cfg['net']['latent_dim']}"
     click.echo(f"{cfg['name']} ({cfg['model']}), images {shape}{latent}")
     for name, m in subs.items():
-        click.echo(f"\n{name} ({m.count_params():,} parameters)")
-        click.echo(format_table(net_table(m)))
+        click.echo("\n" + header(name, m))
+        click.echo(format_table(net_table(m), trainable_count(m)))
         if name == "discriminator":
             note = heads_note(model)
             if note:

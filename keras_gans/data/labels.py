@@ -184,10 +184,17 @@ def labels_from_tags_csv(path, paths: list[str], root, categories: list[str], vo
     rows, several = parse_tags_csv(path, categories, vocab, ignore)
     aligned = _align(paths, Path(root) if root else None, rows, str(path))
     vocab = vocab or {}
-    names = {c: list(vocab[c]) if vocab.get(c) is not None else _sort_names({r[c] for r in rows.values() if r[c]})
+    seen = {c: {r[c] for r in rows.values() if r[c]} for c in categories}  # the whole file (max_images keeps them)
+    names = {c: [n for n in vocab[c] if n in seen[c]] if vocab.get(c) is not None else _sort_names(seen[c])
              for c in categories}
     keep = np.array([all(r[c] is not None for c in categories) for r in aligned])
     notes = []
+    for c in categories:  # a declared class no image has cannot be learnt: the head gets the data's classes
+        unseen = [n for n in (vocab.get(c) or []) if n not in seen[c]]
+        if unseen and names[c]:
+            notes.append(f"no row of {path} has the {c} tag{'s' if len(unseen) > 1 else ''} "
+                         f"{', '.join(unseen)} listed under conditional.heads: the {c} head has the "
+                         f"{len(names[c])} classes the data has")
     for c in categories:
         missing = sum(r[c] is None for r in aligned)
         if missing:

@@ -40,7 +40,8 @@ def score_head(feats, cfg_net, units: int = 1, name: str = "d_score", feature_ma
     sn, pit, init = cfg_net["spectral_norm"], cfg_net["sn_power_iterations"], initializer(cfg_net["weights_init"])
     if (cfg_net.get("d_score_head") or "dense") == "conv" and feature_map is not None and not cfg_net.get("d_fc"):
         h, w = feature_map.shape[1], feature_map.shape[2]
-        conv = layers.Conv2D(units, (h, w), padding="valid", kernel_initializer=init, dtype="float32", name=name)
+        conv = layers.Conv2D(units, (h, w), padding="valid", use_bias=cfg_net.get("conv_bias") is not False,
+                             kernel_initializer=init, dtype="float32", name=name)
         return layers.Reshape((units,), dtype="float32", name=f"{name}_flat")(maybe_sn(conv, sn, pit)(feature_map))
     dense = layers.Dense(units, kernel_initializer=init, dtype="float32", name=name)
     return maybe_sn(dense, sn, pit)(feats)

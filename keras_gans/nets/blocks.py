@@ -37,7 +37,9 @@ def activation(kind: str, name: str | None = None):
         return layers.LeakyReLU(negative_slope=0.2, name=name)
     if kind == "relu":
         return layers.ReLU(name=name)
-    raise ValueError(f"unknown activation '{kind}' (leaky_relu or relu)")
+    if kind == "tanh":  # the face study VAE's FC layer
+        return layers.Activation("tanh", name=name)
+    raise ValueError(f"unknown activation '{kind}' (leaky_relu, relu or tanh)")
 
 
 def maybe_sn(layer, spectral: bool, power_iterations: int = 1):

@@ -9,7 +9,8 @@ valid conv head). s is 4..7 so that image_size = s * 2**k (28 -> 7*4, 32 -> 4*8,
 
 Per-layer keys (`net.g_filters`, `g_strides`, `g_kernel`, `g_padding`, `g_upsample`, `g_order`, `g_project`,
 `g_start`, `g_fc`; `net.d_filters`, `d_strides`, `d_kernel`, `d_padding`, `d_dropout`, `d_norm`, `d_pool`,
-`d_order`, `d_fc`, `d_score_head`; `bn_momentum`, `sn_keeps_norm`) take a scalar (every layer) or a YAML list
+`d_order`, `d_fc`, `d_fc_activation`, `d_score_head`; `bn_momentum`, `sn_keeps_norm`, `conv_bias`,
+`g_project_act`) take a scalar (every layer) or a YAML list
 (one value per layer); a key left None keeps the plan above, so every existing preset builds the same nets.
 """
 
@@ -149,7 +150,8 @@ def generator_trunk(z, cfg_net: dict, image_shape: tuple[int, int, int], sync_bn
     use_bn = cfg_net["g_norm"] == "batch"
     act_first = _get(cfg_net, "g_order", "norm-act") == "act-norm"
     momentum = float(_get(cfg_net, "bn_momentum", 0.9))
-    bias = not use_bn or act_first  # a bias right before batch norm is cancelled by it
+    no_conv_bias = cfg_net.get("conv_bias") is False  # PyTorch's bias=False on every conv (the i-CLEVR lab)
+    bias = (not use_bn or act_first) and not no_conv_bias  # a bias right before batch norm is cancelled by it
 
     def norm_act(x, name):
         if act_first:
@@ -159,15 +161,19 @@ def generator_trunk(z, cfg_net: dict, image_shape: tuple[int, int, int], sync_bn
             x = norm_layer("batch", sync_bn, name=f"{name}_bn", momentum=momentum)(x)
         return layers.ReLU()(x)
 
+    dense_bias = not use_bn or act_first
     x = z
     for i, units in enumerate(plan["fc"]):
-        x = layers.Dense(units, use_bias=bias, kernel_initializer=init, name=f"g_fc{i + 1}")(x)
+        x = layers.Dense(units, use_bias=dense_bias, kernel_initializer=init, name=f"g_fc{i + 1}")(x)
         x = norm_act(x, f"g_fc{i + 1}")
     s, width = plan["start"], plan["project"]
     if width == 0:  # z (with its labels) is the 1x1 map the first conv reads, as in the PyTorch DCGANs
         x = layers.Reshape((1, 1, x.shape[-1]), name="g_z_map")(x)
+    elif _get(cfg_net, "g_project_act", True) is False:  # a plain Linear, straight into the first conv
+        x = layers.Dense(s * s * width, use_bias=True, kernel_initializer=init, name="g_project")(x)
+        x = layers.Reshape((s, s, width))(x)
     else:
-        x = layers.Dense(s * s * width, use_bias=bias, kernel_initializer=init, name="g_project")(x)
+        x = layers.Dense(s * s * width, use_bias=dense_bias, kernel_initializer=init, name="g_project")(x)
         x = layers.Reshape((s, s, width))(x)
         x = norm_act(x, "g_project")
     nearest = plan["upsample"] == "nearest"
@@ -184,7 +190,7 @@ def generator_trunk(z, cfg_net: dict, image_shape: tuple[int, int, int], sync_bn
     for i, b in enumerate(plan["blocks"]):
         x = conv(x, b, f"g_up{i + 1}", bias)
         x = norm_act(x, f"g_up{i + 1}")
-    x = conv(x, plan["out"], "g_out", True)
+    x = conv(x, plan["out"], "g_out", not no_conv_bias)
     return layers.Activation("tanh", dtype="float32", name="image")(x)
 
 
@@ -243,7 +249,7 @@ def discriminator_features(x, cfg_net: dict, sync_bn: bool = False):
     for i, b in enumerate(plan):
         name = f"d_conv{i + 1}"
         conv = layers.Conv2D(b["filters"], b["kernel"], strides=b["stride"], padding=b["padding"],
-                             kernel_initializer=init, name=name)
+                             use_bias=cfg_net.get("conv_bias") is not False, kernel_initializer=init, name=name)
         x = maybe_sn(conv, sn, pit)(x)
         norm = norm_layer(b["norm"], sync_bn, name=f"{name}_norm", momentum=momentum) if b["norm"] else None
         if norm is not None and not act_first:
@@ -259,9 +265,10 @@ def discriminator_features(x, cfg_net: dict, sync_bn: bool = False):
             x = layers.AveragePooling2D(2, name=f"{name}_pool")(x)
     fmap = x
     x = layers.Flatten(name="d_features")(x)
+    fc_act = cfg_net.get("d_fc_activation") or cfg_net["d_activation"]
     for i, units in enumerate(cfg_net.get("d_fc") or []):
         x = maybe_sn(layers.Dense(units, kernel_initializer=init, name=f"d_fc{i + 1}"), sn, pit)(x)
-        x = activation(cfg_net["d_activation"], name=f"d_fc{i + 1}_act")(x)
+        x = activation(fc_act, name=f"d_fc{i + 1}_act")(x)
     return fmap, x
 
 

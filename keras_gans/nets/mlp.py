@@ -1,4 +1,6 @@
-"""Fully-connected G and D: the MLP baseline of the ablation users run against the CNN."""
+"""Fully-connected G and D: the MLP baseline of the ablation users run against the CNN. G's hidden layers are
+net.mlp_units in order (Dense, BN, ReLU), D's the same widths reversed (Dense, [norm], activation, dropout); with
+net.mlp_hidden = h they are the MNIST lab's 4h-2h-h (G) and h-2h-4h (D)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,16 @@ from keras_gans.nets.blocks import activation, initializer, maybe_sn, norm_layer
 from keras_gans.nets.dcgan import per_layer
 
 
+def hidden_units(cfg_net: dict) -> list[int]:
+    """G's hidden widths: [4h, 2h, h] with net.mlp_hidden = h (the lab's hidden_dim), else net.mlp_units."""
+    h = cfg_net.get("mlp_hidden")
+    return [4 * int(h), 2 * int(h), int(h)] if h else list(cfg_net["mlp_units"])
+
+
 def generator_trunk(z, cfg_net: dict, image_shape, sync_bn: bool = False):
     init = initializer(cfg_net["weights_init"])
     x = z
-    for i, units in enumerate(cfg_net["mlp_units"]):
+    for i, units in enumerate(hidden_units(cfg_net)):
         x = layers.Dense(units, kernel_initializer=init, name=f"g_fc{i + 1}")(x)
         if cfg_net["g_norm"] == "batch":
             x = norm_layer("batch", sync_bn, momentum=float(cfg_net.get("bn_momentum") or 0.9))(x)
@@ -27,7 +35,7 @@ def discriminator_trunk(x, cfg_net: dict, sync_bn: bool = False):
     init = initializer(cfg_net["weights_init"])
     sn, pit = cfg_net["spectral_norm"], cfg_net["sn_power_iterations"]
     keep_norm = not sn or cfg_net.get("sn_keeps_norm")
-    units_list = list(reversed(cfg_net["mlp_units"]))
+    units_list = list(reversed(hidden_units(cfg_net)))
     what = f"the MLP D's {len(units_list)} layers (net.mlp_units)"
     dropouts = per_layer(cfg_net, "d_dropout", len(units_list), 0.0, what)
     momentum = float(cfg_net.get("bn_momentum") or 0.9)

@@ -90,6 +90,20 @@ def _settings(row: dict) -> str:
     return " ".join(parts)
 
 
+def trainable_count(model: keras.Model) -> int:
+    """Trainable parameters: the count PyTorch's sum(p.numel() for p in net.parameters()) gives, as the reports
+    quote it (batch norm's moving mean and variance and spectral norm's power-iteration vectors are buffers there,
+    counted by Keras' count_params)."""
+    return sum(int(keras.ops.size(w)) for w in model.trainable_weights)
+
+
+def header(name: str, model: keras.Model) -> str:
+    """'generator (3,824,000 parameters; 3,822,080 trainable)', the trainable part only where the two differ."""
+    total, trainable = int(model.count_params()), trainable_count(model)
+    extra = f"; {trainable:,} trainable" if trainable != total else ""
+    return f"{name} ({total:,} parameters{extra})"
+
+
 def net_table(model: keras.Model) -> list[dict]:
     """One row per layer of a functional model (inputs included), in build order."""
     rows = []
@@ -110,8 +124,9 @@ def _fmt_shape(s) -> str:
     return "x".join("?" if d is None else str(d) for d in s) if s else "scalar"
 
 
-def format_table(rows: list[dict]) -> str:
-    """A plain-text table (name, type, settings, output shape, parameters) and the total."""
+def format_table(rows: list[dict], trainable: int | None = None) -> str:
+    """A plain-text table (name, type, settings, output shape, parameters) and the total (with the trainable part,
+    the reports' count, where given and different)."""
     cells = [("layer", "type", "settings", "output", "params")]
     for r in rows:
         cells.append((r["name"], r["type"], r["settings"], _fmt_shape(r["output"]), f"{r['params']:,}"))
@@ -123,4 +138,7 @@ def format_table(rows: list[dict]) -> str:
             lines.append("  ".join("-" * w for w in widths))
     total = sum(r["params"] for r in rows)
     lines.append(f"total parameters: {total:,}")
+    if trainable is not None and trainable != total:
+        lines.append(f"trainable parameters: {trainable:,} (the count PyTorch reports; the other {total - trainable:,} "
+                     "are state, not weights: batch norm's moving means and variances, spectral norm's vectors)")
     return "\n".join(lines)
