@@ -122,16 +122,14 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
     named = {k: v for k, v in (("hair", hair), ("eyes", eyes)) if v is not None}
     seeds = np.arange(n, dtype=np.int64) + int(seed) * 100000
     if is_export(source):
-        import json
-
         import tensorflow as tf
 
-        from keras_gans.export import load_export
+        from keras_gans.export import load_export, read_json_signature
 
         loaded = load_export(source)
         if "generate" not in loaded.signatures:
             raise UserError(f"{source} has no 'generate' signature (is it a generator export?)")
-        metas = json.loads(loaded.signatures["conditions"]()["json"].numpy()) if "conditions" in loaded.signatures else []
+        metas = read_json_signature(loaded.signatures, "conditions") or []
         if wants and not metas:
             raise UserError(f"{source} is an unconditional generator; drop the label options")
         inputs, nrow = _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow)

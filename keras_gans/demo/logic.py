@@ -10,7 +10,6 @@ grid here equals `python cli.py sample EXPORT --seed S --n N`.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -71,9 +70,9 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
     if any(k in sigs for k in ("a2b_bytes", "a2b", "b2a_bytes", "b2a")):  # a one-direction export has only one
         dirs = [d for d in ("a2b", "b2a") if f"{d}_bytes" in sigs]
         if "directions" in sigs:  # photo -> style first: the page's default is what `transfer` does by default
-            from json import loads
+            from keras_gans.export import read_json_signature
 
-            first = loads(sigs["directions"]()["json"].numpy())["photo2style"]
+            first = read_json_signature(sigs, "directions")["photo2style"]
             dirs = sorted(dirs, key=lambda d: d != first)
         if not dirs:
             raise UserError(f"{name}: a transfer export needs the a2b_bytes or b2a_bytes signature; re-export it with this version")
@@ -90,7 +89,9 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
     if "generate" not in sigs:
         raise UserError(f"{name} has no 'generate' signature: the demo serves generator exports (GAN, conditional, "
                         "VAE) and CycleGAN exports from `python cli.py export`")
-    metas = json.loads(sigs["conditions"]()["json"].numpy()) if "conditions" in sigs else []
+    from keras_gans.export import read_json_signature
+
+    metas = read_json_signature(sigs, "conditions") or []
     gen, dec = sigs["generate"], sigs.get("serving_default")
     extra = sorted(set(gen.structured_input_signature[1]) - {"seed"} - {m["name"] for m in metas})
     if extra:  # label inputs without their class names: the page could not offer choices
