@@ -251,7 +251,8 @@ def _decimal(v: float, single: bool) -> str:
     return text
 
 
-def _write(arr: np.ndarray, as_bytes: bool) -> str:
+def _write(arr, as_bytes: bool) -> str:
+    arr = arr if isinstance(arr, np.ndarray) else np.array(arr, dtype=object if isinstance(arr, bytes) else None)
     if arr.ndim == 0:
         v = arr.item()
         if arr.dtype == object or isinstance(v, bytes):
