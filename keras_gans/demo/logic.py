@@ -1,9 +1,9 @@
 """The demo's logic without Gradio: find the export, read its signatures and conditions, and turn a page request
 (seed, grid size, condition choices, an uploaded photo) into arrays through the export's own signatures.
 
-The page calls the export exactly as a TF Serving client would: `generate` (seed [+ conditions]) for grids,
-`serving_default` (z [+ conditions]) for interpolation, `a2b_bytes` / `b2a_bytes` (PNG bytes) for CycleGAN.
-So the page is also a check of the export. Latent seeds follow `sample`: image i of seed S uses S*100000+i, so a
+The page loads the export in process and calls its signatures with tensors (no JSON, no HTTP): the signatures a
+TF Serving client names, `generate` (seed [+ conditions]) for grids, `serving_default` (z [+ conditions]) for
+interpolation, `a2b_bytes` / `b2a_bytes` (PNG bytes) for CycleGAN. So the page is also a check of the export. Latent seeds follow `sample`: image i of seed S uses S*100000+i, so a
 grid here equals `python cli.py sample EXPORT --seed S --n N`.
 """
 
