@@ -71,10 +71,10 @@ def translator(path: str):
         return fn, d["photo2style"], d["style2photo"], f"{p} (epoch {epoch})", int(cfg["data"]["image_size"])
     import tensorflow as tf
 
-    from keras_gans.export import load_export
+    from keras_gans.export import load_export, read_json_signature
 
     loaded = load_export(p)
-    d = json.loads(loaded.signatures["directions"]()["json"].numpy())
+    d = read_json_signature(loaded.signatures, "directions")
     back = d["style2photo"] if d["style2photo"] in loaded.signatures else None  # a to_style export has one direction
     return (lambda x, k: loaded.signatures[k](images=tf.constant(x))["images"].numpy()), d["photo2style"], back, str(p), None
 

@@ -150,16 +150,14 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
     if best and is_export(source):
         raise UserError(f"--best takes a run directory (its RUN/best checkpoint), not the export {source}")
     if is_export(source):
-        import json
-
         import tensorflow as tf
 
-        from keras_gans.export import load_export
+        from keras_gans.export import load_export, read_json_signature
 
         loaded = load_export(source)
         if "generate" not in loaded.signatures:
             raise UserError(f"{source} has no 'generate' signature (is it a generator export?)")
-        metas = json.loads(loaded.signatures["conditions"]()["json"].numpy()) if "conditions" in loaded.signatures else []
+        metas = read_json_signature(loaded.signatures, "conditions") or []
         if wants and not metas:
             raise UserError(f"{source} is an unconditional generator; drop the label options")
         inputs, nrow = _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow)
@@ -271,19 +269,52 @@ def _warn_unseen(metas, named, cond_items, label, vary):
 @click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE",
               help="Export-time keys, e.g. cyclegan.export_directions=to_style or cyclegan.photo_domain=B.")
 @click.option("--best", is_flag=True, help="Export the run's best checkpoint (RUN/best, kept with eval.every).")
-def export(run, name, version, out, precision, set_items, best):
+@click.option("--format", "formats", multiple=True, type=click.Choice(["onnx", "litert"]),
+              help="Also write the serving function as ONNX / LiteRT beside the SavedModel (repeatable; needs the "
+                   "onnx / litert extra). With --upgrade: for an existing export.")
+@click.option("--upgrade", is_flag=True,
+              help="RUN is an existing export: rewrite it with this version's signatures (TF Serving REST-valid), "
+                   "in place, or as --out/--name/--version when given. Its pixels are unchanged.")
+def export(run, name, version, out, precision, set_items, formats, upgrade, best):
     """Publish a run's generator as a SavedModel in the TF Serving layout OUT/NAME/VERSION/.
 
-    Training keeps its own export in RUN/export/N; this is the step that puts a version where TF Serving looks."""
-    from keras_gans.export import export_model
-    from keras_gans.build import load_run
+    Training keeps its own export in RUN/export/N; this is the step that puts a version where TF Serving looks.
+    `export --upgrade EXPORT` brings an export written by an older version up to today's signatures."""
+    from keras_gans.export import find_export, next_version, upgrade_export
 
-    overrides = cli_overrides(set_items)
-    if precision == "float32":
-        overrides["train.mixed_precision"] = "float32"
-    cfg, model, epoch = load_run(run, overrides=overrides, best=best)
-    path = export_model(model, out, name or cfg["name"], version)
-    click.echo(f"exported {'the best checkpoint, ' if best else ''}epoch {epoch} of {run} to {path}")
+    formats = list(dict.fromkeys(formats))
+    if upgrade:
+        if not is_export(Path(run)):
+            raise UserError(f"--upgrade takes an export (a folder with saved_model.pb, or NAME/ with versions); "
+                            f"{run} is not one (export a run without --upgrade)")
+        if set_items or precision != "run" or best:
+            raise UserError("--upgrade keeps the export's computation: drop --set, --precision and --best")
+        src = find_export(run)
+        dest = None
+        if name or version or out != "saved_models":
+            base = Path(out) / (name or src.parent.name)
+            dest = base / str(version if version is not None else next_version(base))
+        path, changed = upgrade_export(src, dest)
+        what = f"batched {', '.join(changed)}" if changed else "nothing to change but the layout"
+        click.echo(f"upgraded {src} to {path} ({what})")
+    else:
+        if is_export(Path(run)):
+            raise UserError(f"{run} is an export, not a run: `export --upgrade {run}` rewrites it with this "
+                            "version's signatures (add --format onnx|litert for those files)")
+        from keras_gans.build import load_run
+        from keras_gans.export import export_model
+
+        overrides = cli_overrides(set_items)
+        if precision == "float32":
+            overrides["train.mixed_precision"] = "float32"
+        cfg, model, epoch = load_run(run, overrides=overrides, best=best)
+        path = export_model(model, out, name or cfg["name"], version)
+        click.echo(f"exported {'the best checkpoint, ' if best else ''}epoch {epoch} of {run} to {path}")
+    if formats:
+        from keras_gans.export_formats import write_formats
+
+        for written in write_formats(path, formats):
+            click.echo(f"wrote {written} ({written.stat().st_size / 2**20:.1f} MB; within 1/255 of the SavedModel)")
 
 
 def register_commands(group: click.Group):

@@ -156,3 +156,106 @@ def _save_each_variable_once(archive):
 
 def load_export(path: str | Path):
     return tf.saved_model.load(str(find_export(path)))
+
+
+# ----- TF Serving's REST rules, and bringing older exports up to them ----------------------------------------------
+def read_json_signature(signatures, name: str):
+    """The parsed JSON of metadata signature `name` (`conditions`, `directions`), or None when the export has none.
+    Reads both forms: `request` int32 [batch] -> `json` [batch] (this version) and the no-input, scalar form of
+    exports written before it."""
+    import json
+
+    if name not in signatures:
+        return None
+    fn = signatures[name]
+    specs = fn.structured_input_signature[1]
+    out = fn(**{k: tf.zeros([1] * len(s.shape), s.dtype) for k, s in specs.items()})["json"].numpy()
+    return json.loads(out if isinstance(out, bytes) else out[0])
+
+
+def rest_problems(signatures) -> list[str]:
+    """Why TF Serving's REST API (tensorflow_serving/util/json_tensor.cc) would refuse a signature, one line each;
+    [] when every signature is servable. Its rules: at least one input ("Failed to get input map for signature"),
+    every input batched along dimension 0 (the `instances` rows are stacked there), every output of rank >= 1 ("has
+    no shape information" in the row form) and all outputs with the same batch dimension (`predictions` rows)."""
+    problems = []
+    for name, fn in sorted(signatures.items()):
+        specs = fn.structured_input_signature[1]
+        if not specs:
+            problems.append(f"{name}: no input (TF Serving: 'Failed to get input map for signature')")
+        for key, spec in sorted(specs.items()):
+            if spec.shape.rank is None or spec.shape.rank == 0 or spec.shape[0] is not None:
+                problems.append(f"{name}: input {key} {spec.shape} is not batched along dimension 0")
+        outputs = fn.structured_outputs
+        for key, out in sorted(outputs.items()):
+            if out.shape.rank is None or out.shape.rank == 0:
+                problems.append(f"{name}: output {key} {out.shape} has no batch dimension (row form: "
+                                "'has no shape information')")
+            elif out.shape[0] is not None:
+                problems.append(f"{name}: output {key} {out.shape} has a fixed first dimension, not the batch")
+    return problems
+
+
+def upgrade_export(source: str | Path, dest: str | Path | None = None) -> tuple[Path, list[str]]:
+    """Rewrite an existing export (a version folder, or a base's newest version) with this version's signature set,
+    without its run: every signature keeps its name, inputs and outputs and calls the export's own function (so
+    its pixels are those of the old export, bit for bit); the no-input metadata signatures (`conditions`,
+    `directions` before this version) become batched: `request` int32 [batch] -> the same values, one row each.
+    dest: the version folder to write (default: the source's own, replaced atomically). Other files in the
+    version folder (ONNX, LiteRT) are copied. Returns (the folder written, the names of the signatures changed)."""
+    import shutil
+
+    from keras_gans.models.signatures import JSON_INPUT
+
+    src = find_export(source)
+    dest = Path(dest) if dest is not None else src
+    loaded = tf.saved_model.load(str(src))
+    module, signatures, changed, captured = tf.Module(), {}, [], {}
+    for name, fn in loaded.signatures.items():
+        specs = fn.structured_input_signature[1]
+        if specs:
+            order = _positional_order(loaded, name, specs)
+            wrapped = tf.function(_calling(fn, order),
+                                  input_signature=[tf.TensorSpec(specs[k].shape, specs[k].dtype, name=k) for k in order])
+        else:  # metadata computed from nothing: the same values, one row per request
+            values = {k: tf.constant(v.numpy()) for k, v in fn().items()}
+            wrapped = tf.function(_rows_of(values), input_signature=[JSON_INPUT])
+            changed.append(name)
+        signatures[name] = wrapped.get_concrete_function()
+        setattr(module, name, wrapped)
+        captured.update({id(v): v for v in fn.variables})
+    module.saved_variables = list(captured.values())  # each weight once, as the endpoints capture them
+    with atomic_dir(dest) as tmp:
+        tf.saved_model.save(module, str(tmp), signatures=signatures)
+        problems = rest_problems(tf.saved_model.load(str(tmp)).signatures)
+        if problems:  # (a signature with a scalar output of its own: nothing to batch it by)
+            raise UserError(f"{src} cannot be made servable over REST: {'; '.join(problems)}")
+        for extra in src.iterdir():
+            if extra.is_file() and extra.name not in ("saved_model.pb", "fingerprint.pb"):
+                shutil.copy2(extra, tmp / extra.name)
+    return dest, sorted(changed)
+
+
+def _positional_order(loaded, name: str, specs: dict) -> list[str]:
+    """The input names in the order the export's own attribute function takes them (ExportArchive endpoints are
+    positional: generate(seed, hair, eyes)); sorted when the export does not say."""
+    try:
+        args = getattr(loaded, name).concrete_functions[0].structured_input_signature[0]
+        order = [s.name for s in args]
+        if sorted(order) == sorted(specs):
+            return order
+    except Exception:  # no attribute function, or one of another shape: the signature's own (sorted) order
+        pass
+    return sorted(specs)
+
+
+def _calling(fn, order):
+    return lambda *args: fn(**dict(zip(order, args)))
+
+
+def _rows_of(values: dict):
+    def rows(request):
+        n = tf.shape(request)[:1]
+        return {k: tf.repeat(v[None], n, axis=0) for k, v in values.items()}
+
+    return rows

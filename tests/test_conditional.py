@@ -135,7 +135,7 @@ m = tf.saved_model.load({str(path)!r})
 g = m.signatures["generate"](seed=tf.constant([3, 4, 5], tf.int64), hair=tf.constant([0, 1, 2]), eyes=tf.constant([1, 0, 1]))
 s = m.signatures["serving_default"](z=tf.constant(np.load({str(tmp_path / 'z.npy')!r})), hair=tf.constant([2, 2, 0]), eyes=tf.constant([0, 1, 0]))
 np.save({str(tmp_path / 'g.npy')!r}, g["images"].numpy()); np.save({str(tmp_path / 's.npy')!r}, s["images"].numpy())
-print(json.dumps({{"png": g["image_bytes"].numpy()[0][:4].hex(), "conditions": json.loads(m.signatures["conditions"]()["json"].numpy())}}))
+print(json.dumps({{"png": g["image_bytes"].numpy()[0][:4].hex(), "conditions": json.loads(m.signatures["conditions"](request=tf.constant([0, 0]))["json"].numpy()[1])}}))
 """
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -242,6 +242,24 @@ def test_export_has_transfer_signatures(trained):
     assert np.abs(tf.io.decode_png(out[0]).numpy().astype(int) - model.transfer(odd[None], "a2b")[0]).max() <= 1
 
 
+def test_export_of_a_run_is_rest_servable(trained):
+    """`python cli.py export RUN` of a fresh CycleGAN run: every signature batched (TF Serving's REST rules),
+    `directions` included (request [batch] -> json [batch])."""
+    import tensorflow as tf
+    from click.testing import CliRunner
+
+    from keras_gans.cli import main
+    from keras_gans.export import read_json_signature, rest_problems
+
+    tmp, model, run_dir, _ = trained
+    res = CliRunner().invoke(main, ["export", str(run_dir), "--out", str(tmp / "cli_sm"), "--name", "c"])
+    assert res.exit_code == 0, res.output
+    sigs = tf.saved_model.load(str(tmp / "cli_sm" / "c" / "1")).signatures
+    assert rest_problems(sigs) == []
+    assert sigs["directions"](request=tf.constant([0, 0]))["json"].shape == (2,)
+    assert read_json_signature(sigs, "directions")["photo2style"] in ("a2b", "b2a")
+
+
 def test_transfer_folder_with_corrupt_files(trained, tmp_path):
     from keras_gans.cli import main
 

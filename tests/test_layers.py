@@ -23,6 +23,7 @@ LAYERS = {
     "keras_gans.models": 2,
     # 3 what runs beside or after a model: callbacks (and the curves figure they draw), export, metrics
     "keras_gans.callbacks": 3, "keras_gans.curves": 3, "keras_gans.export": 3, "keras_gans.metrics": 3,
+    "keras_gans.export_formats": 3,
     # 4 config: composes the families' and nets' declared sections; what a --resume may change
     "keras_gans.config": 4, "keras_gans.config_schema": 4, "keras_gans.config_values": 4, "keras_gans.resume": 4,
     # 5 the training driver and the model it builds (also rebuilt from a run: load_run)

@@ -105,15 +105,13 @@ def load_translator(cfg: dict, run_dir: str | None, model_dir: str | None, direc
                 f"`python cli.py train {cfg['name']} --data DIR`, or pass --run RUN_DIR or --model EXPORT_DIR"
             )
         model_dir = str(default)
-    import json
-
     import tensorflow as tf
 
-    from keras_gans.export import load_export
+    from keras_gans.export import load_export, read_json_signature
 
     loaded = load_export(model_dir)
     if "directions" in loaded.signatures:
-        photo_domain = json.loads(loaded.signatures["directions"]()["json"].numpy())["photo_domain"]
+        photo_domain = read_json_signature(loaded.signatures, "directions")["photo_domain"]
     else:  # exports written before the `directions` signature: the preset says which side is the photo
         photo_domain = cfg["cyclegan"]["photo_domain"]
     direction = resolve_direction(direction, photo_domain)

@@ -1,16 +1,15 @@
 """The demo's logic without Gradio: find the export, read its signatures and conditions, and turn a page request
 (seed, grid size, condition choices, an uploaded photo) into arrays through the export's own signatures.
 
-The page calls the export exactly as a TF Serving client would: `generate` (seed [+ conditions]) for grids,
-`serving_default` (z [+ conditions]) for interpolation, `a2b_bytes` / `b2a_bytes` (PNG bytes) for CycleGAN.
-So the page is also a check of the export. Latent seeds follow `sample`: image i of seed S uses S*100000+i, so a
+The page loads the export in process and calls its signatures with tensors (no JSON, no HTTP): the signatures a
+TF Serving client names, `generate` (seed [+ conditions]) for grids, `serving_default` (z [+ conditions]) for
+interpolation, `a2b_bytes` / `b2a_bytes` (PNG bytes) for CycleGAN. So the page is also a check of the export. Latent seeds follow `sample`: image i of seed S uses S*100000+i, so a
 grid here equals `python cli.py sample EXPORT --seed S --n N`.
 """
 
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -83,9 +82,9 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
         dirs = [d for d in ("a2b", "b2a") if f"{d}_bytes" in sigs]
         labels = {}
         if "directions" in sigs:  # photo -> style first: the page's default is what `transfer` does by default
-            from json import loads
+            from keras_gans.export import read_json_signature
 
-            meta = loads(sigs["directions"]()["json"].numpy())
+            meta = read_json_signature(sigs, "directions")
             first = meta["photo2style"]
             dirs = sorted(dirs, key=lambda d: d != first)
             style = style_name(meta.get("name") or name)
@@ -106,7 +105,9 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
     if "generate" not in sigs:
         raise UserError(f"{name} has no 'generate' signature: the demo serves generator exports (GAN, conditional, "
                         "VAE) and CycleGAN exports from `python cli.py export`")
-    metas = json.loads(sigs["conditions"]()["json"].numpy()) if "conditions" in sigs else []
+    from keras_gans.export import read_json_signature
+
+    metas = read_json_signature(sigs, "conditions") or []
     gen, dec = sigs["generate"], sigs.get("serving_default")
     extra = sorted(set(gen.structured_input_signature[1]) - {"seed"} - {m["name"] for m in metas})
     if extra:  # label inputs without their class names: the page could not offer choices

@@ -329,7 +329,8 @@ class ConditionalGAN(GAN):
     # ----- export ------------------------------------------------------------------------------------------------
     def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
         """serving_default(z, <conditions by name>) -> images; generate(seed, <conditions>) -> images, image_bytes;
-        conditions() -> the conditions' names, types and classes as JSON (read by `sample` on an export)."""
+        conditions(request [batch]) -> json [batch]: the conditions' names, types and classes as JSON (read by
+        `sample` on an export)."""
         conditions = [
             (h.name, tf.TensorSpec([None], tf.int32, name=h.name) if h.type == "softmax"
              else tf.TensorSpec([None, h.k], tf.float32, name=h.name))

@@ -285,7 +285,8 @@ class CycleGAN(GenerativeModel):
         """One SavedModel, both directions: `serving_default` = photo -> style as image bytes (image_bytes string
         [batch] -> PNG image_bytes string [batch]; `a2b_bytes` when cyclegan.photo_domain is A, else `b2a_bytes`),
         `a2b_bytes` / `b2a_bytes`, the uint8 tensor signatures `a2b` / `b2a` (images uint8 [batch, H, W, C], any H
-        and W -> images uint8 of the same shape), and `directions` (no input -> json: which side is the photo)."""
+        and W -> images uint8 of the same shape), and `directions` (request int32 [batch] -> json [batch]: which side
+        is the photo)."""
         import json
 
         size, ch = int(self.image_shape[0]), int(self.image_shape[-1])

@@ -5,7 +5,11 @@
   `generate(seed, <conditions>)` -> images + image_bytes (PNG), z drawn from the seed as `sample --seed` does;
 - translator (`add_translator_signatures`): `<direction>` (images uint8 of any size -> the same size) and
   `<direction>_bytes` (image bytes -> PNG bytes), optionally also as `serving_default`;
-- json (`add_json_signature`): a no-input signature returning metadata (`conditions`, `directions`).
+- json (`add_json_signature`): metadata (`conditions`, `directions`) as `request` int32 [batch] -> `json` string
+  [batch], the same JSON text in every row. Batched like every other signature because TF Serving's REST API
+  (json_tensor.cc) rejects a signature without inputs ("Failed to get input map") and a scalar output in its row
+  form ("has no shape information"); exports written before this took no input (read both with
+  keras_gans.export.read_json_signature).
 
 It lives with the models (layer 2) because the families call it from their `export_endpoints` hook; export.py
 (layer 3) writes the archive. Closures: tf.function must see only tensor arguments.
@@ -69,7 +73,15 @@ def add_translator_signatures(archive, g, direction: str, size: int, channels: i
         archive.add_endpoint("serving_default", bytes_fn, bytes_spec)
 
 
+JSON_INPUT = tf.TensorSpec([None], tf.int32, name="request")  # one row per request; the values are not read
+
+
+def json_rows(text, request):
+    """The JSON text once per row of `request` (string [batch]): the body of every metadata signature."""
+    return {"json": tf.fill(tf.shape(request)[:1], tf.constant(text))}
+
+
 def add_json_signature(archive, name: str, text: str):
-    """A no-input signature `name` -> {'json': text}: metadata a client (or `sample`) reads from the export."""
-    value = tf.constant(text)
-    archive.add_endpoint(name, lambda: {"json": tf.identity(value)}, [])
+    """`name`(request int32 [batch]) -> {'json': string [batch]}: metadata a client (or `sample`) reads from the
+    export; a REST client sends `{"signature_name": name, "instances": [0]}`."""
+    archive.add_endpoint(name, lambda request: json_rows(text, request), [JSON_INPUT])
