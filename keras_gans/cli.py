@@ -275,7 +275,10 @@ def _warn_unseen(metas, named, cond_items, label, vary):
 @click.option("--upgrade", is_flag=True,
               help="RUN is an existing export: rewrite it with this version's signatures (TF Serving REST-valid), "
                    "in place, or as --out/--name/--version when given. Its pixels are unchanged.")
-def export(run, name, version, out, precision, set_items, formats, upgrade, best):
+@click.option("--unseen", "unseen_items", multiple=True, metavar="CONDITION=CLASS[,CLASS]",
+              help="With --upgrade: mark classes no training image had (e.g. eyes=gray) in the conditions metadata, "
+                   "so `sample` warns when they are asked for.")
+def export(run, name, version, out, precision, set_items, formats, upgrade, best, unseen_items):
     """Publish a run's generator as a SavedModel in the TF Serving layout OUT/NAME/VERSION/.
 
     Training keeps its own export in RUN/export/N; this is the step that puts a version where TF Serving looks.
@@ -289,15 +292,23 @@ def export(run, name, version, out, precision, set_items, formats, upgrade, best
                             f"{run} is not one (export a run without --upgrade)")
         if set_items or precision != "run" or best:
             raise UserError("--upgrade keeps the export's computation: drop --set, --precision and --best")
+        unseen = {}
+        for item in unseen_items:
+            cond, eq, classes = item.partition("=")
+            if not eq or not cond.strip() or not classes.strip():
+                raise UserError(f"--unseen takes CONDITION=CLASS[,CLASS], got {item!r}")
+            unseen.setdefault(cond.strip(), []).extend(c.strip() for c in classes.split(",") if c.strip())
         src = find_export(run)
         dest = None
         if name or version or out != "saved_models":
             base = Path(out) / (name or src.parent.name)
             dest = base / str(version if version is not None else next_version(base))
-        path, changed = upgrade_export(src, dest)
+        path, changed = upgrade_export(src, dest, unseen=unseen or None)
         what = f"batched {', '.join(changed)}" if changed else "nothing to change but the layout"
         click.echo(f"upgraded {src} to {path} ({what})")
     else:
+        if unseen_items:
+            raise UserError("--unseen marks classes in an existing export's metadata: use it with --upgrade")
         if is_export(Path(run)):
             raise UserError(f"{run} is an export, not a run: `export --upgrade {run}` rewrites it with this "
                             "version's signatures (add --format onnx|litert for those files)")

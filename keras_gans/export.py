@@ -196,13 +196,16 @@ def rest_problems(signatures) -> list[str]:
     return problems
 
 
-def upgrade_export(source: str | Path, dest: str | Path | None = None) -> tuple[Path, list[str]]:
+def upgrade_export(source: str | Path, dest: str | Path | None = None,
+                   unseen: dict[str, list[str]] | None = None) -> tuple[Path, list[str]]:
     """Rewrite an existing export (a version folder, or a base's newest version) with this version's signature set,
     without its run: every signature keeps its name, inputs and outputs and calls the export's own function (so
     its pixels are those of the old export, bit for bit); the no-input metadata signatures (`conditions`,
     `directions` before this version) become batched: `request` int32 [batch] -> the same values, one row each.
     dest: the version folder to write (default: the source's own, replaced atomically). Other files in the
-    version folder (ONNX, LiteRT) are copied. Returns (the folder written, the names of the signatures changed)."""
+    version folder (ONNX, LiteRT) are copied. unseen: {condition: [classes]} to mark in the `conditions` metadata as
+    classes G's input has but no training image had (`sample` then warns when one is asked for); the export's
+    computation is unchanged. Returns (the folder written, the names of the signatures changed)."""
     import shutil
 
     from keras_gans.models.signatures import JSON_INPUT
@@ -211,9 +214,13 @@ def upgrade_export(source: str | Path, dest: str | Path | None = None) -> tuple[
     dest = Path(dest) if dest is not None else src
     loaded = tf.saved_model.load(str(src))
     module, signatures, changed, captured = tf.Module(), {}, [], {}
+    marked = _mark_unseen(loaded.signatures, unseen) if unseen else None
     for name, fn in loaded.signatures.items():
         specs = fn.structured_input_signature[1]
-        if specs:
+        if name == "conditions" and marked is not None:
+            wrapped = tf.function(_rows_of({"json": tf.constant(marked)}), input_signature=[JSON_INPUT])
+            changed.append(name)
+        elif specs:
             order = _positional_order(loaded, name, specs)
             wrapped = tf.function(_calling(fn, order),
                                   input_signature=[tf.TensorSpec(specs[k].shape, specs[k].dtype, name=k) for k in order])
@@ -234,6 +241,26 @@ def upgrade_export(source: str | Path, dest: str | Path | None = None) -> tuple[
             if extra.is_file() and extra.name not in ("saved_model.pb", "fingerprint.pb"):
                 shutil.copy2(extra, tmp / extra.name)
     return dest, sorted(changed)
+
+
+def _mark_unseen(signatures, unseen: dict[str, list[str]]) -> str:
+    """The `conditions` JSON with `unseen` classes marked; one clear line for a name or class the export lacks."""
+    import json
+
+    metas = read_json_signature(signatures, "conditions")
+    if metas is None:
+        raise UserError("--unseen: this export has no conditions (it is not a conditional export)")
+    by_name = {m["name"]: m for m in metas}
+    for cond, classes in unseen.items():
+        if cond not in by_name:
+            raise UserError(f"--unseen: no condition '{cond}'; conditions: {', '.join(by_name)}")
+        missing = [c for c in classes if c not in by_name[cond]["classes"]]
+        if missing:
+            raise UserError(f"--unseen: {cond} has no class {', '.join(missing)}; "
+                            f"its classes: {', '.join(by_name[cond]['classes'])}")
+        by_name[cond]["unseen"] = sorted(set(by_name[cond].get("unseen") or []) | set(classes),
+                                         key=by_name[cond]["classes"].index)
+    return json.dumps(metas)
 
 
 def _positional_order(loaded, name: str, specs: dict) -> list[str]:

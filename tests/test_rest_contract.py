@@ -320,3 +320,32 @@ def test_new_exports_over_rest(rest, tiny, tmp_path):
     url = _model(rest, "cyc")
     status, out = _call(f"{url}:predict", {"signature_name": "directions", "instances": [7, 7]})
     assert status == 200 and len(out["predictions"]) == 2 and json.loads(out["predictions"][1])["image_size"] == 16
+
+
+def test_upgrade_marks_unseen_classes_and_sample_warns(tmp_path, tiny):
+    """`export --upgrade --unseen eyes=CLASS` marks a class no training image had (the shipped acgan's gray eyes):
+    same pixels, the metadata says so, `sample --eyes CLASS` warns and still draws; bad names get exit 2."""
+    import tensorflow as tf
+
+    from keras_gans.cli import main
+    from keras_gans.export import find_export, read_json_signature
+
+    src = find_export(tiny["cond"])
+    metas = {m["name"]: m for m in read_json_signature(tf.saved_model.load(str(src)).signatures, "conditions")}
+    cls = metas["eyes"]["classes"][-1]
+    res = CliRunner().invoke(main, ["export", "--upgrade", str(src), "--out", str(tmp_path / "up"), "--name", "c",
+                                    "--version", "1", "--unseen", f"eyes={cls}"])
+    assert res.exit_code == 0 and "conditions" in res.output, res.output
+    after = {m["name"]: m for m in read_json_signature(
+        tf.saved_model.load(str(tmp_path / "up" / "c" / "1")).signatures, "conditions")}
+    assert after["eyes"]["unseen"] == [cls] and "unseen" not in after["hair"]
+    assert after["eyes"]["classes"] == metas["eyes"]["classes"]
+    out = tmp_path / "s.png"
+    res = CliRunner().invoke(main, ["sample", str(tmp_path / "up" / "c"), "--n", "2", "--eyes", cls,
+                                    "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0 and out.exists(), res.output
+    assert "never learnt" in res.output, res.output
+    for bad in (["--unseen", "nose=big"], ["--unseen", f"eyes=notacolour"], ["--unseen", "eyes"]):
+        res = CliRunner().invoke(main, ["export", "--upgrade", str(src), "--out", str(tmp_path / "bad"), *bad])
+        assert res.exit_code == 2 and "--unseen" in res.output, res.output
+        assert not (tmp_path / "bad").exists()
