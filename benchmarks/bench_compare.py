@@ -16,7 +16,9 @@ Arms: ours (keras_gans `dcgan` preset via keras_gans.train.build_model and its t
 (benchmarks/plain_keras_dcgan.py), reference (the keras-io formulation, benchmarks/reference_dcgan.py), torch
 (eager, NCHW), torch_cl (eager, channels-last). `ours:KEY=VALUE;KEY=VALUE` is ours with config overrides (several
 variants may run side by side); `env.NAME=VALUE` among them sets an environment variable in that arm only
-(e.g. `ours:env.KERAS_GANS_FUSED_BN=0` for Keras' own BatchNormalization). PyTorch arms are skipped with a message when torch is not installed
+(e.g. `ours:env.KERAS_GANS_FUSED_BN=0` for Keras' own BatchNormalization); `ours:bench.from_generator=true` is
+ours in a process that has built one `Dataset.from_generator` (as our pipeline did before issue 23). `--isa avx2`
+caps every arm's instruction set alike (what an AVX2-only CPU runs); the header prints the ISA oneDNN really uses. PyTorch arms are skipped with a message when torch is not installed
 (`pip install -e ".[bench]"`).
 """
 
@@ -35,17 +37,47 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 BATCH, SIZE, N_IMAGES = 64, 64, 512
+CG_BATCH = 4  # --model cyclegan: the `cyclegan` preset's batch (64 px, G 32 filters / 6 blocks, D 32 filters)
 
 
 def _mark():
-    t = os.times()
-    return (time.perf_counter(), t.user, t.system)
+    import resource
+
+    t, r = os.times(), resource.getrusage(resource.RUSAGE_SELF)
+    return (time.perf_counter(), t.user, t.system, r.ru_minflt)
 
 
-def _images():
+# --isa: the same instruction-set cap for every arm (oneDNN in TensorFlow and PyTorch, and PyTorch's ATen kernels).
+ISA_CAPS = {"native": {}, "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
+            "avx512": {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE", "ATEN_CPU_CAPABILITY": "avx512"}}
+
+_PROBE = {"tf": "import tensorflow as tf; tf.nn.conv2d(tf.ones([1, 8, 8, 8]), tf.ones([3, 3, 8, 8]), 1, 'SAME')",
+          "torch": "import torch; torch.nn.functional.conv2d(torch.ones(1, 8, 8, 8), torch.ones(8, 8, 3, 3)); "
+                   "print('aten:', torch.backends.cpu.get_cpu_capability())"}
+
+
+def effective_isa(env: dict, framework: str = "tf") -> str:
+    """The instruction set oneDNN really dispatches to under `env` (one conv in a child with ONEDNN_VERBOSE=1):
+    e.g. 'Intel AVX2 with...' or 'Intel AVX-512 with AVX512BW...'; for PyTorch also ATen's CPU capability."""
+    import subprocess
+
+    child = {**os.environ, **env, "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    try:
+        out = subprocess.run([sys.executable, "-c", _PROBE[framework]], env=child, capture_output=True, text=True,
+                             timeout=300).stdout
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"unknown ({type(e).__name__})"
+    isa = next((line.split("isa:", 1)[1].strip() for line in out.splitlines() if "isa:" in line), None)
+    aten = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("aten:")), None)
+    if isa is None and aten is None:
+        return "not installed" if framework == "torch" and "Error" in out else "unknown (no oneDNN verbose line)"
+    return (isa or "?") + (f"; ATen {aten}" if aten else "")
+
+
+def _images(seed: int = 0):
     import numpy as np
 
-    return np.random.default_rng(0).integers(0, 256, (N_IMAGES, SIZE, SIZE, 3), dtype=np.uint8)
+    return np.random.default_rng(seed).integers(0, 256, (N_IMAGES, SIZE, SIZE, 3), dtype=np.uint8)
 
 
 def _overrides(spec: str) -> dict:
@@ -58,6 +90,16 @@ def _overrides(spec: str) -> dict:
     return out
 
 
+def _touch_generator_dataset():
+    """What keras_gans' pipeline did to the process before issue 23: build and read one Dataset.from_generator.
+    Its kernel calls mallopt(M_MMAP_THRESHOLD, 128 KiB) process-wide (TensorFlow's Python 3.11 memory patch);
+    `ours:bench.from_generator=true` measures the step under that setting, side by side with the fixed one."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_generator(lambda: iter([0]), output_signature=tf.TensorSpec((), tf.int32))
+    next(iter(ds))
+
+
 def _keras_arm(arm: str, opts: dict):
     """(model, dataset, info) for a Keras arm."""
     import keras
@@ -68,23 +110,37 @@ def _keras_arm(arm: str, opts: dict):
         from keras_gans.config import load_config
         from keras_gans.data.pipeline import make_train_dataset
 
-        overrides = {"data.image_size": SIZE, "net.dim": 64, "train.batch_size": BATCH,
-                     "train.mixed_precision": precision, "train.verbose": 0}
-        overrides.update({k: v for k, v in _overrides(arm.partition(":")[2]).items() if not k.startswith("env.")})
-        cfg = load_config("dcgan", overrides)
+        cyclegan = opts.get("model") == "cyclegan"
+        batch = CG_BATCH if cyclegan else BATCH
+        overrides = {"data.image_size": SIZE, "train.batch_size": batch, "train.mixed_precision": precision,
+                     "train.verbose": 0, **({} if cyclegan else {"net.dim": 64})}
+        extra = _overrides(arm.partition(":")[2])
+        overrides.update({k: v for k, v in extra.items() if not k.startswith(("env.", "bench."))})
+        cfg = load_config("cyclegan" if cyclegan else "dcgan", overrides)
         policy = tr.configure_runtime(cfg)
-        model = tr.build_model(cfg, {"image_shape": [SIZE, SIZE, 3], "n_images": N_IMAGES})
+        if extra.get("bench.from_generator"):
+            _touch_generator_dataset()  # after the thread pools are set: only the allocator setting differs
         t = cfg["train"]
-        ds = make_train_dataset({"image": _images()}, BATCH * t["d_steps"], N_IMAGES // BATCH, seed=0)
+        if cyclegan:
+            a, b = _images(), _images(1)
+            model = tr.build_model(cfg, {"image_shape": [SIZE, SIZE, 3], "n_images": N_IMAGES, "n_a": N_IMAGES,
+                                         "n_b": N_IMAGES, "steps_per_epoch": N_IMAGES // batch,
+                                         "samples": {"a": [], "b": []}})
+            ds = make_train_dataset({"a": a, "b": b}, batch, N_IMAGES // batch, seed=0, image_keys=("a", "b"))
+        else:
+            model = tr.build_model(cfg, {"image_shape": [SIZE, SIZE, 3], "n_images": N_IMAGES})
+            ds = make_train_dataset({"image": _images()}, BATCH * t["d_steps"], N_IMAGES // BATCH, seed=0)
         import tensorflow as tf
 
         th = tf.config.threading
         return model, ds, {"precision": policy, "threads": [th.get_intra_op_parallelism_threads(),
                                                             th.get_inter_op_parallelism_threads()],
                            "spe": int(t["steps_per_execution"] or 1), "jit": bool(t["jit_compile"]),
-                           "images_per_step": BATCH * t["d_steps"]}
+                           "images_per_step": batch * (1 if cyclegan else t["d_steps"])}
     import tensorflow as tf
 
+    if opts.get("model") == "cyclegan":
+        raise ValueError(f"skipped: no '{arm}' arm for --model cyclegan (ours, torch, torch_cl)")
     threads = opts.get("tf_threads") or "tf"
     if threads != "tf":
         from keras_gans.threads import configure_threads
@@ -130,15 +186,22 @@ def _torch_worker(arm, opts, conn):
     except ImportError:
         conn.send(("error", "skipped: torch is not installed (pip install -e '.[bench]')"))
         return
-    from torch_dcgan import TorchDCGAN
-
     if opts["precision"] != "float32":
         conn.send(("error", f"skipped: the PyTorch arm runs float32 only (asked {opts['precision']})"))
         return
-    model = TorchDCGAN(channels_last=arm == "torch_cl", batch=BATCH)
-    it = model.batches(_images())
+    if opts.get("model") == "cyclegan":
+        from torch_cyclegan import TorchCycleGAN
+
+        model = TorchCycleGAN(channels_last=arm == "torch_cl", batch=CG_BATCH)
+        it = model.batches(_images(), _images(1))
+    else:
+        from torch_dcgan import TorchDCGAN
+
+        model = TorchDCGAN(channels_last=arm == "torch_cl", batch=BATCH)
+        it = model.batches(_images())
     conn.send(("ready", {"precision": "float32", "threads": [torch.get_num_threads(), torch.get_num_interop_threads()],
-                         "spe": 1, "jit": False, "images_per_step": BATCH, "torch": torch.__version__}))
+                         "spe": 1, "jit": False, "torch": torch.__version__,
+                         "images_per_step": CG_BATCH if opts.get("model") == "cyclegan" else BATCH}))
     while True:
         cmd = conn.recv()
         if cmd[0] == "stop":
@@ -190,14 +253,20 @@ def cpu_line() -> str:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--arms", default="ours,plain,torch,torch_cl", help="comma-separated arms (see above); "
-                   "'ours:k=v;k=v' for variants (';' separates overrides inside one arm)")
+    p.add_argument("--model", choices=("dcgan", "cyclegan"), default="dcgan", help="dcgan: the course-baseline "
+                   "DCGAN (64 px, batch 64); cyclegan: the `cyclegan` preset's step (64 px, batch 4) vs the same in "
+                   "PyTorch (benchmarks/torch_cyclegan.py; arms ours, torch, torch_cl)")
+    p.add_argument("--arms", default=None, help="comma-separated arms (see above; default ours,plain,torch,torch_cl "
+                   "for dcgan, ours,torch,torch_cl for cyclegan); 'ours:k=v;k=v' for variants (';' separates overrides "
+                   "inside one arm)")
     p.add_argument("--precision", default="float32", help="Keras arms: float32 | mixed_bfloat16 (PyTorch: float32)")
     p.add_argument("--rounds", type=int, default=4, help="rounds; even rounds run the arms in reverse order")
     p.add_argument("--steps", type=int, default=6, help="timed train steps per arm per round")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps per arm first (tracing, allocation)")
     p.add_argument("--tf-threads", default="tf", help="plain/reference arms: 'tf' (TensorFlow's defaults, what a "
                    "plain script gets) or a train.threads value, e.g. auto, 2, [2,1]")
+    p.add_argument("--isa", choices=sorted(ISA_CAPS), default="native", help="cap every arm's instruction set "
+                   "alike: avx2 = ONEDNN_MAX_CPU_ISA=AVX2 + ATEN_CPU_CAPABILITY=avx2 (what an AVX2-only CPU runs)")
     p.add_argument("--env", action="append", default=[], help="KEY=VALUE set in every arm's process (e.g. oneDNN)")
     p.add_argument("--out", help="write OUT.json and OUT.log (e.g. benchmarks/results/compare_float32)")
     args = p.parse_args(argv)
@@ -206,9 +275,11 @@ def main(argv=None):
 
     import yaml
 
+    if args.arms is None:
+        args.arms = "ours,torch,torch_cl" if args.model == "cyclegan" else "ours,plain,torch,torch_cl"
     arms = [a.strip().replace(";", ",") for a in args.arms.split(",") if a.strip()]
-    opts = {"precision": args.precision, "tf_threads": yaml.safe_load(args.tf_threads),
-            "env": dict(e.split("=", 1) for e in args.env)}
+    opts = {"model": args.model, "precision": args.precision, "tf_threads": yaml.safe_load(args.tf_threads),
+            "env": {**ISA_CAPS[args.isa], **dict(e.split("=", 1) for e in args.env)}}
     log_lines: list[str] = []
 
     def say(line=""):
@@ -216,8 +287,13 @@ def main(argv=None):
         log_lines.append(line)
 
     say(f"CPU: {cpu_line()}")
-    say(f"precision: {args.precision} (Keras arms); PyTorch arms float32 | DCGAN 64 px, batch {BATCH} | "
+    what = (f"CycleGAN preset step 64 px, batch {CG_BATCH}" if args.model == "cyclegan" else f"DCGAN 64 px, batch {BATCH}")
+    say(f"precision: {args.precision} (Keras arms); PyTorch arms float32 | {what} | "
         f"{args.rounds} rounds x {args.steps} steps, warm-up {args.warmup} | env {opts['env'] or '-'}")
+    isa = {"tensorflow": effective_isa(opts["env"], "tf")}
+    if any(a.startswith("torch") for a in arms):
+        isa["torch"] = effective_isa(opts["env"], "torch")
+    say(f"--isa {args.isa}: effective ISA " + " | ".join(f"{k}: {v}" for k, v in isa.items()))
     load0 = os.getloadavg()
     say(f"load average before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} on {os.cpu_count()} CPUs"
         + ("  (machine NOT idle: other processes share the cores)" if load0[0] > 0.5 else "  (idle)"))
@@ -256,10 +332,11 @@ def main(argv=None):
                 say(f"{arm}: {msg}")
                 continue
             marks, losses = msg[1], msg[2]
-            (t0, u0, s0), (t1, u1, s1) = marks[0], marks[-1]
+            (t0, u0, s0, f0), (t1, u1, s1, f1) = marks[0], marks[-1]
             n_img = info[arm]["images_per_step"] * (args.steps if info[arm]["spe"] == 1 else (len(marks) - 1) * info[arm]["spe"])
             row["arms"][arm] = {"images_per_s": n_img / (t1 - t0), "wall_s": t1 - t0, "user_s": u1 - u0,
-                                "sys_s": s1 - s0, "images": n_img, "finite": losses is not None}
+                                "sys_s": s1 - s0, "images": n_img, "finite": losses is not None,
+                                "page_faults": f1 - f0}
         row["load_after"] = os.getloadavg()[0]
         rounds.append(row)
         say(f"round {r + 1} (load {row['load']:.2f}->{row['load_after']:.2f}): " + "  ".join(
@@ -271,7 +348,7 @@ def main(argv=None):
 
     summary = {}
     say("")
-    say(f"{'arm':>28} | img/s median (per round) | CPU-s/img (user+sys) | sys share | finite")
+    say(f"{'arm':>28} | img/s median (per round) | CPU-s/img (user+sys) | sys share | faults/img | finite")
     for arm in order:
         rs = [row["arms"][arm] for row in rounds if arm in row["arms"]]
         if not rs:
@@ -279,12 +356,13 @@ def main(argv=None):
         med = statistics.median(x["images_per_s"] for x in rs)
         cpu = sum(x["user_s"] + x["sys_s"] for x in rs) / sum(x["images"] for x in rs)
         sys_share = sum(x["sys_s"] for x in rs) / max(1e-9, sum(x["user_s"] + x["sys_s"] for x in rs))
+        faults = sum(x["page_faults"] for x in rs) / sum(x["images"] for x in rs)
         summary[arm] = {"images_per_s_median": med, "per_round": [x["images_per_s"] for x in rs],
-                        "cpu_s_per_image": cpu, "sys_share": sys_share, "finite": all(x["finite"] for x in rs),
+                        "cpu_s_per_image": cpu, "sys_share": sys_share, "page_faults_per_image": faults, "finite": all(x["finite"] for x in rs),
                         **info[arm]}
         per = ", ".join(f"{x['images_per_s']:.1f}" for x in rs)
         say(f"{arm:>28} | {med:6.1f} ({per}) | {cpu * 1000:6.1f} ms "
-            f"| {100 * sys_share:4.1f} % | {summary[arm]['finite']}")
+            f"| {100 * sys_share:4.1f} % | {faults:7.0f} | {summary[arm]['finite']}")
 
     def paired(a, b):
         rs = [row["arms"][a]["images_per_s"] / row["arms"][b]["images_per_s"] for row in rounds
@@ -308,7 +386,7 @@ def main(argv=None):
                     f"{cpu_ratio:.2f}x per CPU-second" + ("   <- PyTorch's best mode in this run" if b == best_torch else ""))
     load1 = os.getloadavg()
     say(f"load average after: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
-    result = {"cpu": cpu_line(), "precision": args.precision, "batch": BATCH, "image_size": SIZE,
+    result = {"model": args.model, "cpu": cpu_line(), "isa_cap": args.isa, "effective_isa": isa, "precision": args.precision, "batch": BATCH, "image_size": SIZE,
               "rounds": rounds, "summary": summary, "ratios": ratios, "skipped": skipped,
               "load_before": load0, "load_after": load1, "args": vars(args),
               "time": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}

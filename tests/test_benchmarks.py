@@ -74,3 +74,35 @@ def test_torch_arm_trains_the_same_nets():
     assert tuple(arm.g(torch.zeros(4, 100)).shape) == (4, 3, 64, 64)
     d_loss, g_loss = arm.step(next(arm.batches(np.zeros((8, 64, 64, 3), np.uint8))))
     assert np.isfinite(d_loss) and np.isfinite(g_loss)
+
+
+@pytest.mark.slow
+def test_torch_cyclegan_arm_builds_the_cyclegan_preset_nets():
+    """benchmarks/torch_cyclegan.py: the `cyclegan` preset's G and D parameter counts (as Keras builds them) and
+    the score-map shape; one finite step (needs [bench])."""
+    torch = pytest.importorskip("torch", reason="the PyTorch arm needs the [bench] extra")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from torch_cyclegan import TorchCycleGAN
+
+    from keras_gans.config import load_config
+    from keras_gans.nets.patchgan import build_patchgan
+    from keras_gans.nets.resnet import build_resnet_generator
+
+    c = load_config("cyclegan", {"data.image_size": 64})["cyclegan"]
+    g = build_resnet_generator((64, 64, 3), c["g_filters"], c["n_blocks"], fixed_size=True)
+    d = build_patchgan((64, 64, 3), c["d_filters"], c["d_layers"])
+    arm = TorchCycleGAN(batch=2)
+    assert sum(p.numel() for p in arm.g_ab.parameters()) == _count(g) == 1_966_915
+    assert sum(p.numel() for p in arm.d_a.parameters()) == _count(d) == 694_689
+    assert tuple(arm.d_a(torch.zeros(2, 3, 64, 64)).shape) == (2, 1) + tuple(d.output_shape[1:3])
+    x = np.random.default_rng(0).integers(0, 256, (4, 64, 64, 3), dtype=np.uint8)
+    assert all(np.isfinite(arm.step(next(arm.batches(x, x[::-1].copy())))))
+
+
+def test_isa_cap_applies_to_every_arm():
+    """--isa avx2 caps oneDNN (TensorFlow and PyTorch) and PyTorch's ATen alike, before any arm starts."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_compare
+
+    assert bench_compare.ISA_CAPS["avx2"] == {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
+    assert bench_compare.ISA_CAPS["native"] == {}

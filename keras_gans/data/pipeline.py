@@ -2,8 +2,9 @@
 
 Because epoch e's permutation is drawn from a generator seeded by (seed, e), a run resumed at epoch e sees
 exactly the batches an uninterrupted run would have seen. Batches are gathered from the decoded uint8 arrays
-(cheap numpy indexing), scaled to [-1, 1] in TensorFlow, and prefetched so the next batch is ready when a
-train step ends.
+(cheap numpy indexing, through `tf.numpy_function` on a counter, never `Dataset.from_generator`: see
+make_train_dataset), scaled to [-1, 1] in TensorFlow, and prefetched so the next batch is ready when a train step
+ends.
 """
 
 from __future__ import annotations
@@ -41,27 +42,41 @@ def make_train_dataset(
     """
     lengths = {k: len(v) for k, v in arrays.items()}
     paired = len(set(lengths.values())) == 1
+    keys = list(arrays)
+    plans: dict[int, dict] = {}  # epoch -> {key: index batches}; the current epoch (and at most one more)
 
-    def gen():
-        epoch = start_epoch
-        while True:
+    def plan(epoch: int) -> dict:
+        if epoch not in plans:
             if paired:
-                n = next(iter(lengths.values()))
-                for idx in epoch_batches(n, batch_size, steps, seed, epoch):
-                    yield _take(arrays, {k: idx for k in arrays}, flip, image_keys, seed, epoch)
+                batches = epoch_batches(next(iter(lengths.values())), batch_size, steps, seed, epoch)
+                new = {k: batches for k in arrays}
             else:
-                per_key = {
-                    k: epoch_batches(lengths[k], batch_size, steps, seed + 7919 * j, epoch)
-                    for j, k in enumerate(sorted(arrays))
-                }
-                for s in range(steps):
-                    yield _take(arrays, {k: per_key[k][s] for k in arrays}, flip, image_keys, seed, epoch)
-            epoch += 1
+                new = {k: epoch_batches(lengths[k], batch_size, steps, seed + 7919 * j, epoch)
+                       for j, k in enumerate(sorted(arrays))}
+            for old in [e for e in plans if e < epoch]:
+                del plans[old]
+            plans[epoch] = new
+        return plans[epoch]
 
-    signature = {
-        k: tf.TensorSpec((batch_size,) + v.shape[1:], tf.as_dtype(v.dtype)) for k, v in arrays.items()
-    }
-    ds = tf.data.Dataset.from_generator(gen, output_signature=signature)
+    def take(i):
+        """Batch number i of the stream (counted from start_epoch): numpy gathers from the uint8 arrays."""
+        epoch, s = start_epoch + int(i) // steps, int(i) % steps
+        p = plan(epoch)
+        out = _take(arrays, {k: p[k][s] for k in arrays}, flip, image_keys, seed, epoch)
+        return tuple(out[k] for k in keys)
+
+    dtypes = [tf.as_dtype(arrays[k].dtype) for k in keys]
+
+    def load(i):
+        values = tf.numpy_function(take, [i], dtypes, stateful=False)
+        return {k: tf.ensure_shape(v, (batch_size,) + arrays[k].shape[1:]) for k, v in zip(keys, values)}
+
+    # Not Dataset.from_generator: TensorFlow's GeneratorDataset calls mallopt(M_MMAP_THRESHOLD, 128 KiB) for the
+    # whole process (its Python 3.11 memory patch), which turns off glibc's adaptive threshold: every buffer over
+    # 128 KiB (oneDNN's reorders, the step's temporaries) is then mmap'd and unmapped on every step, ~48,000 page
+    # faults per DCGAN step, a fifth of the CPU time in the kernel on AVX2 (docs/speed.md). A counter mapped
+    # through numpy_function yields the same batches without that op.
+    ds = tf.data.Dataset.counter().map(load)
 
     def scale(batch):
         return {k: (tf.cast(v, tf.float32) / 127.5 - 1.0) if k in image_keys else v for k, v in batch.items()}
