@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,3 +71,39 @@ def test_bad_input_is_exactly_one_stderr_line_on_sample_train_transfer(tmp_path)
     # --verbose (or KERAS_GANS_VERBOSE=1) lets TensorFlow's own lines through again
     r = _run([str(ROOT / "cli.py"), "--verbose", "sample", str(empty)])
     assert r.returncode == 2 and len(r.stderr.splitlines()) > 1 and r.stderr.splitlines()[-1].startswith("error: ")
+
+
+def test_legibility_grader_numbers_and_its_data_split():
+    """benchmarks/digit_legibility.py: share read with confidence >= 0.9, class histogram, KL to uniform, verdict;
+    trained only on MNIST digits the package does not ship."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import digit_legibility as dl
+
+    class Reader:  # logits that read image i as digit label[i], confidently unless its first pixel is dark
+        def predict(self, x, batch_size=None, verbose=0):
+            x = np.asarray(x)
+            logits = np.zeros((len(x), 10), np.float32)
+            logits[np.arange(len(x)), np.rint((x[:, 1, 1, 0] + 1) * 4.5).astype(int)] = 1.0
+            logits[x[:, 0, 0, 0] > 0] *= 10.0  # softmax max ~ 0.9999 with 10, ~0.23 with 1
+            return logits
+
+    labels = np.repeat(np.arange(10), 100)
+    images = np.zeros((1000, 28, 28), np.uint8)
+    images[:, 1, 1] = np.round(labels / 9 * 255)
+    images[:950, 0, 0] = 255  # 95 % confident
+    g = dl.grade(Reader(), images)
+    assert g["confident_share"] == 0.95 and g["class_share"] == [0.1] * 10 and abs(g["kl_to_uniform"]) < 1e-9
+    assert g["passes"]
+    images[:, 1, 1] = 255 * (labels >= 5)  # only 0s and 9s read: collapsed to two classes
+    g = dl.grade(Reader(), images)
+    assert g["class_share"][0] == g["class_share"][9] == 0.5 and abs(g["kl_to_uniform"] - np.log(5)) < 1e-6
+    assert not g["passes"] and g["min_class_share"] == 0.0
+    if not (dl.MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("../shared/data/mnist is absent")
+    (x, y), (xs, ys) = dl.load_mnist_split()
+    assert len(x) == len(xs) == 5000 and np.bincount(ys).tolist() == [500] * 10
+    from keras_gans.data.builtin import load_mnist
+
+    shipped = load_mnist().images[..., 0]
+    np.testing.assert_array_equal(np.sort(xs.reshape(5000, -1), axis=0), np.sort(shipped.reshape(5000, -1), axis=0))
+    assert not {a.tobytes() for a in x} & {b.tobytes() for b in shipped}  # the grader never sees a shipped digit
