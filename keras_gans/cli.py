@@ -7,14 +7,15 @@ so `--help` and input errors answer at once.
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from pathlib import Path
 
 import click
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from keras_gans import quiet  # (standard library only: before anything imports TensorFlow)
+
+quiet.install()  # TensorFlow's start-up log lines stay off stderr unless --verbose / KERAS_GANS_VERBOSE=1
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 from keras_gans.commands.common import cli_overrides, is_export  # noqa: E402
@@ -73,8 +74,10 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 @click.group(cls=CLIGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-def main():
+@click.option("--verbose", is_flag=True, help=f"Show TensorFlow's own log lines on stderr (also: {quiet.ENV}=1).")
+def main(verbose):
     """keras_gans: train, sample, evaluate and export the classic GAN family."""
+    quiet.set_verbose(verbose)
 
 
 @main.command(cls=HintedCommand)
@@ -132,7 +135,10 @@ def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resu
 @click.option("--truncation", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True, metavar="PSI",
               help="Truncation trick: z -> PSI * z (towards the mean latent); lower = cleaner, less varied images.")
 @click.option("--best", is_flag=True, help="A run directory's best checkpoint (RUN/best, kept with eval.every).")
-def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, vary, z_std, truncation, best):
+@click.option("--cell", type=click.IntRange(0, 1024), default=64, show_default=True, metavar="PX",
+              help="Enlarge images smaller than PX (nearest neighbour, whole factors) so a grid reads at its natural "
+                   "size; 0 keeps the raw size.")
+def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, vary, z_std, truncation, best, cell):
     """Write a grid of N samples from a run directory or a SavedModel export (conditional: chosen labels)."""
     import numpy as np
 
@@ -192,7 +198,7 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
 
             apply_truncation(model, truncation)
         images = model.sample_from_seeds(seeds, **inputs) if metas else model.sample_from_seeds(seeds)
-    save_grid(out, images, nrow=nrow)
+    save_grid(out, images, nrow=nrow, min_cell=cell)
     click.echo(f"wrote {len(images)} samples to {out}")
 
 

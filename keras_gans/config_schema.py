@@ -108,6 +108,7 @@ DEFAULTS: dict[str, Any] = {
     "callbacks": {
         "sample_every": 1,  # epochs between sample grids
         "n_samples": 64,  # images in each grid (a square number is best)
+        "grid_cell": 64,  # cells of sample grids smaller than this (px) are enlarged, nearest neighbour; 0 = raw size
         "checkpoint_every": 1,  # epochs between checkpoints
         "keep_checkpoints": 3,
         "log_every": 10,  # steps between rows of steps.csv (per-step curves)

@@ -65,6 +65,7 @@ RANGES = {
     "watchdog.nan_lr_factor": (0, 1, False, True),
     "watchdog.nan_retries": (0, None, True, True),
     "eval.n": (2, None, True, True),
+    "callbacks.grid_cell": (0, 1024, True, True),
     "augment.p": (0, 1, True, True),
     "augment.target": (0, 1, True, True),
     "augment.translation_ratio": (0, 0.5, True, True),

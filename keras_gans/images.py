@@ -51,11 +51,26 @@ def resize_uint8(images, size: int) -> np.ndarray:
     return tf.cast(tf.clip_by_value(tf.round(x), 0.0, 255.0), tf.uint8).numpy()
 
 
-def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, pad_value: int = 255) -> np.ndarray:
-    """Tile uint8 images [N, H, W, C] into one image; nrow images per row (square by default)."""
+READABLE_CELL = 64  # sample grids: cells smaller than this are enlarged to at least it (callbacks.grid_cell, --cell)
+
+
+def cell_scale(h: int, w: int, min_cell: int) -> int:
+    """The whole factor that brings an h x w image to >= min_cell px on its shorter side (1: already big enough,
+    or min_cell 0 = raw size)."""
+    return max(1, math.ceil(min_cell / min(h, w))) if min_cell and min(h, w) < min_cell else 1
+
+
+def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, pad_value: int = 255,
+              min_cell: int = 0) -> np.ndarray:
+    """Tile uint8 images [N, H, W, C] into one image; nrow images per row (square by default). With min_cell, images
+    smaller than min_cell px are enlarged by a whole factor, nearest neighbour (every pixel a crisp k x k block:
+    nothing is invented), while the separators stay `pad` px thin; 0 keeps the raw size."""
     images = np.asarray(images)
     if images.dtype != np.uint8:
         images = to_uint8(images)
+    k = cell_scale(images.shape[1], images.shape[2], min_cell) if images.ndim == 4 and len(images) else 1
+    if k > 1:
+        images = np.repeat(np.repeat(images, k, axis=1), k, axis=2)
     n, h, w, c = images.shape
     ncol = nrow or int(math.ceil(math.sqrt(n)))
     nrows = int(math.ceil(n / ncol))
@@ -77,6 +92,8 @@ def save_png(path: str | Path, image: np.ndarray) -> Path:
     return save_image(path, np.asarray(image))
 
 
-def save_grid(path: str | Path, images, nrow: int | None = None, quality: int = 95) -> Path:
-    """A grid of images, in the format path's extension names (png, jpg/jpeg, webp), through io_utils.save_image."""
-    return save_image(path, make_grid(images, nrow=nrow), quality=quality)
+def save_grid(path: str | Path, images, nrow: int | None = None, quality: int = 95,
+              min_cell: int = READABLE_CELL) -> Path:
+    """A grid of images, cells enlarged to >= min_cell px (0 = raw size), in the format path's extension names
+    (png, jpg/jpeg, webp), through io_utils.save_image."""
+    return save_image(path, make_grid(images, nrow=nrow, min_cell=min_cell), quality=quality)

@@ -26,7 +26,9 @@ def test_train_sample_export_on_real_digits(tmp_path, digits_dir):
     res = run_cli("sample", run, "--n", 64, "--out", tmp_path / "g.png")
     assert res.exit_code == 0, res.output
     grid = np.asarray(Image.open(tmp_path / "g.png"))
-    assert grid.shape[:2] == (8 * 18 + 2, 8 * 18 + 2)  # an 8x8 grid of 16 px images with 2 px padding
+    # an 8x8 grid of 16 px images, each enlarged 4x (nearest neighbour) to 64 px, with thin 2 px separators
+    assert grid.shape[:2] == (8 * 66 + 2, 8 * 66 + 2)
+    np.testing.assert_array_equal(grid[2:66, 2:66], np.kron(grid[2:66:4, 2:66:4], np.ones((4, 4), np.uint8)))
 
     res = run_cli("sample", tmp_path / "sm" / "dcgan", "--n", 64, "--out", tmp_path / "g2.png")
     assert res.exit_code == 0, res.output

@@ -166,14 +166,14 @@ def test_train_acgan_smoke_then_sample_with_conditions(tmp_path):
     for k in ("d_hair_loss", "d_eyes_loss", "hair_acc_fake", "eyes_acc_real", "g_hair_loss"):
         assert k in hist[0]
     grid = np.asarray(Image.open(run / "samples" / "epoch_0001.png"))
-    assert grid.shape[0] == 12 * 18 + 2  # one row per hair colour
+    assert grid.shape[0] == 12 * 66 + 2  # one row per hair colour (16 px cells enlarged to 64)
     info = json.loads((run / "data_info.json").read_text())
     assert [c["name"] for c in info["conditions"]] == ["hair", "eyes"] and len(info["conditions"][1]["classes"]) == 11
     r = _cli("sample", str(run), "--hair", "blonde", "--eyes", "blue", "--n", "4", "--out", str(tmp_path / "a.png"))
     assert r.returncode == 0, r.stderr[-2000:]
     r = _cli("sample", str(run), "--vary", "hair", "--n", "3", "--cond", "eyes=red", "--out", str(tmp_path / "b.png"))
     assert r.returncode == 0, r.stderr[-2000:]
-    assert np.asarray(Image.open(tmp_path / "b.png")).shape[:2] == (12 * 18 + 2, 3 * 18 + 2)
+    assert np.asarray(Image.open(tmp_path / "b.png")).shape[:2] == (12 * 66 + 2, 3 * 66 + 2)
     export = tmp_path / "sm" / "acgan"
     r = _cli("sample", str(export), "--hair", "red", "--n", "2", "--out", str(tmp_path / "c.png"))
     assert r.returncode == 0, r.stderr[-2000:]
@@ -182,7 +182,7 @@ def test_train_acgan_smoke_then_sample_with_conditions(tmp_path):
     # interpolate keeps each row's condition fixed: the latent walk alone changes along a row
     r = _cli("interpolate", str(run), "--pairs", "2", "--steps", "4", "--out", str(tmp_path / "i.png"))
     assert r.returncode == 0, r.stderr[-2000:]
-    assert np.asarray(Image.open(tmp_path / "i.png")).shape[:2] == (2 * 18 + 2, 4 * 18 + 2)
+    assert np.asarray(Image.open(tmp_path / "i.png")).shape[:2] == (2 * 66 + 2, 4 * 66 + 2)
     from keras_gans.train import load_run
 
     _, model, _ = load_run(run)

@@ -84,8 +84,8 @@ def test_run_directory_contents(tmp_path):
     from PIL import Image
 
     grid = np.asarray(Image.open(run / "samples" / "epoch_0002.png"))
-    # 16 samples of 16 px in a 4x4 grid with 2 px padding: 4*18+2 = 74
-    assert grid.shape[:2] == (74, 74)
+    # 16 samples of 16 px enlarged to 64 px (callbacks.grid_cell) in a 4x4 grid with 2 px padding: 4*66+2 = 266
+    assert grid.shape[:2] == (266, 266)
     assert grid.std() > 5  # not a blank image
     rows = list(csv.DictReader(open(run / "history.csv")))
     assert len(rows) == 2 and {"d_loss", "g_loss", "d_real", "d_fake", "sample_diversity"} <= set(rows[0])

@@ -219,7 +219,7 @@ def test_tiny_training_run(trained):
     assert float(rows[0]["lr"]) == pytest.approx(2e-4)
     assert int(model.pool_a_count.numpy()) == 3  # 4 steps x 2 fakes filled the pool of 3
     grid = np.asarray(Image.open(run_dir / "samples" / "epoch_0002.png"))
-    assert grid.shape == (2 * 18 + 2, 6 * 18 + 2, 3)  # 2 rows: A, A->B, A->B->A, B, B->A, B->A->B
+    assert grid.shape == (2 * 66 + 2, 6 * 66 + 2, 3)  # 2 rows: A, A->B, A->B->A, B, B->A, B->A->B (16 px cells x4)
     info = json.loads((run_dir / "data_info.json").read_text())
     assert info["steps_per_epoch"] == 2 and len(info["samples"]["a"]) == 2
 

@@ -64,7 +64,8 @@ def test_interpolate_rows_run_between_sample_endpoints(tiny_run, tmp_path):
     from keras_gans.train import load_run
 
     out = tmp_path / "interp.png"
-    r = CliRunner().invoke(main, ["interpolate", str(tiny_run), "--steps", "5", "--pairs", "3", "--out", str(out)])
+    r = CliRunner().invoke(main, ["interpolate", str(tiny_run), "--steps", "5", "--pairs", "3", "--out", str(out),
+                                  "--cell", "0"])  # the raw size: 16 px cells
     assert r.exit_code == 0, r.output
     grid = np.asarray(Image.open(out))
     _, model, _ = load_run(tiny_run)

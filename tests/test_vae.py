@@ -138,12 +138,13 @@ def test_cli_train_writes_samples_recon_grid_and_schedule(tiny_run):
                                                  rel=1e-3)
 
     grid = np.asarray(Image.open(run / "samples" / "recon_epoch_0003.png"))
-    assert grid.shape == (4 * 18 + 2, 8 * 18 + 2)  # 12 images, 8 a row: originals over reconstructions, 2 row pairs
+    assert grid.shape == (4 * 66 + 2, 8 * 66 + 2)  # 12 images, 8 a row: originals over reconstructions, 2 row pairs
     cfg, model, epoch = load_run(run)
     assert epoch == 3 and len(model.holdout_images()) == round(0.05 * 1797)
     originals = model.holdout_images()[spread(len(model.holdout_images()), 12)]
-    np.testing.assert_array_equal(grid[2:18, 2:18], originals[0][..., 0])  # row 1: an original
-    np.testing.assert_array_equal(grid[2 + 36 : 18 + 36, 2 + 18 : 18 + 18], originals[9][..., 0])  # row 3, col 2
+    # 16 px cells enlarged 4x to 64 px: every 4th pixel of a cell is the image
+    np.testing.assert_array_equal(grid[2:66:4, 2:66:4], originals[0][..., 0])  # row 1: an original
+    np.testing.assert_array_equal(grid[2 + 132 : 66 + 132 : 4, 2 + 66 : 66 + 66 : 4], originals[9][..., 0])  # row 3, col 2
     recon = model.reconstruction_grid(originals)
     np.testing.assert_array_equal(grid, recon[..., 0])  # the restored model redraws the same grid
 

@@ -232,7 +232,10 @@ def train_classifier(data, out, image_size, channels, epochs, batch_size, test_f
 @click.option("--cond", "cond_items", multiple=True, metavar="NAME=VALUE", help="Hold any condition fixed, e.g. hair=red.")
 @click.option("--z-std", "z_std", type=float, metavar="SIGMA",
               help="Endpoints z ~ N(0, SIGMA^2), as `sample --z-std` (default: the run's net.z_std).")
-def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label, labels, cond_items, z_std):
+@click.option("--cell", type=click.IntRange(0, 1024), default=64, show_default=True, metavar="PX",
+              help="Enlarge images smaller than PX (nearest neighbour, whole factors) so a grid reads at its natural "
+                   "size; 0 keeps the raw size.")
+def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label, labels, cond_items, z_std, cell):
     """Walk the latent space between pairs of points: one row per pair, STEPS images per row (conditions fixed).
     The endpoints are the latents `sample` draws for the same seeds and sigma, so a row starts and ends on them."""
     import numpy as np
@@ -277,7 +280,7 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
     except (ValueError, TypeError) as e:
         raise UserError(f"interpolate needs a generator fed by a latent vector alone; the '{cfg['model']}' family "
                         f"needs more inputs ({str(e).splitlines()[0][:120]})") from None
-    save_grid(out, images, nrow=steps)
+    save_grid(out, images, nrow=steps, min_cell=cell)
     what = f"from seed {from_seed} to seed {to_seed}" if from_seed is not None else f"{pairs} {method} interpolations"
     click.echo(f"wrote {what} in {steps} steps (epoch {epoch}) to {out}")
 
@@ -290,7 +293,10 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
 @click.option("--allow-mismatch", is_flag=True,
               help="Tabulate eval.json metrics measured under different conditions (n, data, features, resize, "
                    "truncation) instead of refusing; the conditions column says how each was measured.")
-def compare(runs, out, n, seed, allow_mismatch):
+@click.option("--cell", type=click.IntRange(0, 1024), default=64, show_default=True, metavar="PX",
+              help="Enlarge images smaller than PX (nearest neighbour, whole factors) so a grid reads at its natural "
+                   "size; 0 keeps the raw size.")
+def compare(runs, out, n, seed, allow_mismatch, cell):
     """Side by side: each run's samples on the same seeds (one figure), a table of their eval.json metrics, and
     (runs that differ only in train.seed) mean ± std over seeds (summary.md/.csv, spread.png)."""
     import csv
@@ -334,7 +340,7 @@ def compare(runs, out, n, seed, allow_mismatch):
     for r in runs:
         cfg, model, epoch = load_run(r)
         grids.append((f"{Path(r).name}\n{cfg['name']} ({cfg['model']}, {cfg['loss']['type']}), epoch {epoch}",
-                      make_grid(model.sample_from_seeds(seeds))))
+                      make_grid(model.sample_from_seeds(seeds), min_cell=cell)))
         row = {"run": Path(r).name, "model": cfg["name"], "epoch": epoch, "train_seed": cfg["train"]["seed"]}
         if r in evals:
             e = evals[r]
@@ -345,14 +351,17 @@ def compare(runs, out, n, seed, allow_mismatch):
             if diff:
                 row["conditions"] = " ".join(f"{k}={v}" for k, v in c.items() if k not in ("data", "features_sha256"))
         rows.append(row)
-    cols = len(grids)
-    fig, axes = plt.subplots(1, cols, figsize=(3.2 * cols, 3.6), squeeze=False)
+    cols, dpi = len(grids), 110
+    # each panel at least as wide as its grid's pixels (drawn nearest neighbour): the figure shows every pixel
+    side = max(3.2, max(max(g.shape[:2]) for _, g in grids) / dpi * 1.1)
+    fig, axes = plt.subplots(1, cols, figsize=(side * cols, side + 0.4), squeeze=False)
     for ax, (title, g) in zip(axes[0], grids):
-        ax.imshow(g[..., 0] if g.shape[-1] == 1 else g, cmap="gray" if g.shape[-1] == 1 else None, vmin=0, vmax=255)
+        ax.imshow(g[..., 0] if g.shape[-1] == 1 else g, cmap="gray" if g.shape[-1] == 1 else None, vmin=0, vmax=255,
+                  interpolation="nearest")
         ax.set_title(title, fontsize=8)
         ax.axis("off")
     fig.tight_layout()
-    save_figure(fig, out / "compare.png", dpi=110)
+    save_figure(fig, out / "compare.png", dpi=dpi)
     fields = list(dict.fromkeys(k for row in rows for k in row))
 
     def fmt(v):

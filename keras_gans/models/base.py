@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from keras_gans.models.latent import scale_latent, seeds_to_latent  # noqa: F401  (their old home; callers import them here)
 from keras_gans.optimizers import make_optimizer  # noqa: F401  (its old home)
+from keras_gans.images import READABLE_CELL
 
 
 def replica_info():
@@ -56,6 +57,8 @@ class GenerativeModel(keras.Model):
         self.image_shape = tuple(data_info["image_shape"])
         self.seed = int(cfg["train"]["seed"])
         self.sync_bn = cfg["train"]["strategy"] != "default"
+        # sample grids written during training (RUN/samples): cells enlarged to >= this many px (0 = raw size)
+        self.grid_cell = int(cfg.get("callbacks", {}).get("grid_cell", READABLE_CELL) or 0)
         # Counts train steps; seeds the stateless noise. Checkpointed with the model.
         self.step_counter = self.add_weight(
             name="step_counter", shape=(), dtype="int64", initializer="zeros", trainable=False,

@@ -308,7 +308,7 @@ class ConditionalGAN(GAN):
         rows = head.k if head.k <= 16 else 8
         cols = max(1, n // rows)
         images, cols = self.grid_images(self.sample_inputs(cols), rows=rows)
-        return make_grid(images, nrow=cols), images
+        return make_grid(images, nrow=cols, min_cell=self.grid_cell), images
 
     def sample_from_seeds(self, seeds, **conditions) -> np.ndarray:
         seeds = np.asarray(seeds, np.int64)

@@ -279,7 +279,7 @@ class CycleGAN(GenerativeModel):
             return make_grid(blank), blank[:0]
         cols = [to_uint8(np.asarray(x)[:k]) for x in self.cycle_rows()]
         tiles = np.stack(cols, axis=1).reshape((-1,) + cols[0].shape[1:])
-        return make_grid(tiles, nrow=6), np.concatenate([cols[1], cols[4]])
+        return make_grid(tiles, nrow=6, min_cell=self.grid_cell), np.concatenate([cols[1], cols[4]])
 
     def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
         """One SavedModel, both directions: `serving_default` = photo -> style as image bytes (image_bytes string

@@ -72,7 +72,7 @@ class LatentSampler:
 
     def sample_panel(self, n: int):
         images = to_uint8(self.generate(self.sample_inputs(n), training=False))
-        return make_grid(images), images
+        return make_grid(images, min_cell=self.grid_cell), images
 
     def sample_from_seeds(self, seeds, **conditions) -> np.ndarray:
         """uint8 images, image i from latent seed seeds[i]: the same pixels as the export's `generate` signature."""

@@ -160,6 +160,6 @@ class VAE(LatentSampler, GenerativeModel):
 
     def reconstruction_grid(self, images_u8: np.ndarray) -> np.ndarray:
         x = from_uint8(images_u8)
-        return recon_grid(images_u8, to_uint8(self.reconstruct(x, training=False)))
+        return recon_grid(images_u8, to_uint8(self.reconstruct(x, training=False)), min_cell=self.grid_cell)
 
 

@@ -22,8 +22,8 @@ def spread(n: int, k: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, k).round().astype(int))
 
 
-def recon_grid(originals_u8: np.ndarray, recon_u8: np.ndarray, ncol: int = 8) -> np.ndarray:
-    """Rows of originals, each directly over the row of their reconstructions."""
+def recon_grid(originals_u8: np.ndarray, recon_u8: np.ndarray, ncol: int = 8, min_cell: int = 0) -> np.ndarray:
+    """Rows of originals, each directly over the row of their reconstructions (cells enlarged to >= min_cell px)."""
     n = len(originals_u8)
     ncol = max(1, min(ncol, n))
     pad = (-n) % ncol
@@ -33,7 +33,7 @@ def recon_grid(originals_u8: np.ndarray, recon_u8: np.ndarray, ncol: int = 8) ->
     rows = []
     for i in range(0, len(originals_u8), ncol):
         rows += [originals_u8[i : i + ncol], recon_u8[i : i + ncol]]
-    return make_grid(np.concatenate(rows), nrow=ncol)
+    return make_grid(np.concatenate(rows), nrow=ncol, min_cell=min_cell)
 
 
 class KLSchedule(keras.callbacks.Callback):
