@@ -72,10 +72,12 @@ def cyc(exports):
 
 
 @pytest.mark.parametrize("data, message", [
-    (["abc", 4], "the seed must be a whole number, got 'abc'"),
-    ([1, "x"], "the grid size must be a whole number from 1 to 256, got 'x'"),
-    ([1, 100000], "the grid size must be a whole number from 1 to 256"),
-    ([-3, 4], "the seed must be a whole number from 0"),
+    (["abc", 4, 1.0], "the seed must be a whole number, got 'abc'"),
+    ([1, "x", 1.0], "the grid size must be a whole number from 1 to 256, got 'x'"),
+    ([1, 100000, 1.0], "the grid size must be a whole number from 1 to 256"),
+    ([-3, 4, 1.0], "the seed must be a whole number from 0"),
+    ([1, 4, "abc"], "truncation must be a number in [0, 1]"),
+    ([1, 4, 1.5], "truncation must be in [0, 1]"),
 ])
 def test_bad_values_get_the_reason_and_one_log_line(latent, capfd, data, message):
     capfd.readouterr()
@@ -88,7 +90,7 @@ def test_bad_values_get_the_reason_and_one_log_line(latent, capfd, data, message
 
 
 def test_sync_api_answers_400_for_a_user_error_and_404_for_an_unknown_name(latent):
-    r = requests.post(f"{latent.base}/run/generate", json={"data": ["abc", 4]}, timeout=60)
+    r = requests.post(f"{latent.base}/run/generate", json={"data": ["abc", 4, 1.0]}, timeout=60)
     assert r.status_code == 400 and "the seed must be a whole number" in r.json()["error"], r.text
     r = requests.post(f"{latent.base}/call/no_such_api", json={"data": [1]}, timeout=60)
     assert r.status_code == 404 and "no_such_api" in r.json()["error"], r.text  # was HTTP 500
@@ -97,7 +99,7 @@ def test_sync_api_answers_400_for_a_user_error_and_404_for_an_unknown_name(laten
 
 
 def test_grid_cells_are_at_least_64_px(latent):
-    event, payload = latent.call("generate", [2, 9])
+    event, payload = latent.call("generate", [2, 9, 1.0])
     assert event == "complete", payload
     grid = np.asarray(Image.open(payload[0]["path"]))
     k = 4  # 16 px cells shown 4x
