@@ -8,10 +8,12 @@ On the 50 test photos (testB), each translated at its own size (256 px):
 - **called prints**: a print-vs-photo CNN of our own judges the *centre square* of each output (70 % of the shorter
   side: no margin, frame or cartouche cue) at 128 px. Its positives are interior crops of the training prints; its
   negatives are the training photos *and the same photos made to look like failed translations* (blurred to ~32 px
-  and back, pixelated, mottled with coloured noise, faded towards paper, JPEG-blocked, or soft, mottled and pale at once:
+  and back, pixelated, mottled with coloured noise, speckled at 64 px and blown up, faded towards paper, JPEG-blocked,
+  or soft, mottled and pale at once:
   keras_gans/metrics/translation.py), and photos, sharp or degraded, recoloured to a print's palette, so only
   print-like structure scores (not a palette). Every view, print or photo, is first
-  brought down to a random 56-128 px and back up, so sharpness is no cue either (the prints are ~120 px thumbnails).
+  brought down to a random 64-128 px and back up, so sharpness is no cue either (the prints are ~120 px thumbnails:
+  their centre views hold only 50-100 px of detail).
   It reports its own accuracy on the held-out prints (testA), photos (testB) and degraded test photos;
 - **edge corr**: median Pearson correlation of grayscale Sobel magnitudes, photo against output, at 256 px;
 - **border bands**: outputs with a light, flat outer band (8 % of the side) on two sides or more, and how many of
@@ -49,12 +51,13 @@ def load_raw(folder: Path) -> tuple[list[np.ndarray], list[str]]:
 
 
 def random_view(img: np.ndarray, rng: np.random.Generator, margin: float = 0.1) -> np.ndarray:
-    """A random square from the interior (`margin` of each side left out) at VIEW px, through a random 56-128 px."""
+    """A random square from the interior (`margin` of each side left out; 70-100 % of its shorter side, as the
+    70 % centre view the grades use) at VIEW px, through a random 64-128 px."""
     from PIL import Image
 
     h, w = img.shape[:2]
     y0, y1, x0, x1 = round(margin * h), h - round(margin * h), round(margin * w), w - round(margin * w)
-    s = int(min(y1 - y0, x1 - x0) * rng.uniform(0.6, 1.0))
+    s = int(min(y1 - y0, x1 - x0) * rng.uniform(0.7, 1.0))
     top, left = int(rng.integers(y0, y1 - s + 1)), int(rng.integers(x0, x1 - s + 1))
     crop = img[top:top + s, left:left + s]
     if rng.random() < 0.5:
@@ -63,7 +66,7 @@ def random_view(img: np.ndarray, rng: np.random.Generator, margin: float = 0.1) 
 
 
 def resolution_jitter(crop, rng, Image) -> np.ndarray:
-    r = int(rng.integers(56, VIEW + 1))
+    r = int(rng.integers(64, VIEW + 1))
     small = Image.fromarray(crop).resize((r, r), Image.Resampling.BOX if crop.shape[0] > r else Image.Resampling.BILINEAR)
     return np.asarray(small.resize((VIEW, VIEW), Image.Resampling.BILINEAR))
 

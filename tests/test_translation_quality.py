@@ -49,7 +49,9 @@ def test_mottle_adds_coloured_blotches():
     assert out.std(axis=(0, 1)).min() > 8  # blotches in every channel
     chroma = out - out.mean(-1, keepdims=True)
     assert np.abs(chroma).mean() > 5  # coloured, not grey
-    assert edge_energy(out.astype(np.uint8)) < edge_energy(textured())  # blotchy, not fine texture
+    n = out - out.mean(axis=(0, 1))
+    neighbour = (n[:, :-1] * n[:, 1:]).mean() / (n * n).mean()
+    assert neighbour > 0.5  # blotches spread over several pixels, not per-pixel noise
 
 
 def test_fade_goes_towards_paper_and_loses_contrast():
@@ -129,3 +131,15 @@ def test_checkerboard_sees_a_faint_grid():
     score = T.checkerboard(imgs)
     assert score[0] < 10
     assert score[1] > 30 and score[2] > 30
+
+
+def test_speckle_is_grain_at_the_small_size():
+    img = textured(5, 256)
+    rng = np.random.default_rng(0)
+    out = T.speckle(img, rng, small=64, amount=30.0, nearest=True).astype(np.float32)
+    blocks = out.reshape(64, 4, 64, 4, 3)
+    assert np.all(blocks.max(axis=(1, 3)) == blocks.min(axis=(1, 3)))  # nearest: 4x4 blocks of one colour
+    clean = T.blur(img, 64).astype(np.float32)
+    assert np.abs(out - clean).mean() > 15  # grain of about the given strength on the 64 px picture
+    soft = T.speckle(img, rng, small=64, amount=30.0).astype(np.float32)
+    assert np.abs(np.diff(soft, axis=1)).mean() < np.abs(np.diff(out, axis=1)).mean()

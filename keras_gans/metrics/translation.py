@@ -1,7 +1,8 @@
 """Measures for an image-to-image translator (photo -> print) that a smear cannot pass.
 
 - `degrade`: photos made to look like failed translations (blurred to ~32 px and back, pixelated, mottled with
-  coloured noise, faded towards paper, JPEG-blocked, or soft, mottled and pale at once), and `recolour`: a photo in a
+  coloured noise, speckled at 64 px, faded towards paper, JPEG-blocked, or soft, mottled and pale at once), and
+  `recolour`: a photo in a
   print's colours. They are the negatives of the print-vs-photo grader (benchmarks/ukiyoe_quality.py), so that it
   cannot call an image a print for being soft, blotchy, pale or in a print's palette;
 - `central_view`: the centre square of an image (no margin or frame cue) at the grader's size;
@@ -20,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 PAPER = np.array([236, 224, 196], np.float32)  # the colour of an aged print's paper
-DEGRADATIONS = ("blur", "pixelate", "mottle", "fade", "jpeg", "mix")
+DEGRADATIONS = ("blur", "pixelate", "mottle", "speckle", "fade", "jpeg", "mix")
 
 
 def _resize(img: np.ndarray, w: int, h: int, resample=Image.Resampling.BILINEAR) -> np.ndarray:
@@ -43,16 +44,28 @@ def pixelate(img: np.ndarray, block: int = 8) -> np.ndarray:
 
 
 def mottle(img: np.ndarray, rng: np.random.Generator, amount: float = 20.0) -> np.ndarray:
-    """Softened (to 64 px) and covered with blotches of coloured noise at two scales (cells of ~1/16 and ~1/48 of
-    the image): the colour-mottled look of an under-trained CycleGAN."""
+    """Softened (to 64 px) and covered with coloured noise at two scales: blotches (cells of 1/16 of the image) and
+    speckle at the 64 px grid: the colour-mottled look of an under-trained 64 px CycleGAN blown up."""
     h, w = img.shape[:2]
     out = blur(img, 64).astype(np.float32)
-    for cells, amp in ((16, amount), (48, amount * 0.7)):
+    for cells, amp in ((16, amount), (64, amount)):
         noise = rng.normal(0.0, 1.0, (cells, cells, 3)).astype(np.float32)
         up = np.stack([np.asarray(Image.fromarray(noise[..., c], mode="F").resize((w, h), Image.Resampling.BICUBIC))
                        for c in range(3)], -1)
         out += amp * up
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def speckle(img: np.ndarray, rng: np.random.Generator, small: int = 64, amount: float = 25.0,
+            nearest: bool = False) -> np.ndarray:
+    """Down to `small` px, per-pixel coloured noise there, and back up (bilinear, or blocky with nearest=True): the
+    speckled, grainy look of a small generator's output blown up to the photo's size."""
+    h, w = img.shape[:2]
+    s = small / min(h, w)
+    low = _resize(img, max(1, round(w * s)), max(1, round(h * s)), Image.Resampling.BOX).astype(np.float32)
+    low += rng.normal(0.0, amount, low.shape) + rng.normal(0.0, amount * 0.7, low.shape[:2] + (1,))
+    low = np.clip(np.round(low), 0, 255).astype(np.uint8)
+    return _resize(low, w, h, Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR)
 
 
 def fade(img: np.ndarray, amount: float = 0.55) -> np.ndarray:
@@ -93,6 +106,8 @@ def degrade(img: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
         return pixelate(img, max(2, round(min(img.shape[:2]) / rng.uniform(16, 40))))
     if kind == "mottle":
         return mottle(img, rng, float(rng.uniform(12, 30)))
+    if kind == "speckle":
+        return speckle(img, rng, int(rng.integers(40, 81)), float(rng.uniform(12, 35)), bool(rng.random() < 0.5))
     if kind == "fade":
         return fade(blur(img, int(rng.integers(48, 97))), float(rng.uniform(0.4, 0.7)))
     if kind == "jpeg":
