@@ -115,7 +115,7 @@ def main():
     head = "| recipe | CPU min | epochs | " + " | ".join(n for _, n in task["columns"]) + " |"
     lines = [head, "|" + "---|" * (3 + len(task["columns"]))]
     for r in rows:
-        vals = ["n/a" if r[k] is None else f"{r[k]:.3f}" for k, _ in task["columns"]]
+        vals = ["n/a" if r[k] is None else str(r[k]) if isinstance(r[k], int) else f"{r[k]:.3f}" for k, _ in task["columns"]]
         lines.append(f"| {r['recipe']} | {r['cpu_min']:.1f} | {r['epochs']} | " + " | ".join(vals) + " |")
     (out / f"recipe_{a.task}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -139,7 +139,8 @@ def figure(rows, task, path: Path):
         grid = sorted((Path(r["run"]) / "samples").glob("epoch_*.png"))[-1]
         ax.imshow(Image.open(grid))
         ax.set_axis_off()
-        nums = [f"{n} {'n/a' if r[k] is None else format(r[k], '.2f')}" for k, n in task["columns"]]
+        nums = [f"{n} {'n/a' if r[k] is None else r[k] if isinstance(r[k], int) else format(r[k], '.2f')}"
+                for k, n in task["columns"]]
         nums = "\n".join(", ".join(nums[i:i + 3]) for i in range(0, len(nums), 3))
         ax.set_title(f"{r['recipe']}\n{r['cpu_min']:.0f} CPU min, {r['epochs']} epochs\n{nums}", fontsize=9)
     fig.tight_layout()

@@ -210,7 +210,8 @@ def sheet(path: Path, photos, names, folders, idx, labels):
     """Rows: one test photo each; columns: the photo, then each folder's output, all at 256 px."""
     from PIL import Image, ImageDraw
 
-    cols = [photos] + [[np.asarray(Image.open(Path(f) / n).convert("RGB")) for n in names] for f in folders]
+    cols = [{i: photos[i] for i in idx}] + [{i: np.asarray(Image.open(Path(f) / names[i]).convert("RGB")) for i in idx}
+                                           for f in folders]
     s, pad, head = 256, 4, 22
     im = Image.new("RGB", (len(cols) * (s + pad) + pad, len(idx) * (s + pad) + pad + head), "white")
     d = ImageDraw.Draw(im)
