@@ -222,7 +222,10 @@ def sheet(path: Path, photos, names, folders, idx, labels):
             tile = Image.fromarray(T.central_view(col[i], s, 1.0))
             im.paste(tile, (pad + c * (s + pad), head + pad + r * (s + pad)))
     path.parent.mkdir(parents=True, exist_ok=True)
-    im.save(path, optimize=True)
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        im.save(path, quality=88)
+    else:  # a 256-colour palette: a docs-sized PNG
+        im.quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 def main():
