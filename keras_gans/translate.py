@@ -1,5 +1,7 @@
-"""Image-to-image translation at any size: the working size a generator trained at `size` runs at, and the
-resize -> translate -> resize-back path that `transfer`, the CycleGAN model and its export share."""
+"""Image-to-image translation at any size: the working size a generator runs at, and the resize -> translate ->
+resize-back path that `transfer`, the CycleGAN model and its export share. The working size is the scale the model
+saw its photos at in training (CycleGAN: cyclegan.work_size, by default load_size, else data.image_size), so the
+strokes come out at the size G learned them, whatever the input's resolution."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ from keras_gans.images import from_uint8, to_uint8_tensor
 
 
 def working_size(h, w, size: int, max_ratio: float = 4.0):
-    """The size G runs at for an h x w input: shorter side = the training size (so strokes have the scale G learned),
-    aspect kept, the longer side capped at max_ratio * size, both rounded to a multiple of 4."""
+    """The size G runs at for an h x w input: shorter side = `size` (the working size: strokes at the scale G
+    learned), aspect kept, the longer side capped at max_ratio * size, both rounded to a multiple of 4."""
     h = tf.cast(h, tf.float32)
     w = tf.cast(w, tf.float32)
     scale = tf.minimum(size / tf.minimum(h, w), max_ratio * size / tf.maximum(h, w))

@@ -127,6 +127,18 @@ def resize_image(img: Image.Image, size: int, mode: str = "crop") -> Image.Image
     return canvas
 
 
+def interior(img: Image.Image, margin: float) -> Image.Image:
+    """The image without `margin` (a fraction) of its width and height on each side: the picture of a print
+    without its paper margin, frame line and most of its border text. margin=0 returns the image itself."""
+    if not margin:
+        return img
+    if not 0 <= margin < 0.5:
+        raise UserError(f"an interior margin must be in [0, 0.5), got {margin!r}")
+    w, h = img.size
+    dx, dy = round(margin * w), round(margin * h)
+    return img.crop((dx, dy, w - dx, h - dy))
+
+
 def _resize_crop(img: Image.Image, size: int) -> Image.Image:
     """Resize the shorter side to `size` (antialiased bicubic), then centre-crop to a square."""
     w, h = img.size
@@ -228,9 +240,11 @@ def load_image(path: str, size: int, channels: int, resize: str = "crop") -> np.
     return to_array(resize_image(open_image(path), size, resize), channels)
 
 
-def _cache_key(paths: list[str], size: int, channels: int | None, resize: str = "crop") -> str:
-    # the resize mode is part of the key (crop keeps the key it always had, so existing caches stay valid)
-    h = hashlib.sha1((f"v1|{size}|{channels}" + ("" if resize == "crop" else f"|{resize}")).encode())
+def _cache_key(paths: list[str], size: int, channels: int | None, resize: str = "crop", margin: float = 0.0) -> str:
+    # the resize mode and margin are part of the key (crop without a margin keeps the key it always had, so
+    # existing caches stay valid)
+    h = hashlib.sha1((f"v1|{size}|{channels}" + ("" if resize == "crop" else f"|{resize}")
+                      + (f"|m{float(margin)!r}" if margin else "")).encode())
     for p in paths:
         try:
             st = os.stat(p)
@@ -285,16 +299,17 @@ def load_images(
     workers: int | None = None,
     progress: bool = False,
     resize: str = "crop",
+    margin: float = 0.0,
 ) -> ImageSet:
     """Decode, resize and crop every file (threads in parallel). Bad files are skipped with a warning naming
     each, or raise, per on_bad_file. Mixed grayscale/colour folders are an error unless channels is given.
-    resize: crop | squash | pad (see resize_image)."""
+    resize: crop | squash | pad (see resize_image); margin: the fraction of each side cut off first (`interior`)."""
     if resize not in RESIZE_MODES:
         raise UserError(f"data.resize must be one of {', '.join(RESIZE_MODES)}; got {resize!r}")
     warn_if_upscaled(paths, size)
     if cache_dir is not False:
         cache = Path(cache_dir) if cache_dir else default_cache_dir()
-        cache_file = cache / f"{_cache_key(paths, size, channels, resize)}.npz"
+        cache_file = cache / f"{_cache_key(paths, size, channels, resize, margin)}.npz"
         if cache_file.is_file():
             cached = None
             try:
@@ -317,7 +332,7 @@ def load_images(
         try:
             img = open_image(p)
             native = image_channels(img)
-            return to_array(resize_image(img, size, resize), channels or native), native, None
+            return to_array(resize_image(interior(img, margin), size, resize), channels or native), native, None
         except BadImage as e:
             return None, None, str(e)
 

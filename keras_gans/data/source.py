@@ -176,6 +176,7 @@ def load_domains(cfg: dict, progress: bool = True) -> Domains:
     data.builtin (labelled by 'domain', e.g. `scenes`)."""
     d, c = cfg["data"], cfg["cyclegan"]
     size, channels, k = d["image_size"], d["channels"] or 3, c["n_test_samples"]
+    store = int(c.get("load_size") or size)  # cyclegan.load_size: stored larger, cropped to image_size each step
     limit = int(d["max_images"]) if d["max_images"] else None
     if d["path"]:
         root = Path(d["path"])
@@ -188,9 +189,15 @@ def load_domains(cfg: dict, progress: bool = True) -> Domains:
                 "trainA/ trainB/ (and optionally testA/ testB/), e.g. the unpacked ukiyoe2photo.zip"
             )
 
+        # cyclegan.style_margin: the style side (not the photos) is stored as its interior, so no crop can hold a
+        # paper margin or frame
+        style_side = "B" if c["photo_domain"] == "A" else "A"
+
         def load(sub, n):
             paths = find_images(root / sub)[:n] if n else find_images(root / sub)
-            return load_images(paths, size, channels, d["on_bad_file"], cache_dir=d["cache_dir"], progress=progress).images
+            margin = float(c.get("style_margin") or 0.0) if sub.endswith(style_side) else 0.0
+            return load_images(paths, store, channels, d["on_bad_file"], cache_dir=d["cache_dir"], progress=progress,
+                               margin=margin).images
 
         a, b = load("trainA", limit), load("trainB", limit)
         test_a = load("testA", k) if (root / "testA").is_dir() else a[-k:]
@@ -201,13 +208,13 @@ def load_domains(cfg: dict, progress: bool = True) -> Domains:
 
     seed = int(cfg["train"]["seed"])
     n = c["scenes_per_domain"]
-    train_set = load_builtin(d["builtin"], size, channels, seed=seed, n=n)
+    train_set = load_builtin(d["builtin"], store, channels, seed=seed, n=n)
     if "domain" not in train_set.labels:
         raise UserError(
             f"cyclegan needs two image domains, but the built-in set '{d['builtin']}' has one; use "
             "data.builtin=scenes or pass --data DIR with trainA/ and trainB/"
         )
-    test_set = load_builtin(d["builtin"], size, channels, seed=seed + 100_003, n=k)
+    test_set = load_builtin(d["builtin"], store, channels, seed=seed + 100_003, n=k)
     dom, tdom = train_set.labels["domain"], test_set.labels["domain"]
     if c["photo_domain"] == "B":  # the built-in "photos" go on the side the config names as the photo side
         dom, tdom = 1 - dom, 1 - tdom

@@ -24,11 +24,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gans import augment, losses
+from keras_gans.data.crops import random_crops
 from keras_gans.errors import UserError
 from keras_gans.image_pool import pool_query
 from keras_gans.images import from_uint8, make_grid, to_uint8
 from keras_gans.models.base import GenerativeModel
 from keras_gans.models.capabilities import TRANSLATOR
+from keras_gans.models.cyclegan_config import work_size as cfg_work_size
 from keras_gans.models.signatures import add_json_signature, add_translator_signatures
 from keras_gans.nets.patchgan import build_patchgan
 from keras_gans.nets.resnet import build_resnet_generator
@@ -101,7 +103,11 @@ class CycleGAN(GenerativeModel):
         self.pool_size = int(c["pool_size"])
         std = cfg["net"]["weights_init"] or 0.02
         shape = self.image_shape
-        gk = dict(filters=c["g_filters"], n_blocks=c["n_blocks"], norm=c["norm"], init_std=std)
+        gk = dict(filters=c["g_filters"], n_blocks=c["n_blocks"], norm=c["norm"], init_std=std,
+                  upsample=c.get("upsample", "transpose"))
+        # cyclegan.load_size: the data arrive stored larger and every step trains on random image_size crops
+        self.crop_size = int(shape[0]) if (c.get("load_size") or shape[0]) > shape[0] else None
+        self.work_size = cfg_work_size(cfg)
         dk = dict(filters=c["d_filters"], n_layers=c["d_layers"], norm=c["norm"], init_std=std)
         self.g_ab = build_resnet_generator(shape, name="g_a2b", **gk)
         self.g_ba = build_resnet_generator(shape, name="g_b2a", **gk)
@@ -140,8 +146,10 @@ class CycleGAN(GenerativeModel):
             raise UserError(f"cyclegan needs images in both domains; {domains.source} gave {len(domains.a)} A and "
                             f"{len(domains.b)} B images")
         steps = step_plan(cfg, len(domains)).steps_per_epoch
+        size = int(cfg["data"]["image_size"])  # the nets train at image_size (crops of load_size images)
         info = {
-            "image_shape": list(domains.a.shape[1:]),
+            "image_shape": [size, size, int(domains.a.shape[-1])],
+            "load_size": int(domains.a.shape[1]),
             "n_images": len(domains),
             "n_a": len(domains.a),
             "n_b": len(domains.b),
@@ -223,8 +231,15 @@ class CycleGAN(GenerativeModel):
         return pool_query(pool, count, tf.stop_gradient(fakes), self.uniform([b], salt), self.uniform([b], salt + 1))
 
     # ----- training ---------------------------------------------------------------------------------------------
+    def crops(self, images, salt: int):
+        """Random image_size crops of a batch stored at load_size (the batch itself without load_size)."""
+        if self.crop_size is None:
+            return images
+        b = tf.shape(images)[0]
+        return random_crops(images, self.crop_size, self.uniform([b], salt), self.uniform([b], salt + 1))
+
     def step_updates(self, data):
-        real_a, real_b = data["a"], data["b"]
+        real_a, real_b = self.crops(data["a"], 201), self.crops(data["b"], 203)
 
         def g_compute(tape):
             g = self.generator_losses(real_a, real_b, training=True)
@@ -260,9 +275,10 @@ class CycleGAN(GenerativeModel):
         """A -> B translation of images in [-1, 1]."""
         return self.g_ab(inputs, training=training)
 
-    def transfer(self, images_u8, direction: str = "a2b") -> np.ndarray:
-        """uint8 images [B, H, W, C] of any size -> translated uint8 images of the same size (as the export)."""
-        return transfer_images(self.generator_for(direction), images_u8, self.image_shape[0]).numpy()
+    def transfer(self, images_u8, direction: str = "a2b", work_size: int | None = None) -> np.ndarray:
+        """uint8 images [B, H, W, C] of any size -> translated uint8 images of the same size (as the export), G run
+        at the working size (shorter side = cyclegan.work_size, or the given one)."""
+        return transfer_images(self.generator_for(direction), images_u8, int(work_size or self.work_size)).numpy()
 
     def cycle_rows(self):
         """(a, a->b, a->b->a, b, b->a, b->a->b) float images of the stored test images."""
@@ -289,10 +305,11 @@ class CycleGAN(GenerativeModel):
         is the photo)."""
         import json
 
-        size, ch = int(self.image_shape[0]), int(self.image_shape[-1])
+        size, ch = int(self.work_size), int(self.image_shape[-1])
         meta = style_directions(self.cfg["cyclegan"].get("photo_domain", "A"))
         both = self.cfg["cyclegan"].get("export_directions", "both") == "both"
         for direction in DIRECTIONS if both else (meta["photo2style"],):
             add_translator_signatures(archive, self.generator_for(direction), direction, size, ch,
                                       default=direction == meta["photo2style"])
-        add_json_signature(archive, "directions", json.dumps({**meta, "image_size": size, "name": self.cfg["name"]}))
+        add_json_signature(archive, "directions", json.dumps({**meta, "image_size": int(self.image_shape[0]),
+                                                              "work_size": size, "name": self.cfg["name"]}))

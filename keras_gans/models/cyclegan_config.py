@@ -21,15 +21,25 @@ DEFAULTS = {  # data.path is a folder with trainA/ trainB/ (testA/ testB/)
     "scenes_per_domain": 400,  # size of each domain of the built-in `scenes` set
     "photo_domain": "A",  # which folder side holds the photos (A | B): `transfer` runs photo -> style by default
     "export_directions": "both",  # both | to_style (only photo -> style: half the size, as shipped in saved_models/)
+    "upsample": "transpose",  # G's two upsampling layers: transpose (stride-2 transposed convs, the paper) | resize
+    #                           (nearest-neighbour x2, then a 3x3 conv: no checkerboard by construction)
+    "load_size": None,  # train on crops: images are stored with this shorter side (centre square) and every step
+    #                     cuts random data.image_size crops from them (the paper's load_size/crop_size); null = whole
+    #                     images at data.image_size
+    "style_margin": 0.0,  # fraction of each side of the style images (not the photos) left out before anything else:
+    #                       the print's interior, without paper margin, frame line and border text
+    "work_size": None,  # the shorter side G runs at in `transfer` and the export (null = load_size, else image_size):
+    #                     the scale the photos were trained at, whatever the input's size
 }
 FAMILIES = ("cyclegan",)  # the config values of `model` this section belongs to
 SHARED_NOT_READ = ("loss",)  # shared sections this family never reads: its losses are its own (LSGAN + cycle L1)
 SHARED_FIXED = {"loss.type": "lsgan"}  # ... except to say what it is: the presets write loss.type: lsgan
-NULLABLE = {"cyclegan.decay_epochs": int}
+NULLABLE = {"cyclegan.decay_epochs": int, "cyclegan.load_size": int, "cyclegan.work_size": int}
 CHOICES = {
     "cyclegan.norm": ("instance", "batch", "none"),
     "cyclegan.photo_domain": ("A", "B"),
     "cyclegan.export_directions": ("both", "to_style"),
+    "cyclegan.upsample": ("transpose", "resize"),
 }
 RANGES = {"cyclegan.pool_size": (0, None, True, True)}
 
@@ -58,6 +68,14 @@ def validate(cfg: dict):
     if de is not None and (not isinstance(de, int) or not 0 <= de <= t["epochs"]):
         raise UserError(f"cyclegan.decay_epochs must be null or an integer in 0..train.epochs ({t['epochs']}), got {de!r}")
     size = cfg["data"]["image_size"]
+    if c["load_size"] is not None and (not isinstance(c["load_size"], int) or c["load_size"] < size):
+        raise UserError(f"cyclegan.load_size must be null or an integer >= data.image_size ({size}): the crops of "
+                        f"data.image_size are cut from images stored at load_size; got {c['load_size']!r}")
+    ws = c["work_size"]
+    if ws is not None and (not isinstance(ws, int) or ws < 16 or ws % 4):
+        raise UserError(f"cyclegan.work_size must be null or a multiple of 4 of at least 16, got {ws!r}")
+    if not isinstance(c["style_margin"], (int, float)) or not 0 <= c["style_margin"] < 0.5:
+        raise UserError(f"cyclegan.style_margin must be a fraction in [0, 0.5), got {c['style_margin']!r}")
     if size % 4 or size < min_image_size(c["d_layers"]):
         raise UserError(
             f"data.image_size {size} does not fit cyclegan: it must be a multiple of 4 and at least "
@@ -76,3 +94,9 @@ def min_image_size(d_layers: int) -> int:
         if x - 2 >= 1:
             return s
         s += 4
+
+
+def work_size(cfg: dict) -> int:
+    """The shorter side G runs at when it translates an image of any size (transfer, export)."""
+    c = cfg["cyclegan"]
+    return int(c.get("work_size") or c.get("load_size") or cfg["data"]["image_size"])

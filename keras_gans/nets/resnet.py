@@ -2,7 +2,9 @@
 
 c7s1-F, d2F, d4F, n x R4F, u2F, uF, c7s1-C: a 7x7 conv on a reflection-padded input, two stride-2 downsampling
 convs, `n_blocks` residual blocks (reflection padding, 3x3 conv, instance norm, ReLU, twice, plus the skip), two
-stride-2 transposed convs back up, and a 7x7 conv to the image channels with tanh. Instance normalisation is
+stride-2 transposed convs back up (upsample="transpose", the paper) or two resize-convolutions (upsample="resize":
+nearest-neighbour x2, reflection pad, 3x3 conv; Odena et al. 2016: no uneven overlap of the kernels, so no
+checkerboard by construction), and a 7x7 conv to the image channels with tanh. Instance normalisation is
 `keras.layers.GroupNormalization(groups=-1)` (one group per channel; `groups=1` would be layer norm). 9 blocks
 is the reference for 256 px, 6 for 128 px and below. Fully convolutional: it runs at any size divisible by 4.
 """
@@ -54,7 +56,7 @@ def residual_block(x, filters: int, norm: str, init, name: str):
 
 def build_resnet_generator(
     image_shape, filters: int = 64, n_blocks: int = 9, norm: str = "instance", init_std: float = 0.02,
-    name: str = "generator", fixed_size: bool = False,
+    name: str = "generator", fixed_size: bool = False, upsample: str = "transpose",
 ) -> keras.Model:
     """image [-1, 1] -> image [-1, 1] of the same shape. With fixed_size=False the input is [None, None, C]."""
     size, _, channels = image_shape
@@ -70,9 +72,16 @@ def build_resnet_generator(
         x = _norm_act(x, norm, f"down{i + 1}")
     for i in range(int(n_blocks)):
         x = residual_block(x, filters * 4, norm, init, f"res{i + 1}")
+    if upsample not in ("transpose", "resize"):
+        raise ValueError(f"upsample must be transpose or resize, got {upsample!r}")
     for i, mult in enumerate((2, 1)):
-        x = layers.Conv2DTranspose(filters * mult, 3, strides=2, padding="same", use_bias=norm == "none",
-                                   kernel_initializer=init, name=f"up{i + 1}")(x)
+        if upsample == "transpose":
+            x = layers.Conv2DTranspose(filters * mult, 3, strides=2, padding="same", use_bias=norm == "none",
+                                       kernel_initializer=init, name=f"up{i + 1}")(x)
+        else:
+            x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{i + 1}_resize")(x)
+            x = ReflectionPadding2D(1, name=f"up{i + 1}_pad")(x)
+            x = layers.Conv2D(filters * mult, 3, use_bias=norm == "none", kernel_initializer=init, name=f"up{i + 1}")(x)
         x = _norm_act(x, norm, f"up{i + 1}")
     x = ReflectionPadding2D(3, name="out_pad")(x)
     x = layers.Conv2D(channels, 7, kernel_initializer=init, dtype="float32", name="out_conv")(x)
