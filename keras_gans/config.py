@@ -252,14 +252,14 @@ def min_image_size(d_layers: int) -> int:
 # run from one of them says so once, with the way back. Run directories keep their own config.yaml, so resuming or
 # sampling an older run is unaffected.
 PRESET_CHANGES = {
-    "dcgan_mnist": "dcgan_mnist now builds the MNIST lab's 32 px nets (it built 28 px nets before issue 24); "
+    "dcgan_mnist": "dcgan_mnist now builds the MNIST lab's 32 px nets (it built 28 px nets before keras_gans 0.2); "
                    "the earlier nets are the preset dcgan_mnist28",
     "vae_faces": "vae_faces is now the face study's own VAE (conv 64, conv 128, pool, FC 1024 + tanh, Adam 1e-4); "
-                 "the net it built before issue 24 is the preset vae_faces_v1",
+                 "the net it built before keras_gans 0.2 is the preset vae_faces_v1",
     "sngan_bn": "sngan_bn now trains 10 epochs with a fresh z for G (it inherited 25 epochs and train.reuse_fake "
-                "from dcgan before issue 24); --set train.epochs=25 --set train.reuse_fake=true gives the old setting",
+                "from dcgan before keras_gans 0.2); --set train.epochs=25 --set train.reuse_fake=true gives the old setting",
     "acgan_iclevr": "acgan_iclevr now builds the report's nets exactly (no BN + ReLU after G's Linear, no conv "
-                    "biases) and D's class head learns from real images only (issue 24)",
+                    "biases) and D's class head learns from real images only (since keras_gans 0.2)",
 }
 
 

@@ -105,6 +105,7 @@ def test_conditioned_discriminator(mode):
 
 def test_grid_rows_vary_the_condition_and_columns_the_noise():
     m = _model(_cfg())
+    m.grid_cell = 0  # raw cells (callbacks.grid_cell: 0)
     grid, images = m.sample_panel(9)  # 3 hair rows x 3 noise columns
     assert grid.shape == (3 * 18 + 2, 3 * 18 + 2, 3)
     imgs = images.reshape(3, 3, 16, 16, 3).astype(int)
@@ -318,7 +319,7 @@ def test_interpolate_from_to_with_a_fixed_condition(tmp_path):
     train(cfg, run, verbose=0)
     out = tmp_path / "walk.png"
     r = CliRunner().invoke(main, ["interpolate", str(run), "--from", "300005", "--to", "300012", "--steps", "5",
-                                  "--label", "7", "--out", str(out)])
+                                  "--label", "7", "--cell", "0", "--out", str(out)])
     assert r.exit_code == 0, r.output
     grid = np.asarray(Image.open(out), np.int32)
     assert grid.shape[:2] == (18 + 2, 5 * 18 + 2)

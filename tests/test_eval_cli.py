@@ -125,7 +125,7 @@ def test_interpolate_uses_the_runs_z_std_and_accepts_z_std(tmp_path):
     def walk(*extra):
         out = tmp_path / f"walk{len(extra)}.png"
         r = CliRunner().invoke(main, ["interpolate", str(run), "--from", "11", "--to", "12", "--steps", "3",
-                                      "--method", "linear", "--out", str(out), *extra])
+                                      "--method", "linear", "--cell", "0", "--out", str(out), *extra])
         assert r.exit_code == 0, r.output
         g = np.asarray(Image.open(out), np.int32)
         return [g[2:18, 2 + 18 * i: 18 + 18 * i] for i in range(3)]

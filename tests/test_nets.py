@@ -436,7 +436,7 @@ def test_sample_z_std_matches_export_and_run(tmp_path):
     def grid(args):
         out = tmp_path / f"g{len(list(tmp_path.iterdir()))}.png"
         r = CliRunner().invoke(main, ["sample", *map(str, args), "--n", "4", "--seed", "2", "--nrow", "4",
-                                      "--out", str(out)])
+                                      "--cell", "0", "--out", str(out)])
         assert r.exit_code == 0, r.output
         return np.asarray(Image.open(out))
 

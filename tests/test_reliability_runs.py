@@ -67,7 +67,7 @@ def test_export_stays_in_run_and_resume_is_repeatable(tmp_path, monkeypatch):
     record = json.loads((run / "export.json").read_text())
     assert record["version"] == 1 and record["epoch"] == 1 and "published" not in record
     assert find_export(run) == run / "export" / "1" == find_export(run / "export") == find_export(run / "export" / "1")
-    _ok(run_cli("sample", run / "export", "--n", 4, "--out", tmp_path / "s.png"))
+    _ok(run_cli("sample", run / "export", "--n", 4, "--cell", 0, "--out", tmp_path / "s.png"))
     assert np.asarray(Image.open(tmp_path / "s.png")).shape[:2] == (2 * 18 + 2, 2 * 18 + 2)
 
     # a preset or --set that contradicts the recorded run is an error naming the differences

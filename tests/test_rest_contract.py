@@ -310,7 +310,7 @@ def test_new_exports_over_rest(rest, tiny, tmp_path):
     status, out = _call(f"{url}:predict", {"signature_name": "generate", "instances": [0, 1, 2, 3]})  # one input
     assert status == 200, out
     pngs = np.stack([_png(p["image_bytes"]) for p in out["predictions"]])
-    res = CliRunner().invoke(main, ["sample", str(tiny["latent"]), "--n", "4", "--out", str(tmp_path / "s.png")])
+    res = CliRunner().invoke(main, ["sample", str(tiny["latent"]), "--n", "4", "--cell", "0", "--out", str(tmp_path / "s.png")])
     assert res.exit_code == 0, res.output
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "s.png")).squeeze(), make_grid(pngs).squeeze())
 
