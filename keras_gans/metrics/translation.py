@@ -79,8 +79,8 @@ def jpeg(img: np.ndarray, quality: int = 6, small: int = 96) -> np.ndarray:
     h, w = img.shape[:2]
     s = small / min(h, w)
     buf = io.BytesIO()
-    Image.fromarray(_resize(img, max(8, round(w * s)), max(8, round(h * s)), Image.Resampling.BOX)).save(
-        buf, format="JPEG", quality=int(quality))
+    small_img = Image.fromarray(_resize(img, max(8, round(w * s)), max(8, round(h * s)), Image.Resampling.BOX))
+    small_img.save(buf, format="JPEG", quality=int(quality))  # in memory: a degradation, not a file
     return _resize(np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")), w, h)
 
 
