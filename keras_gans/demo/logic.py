@@ -377,8 +377,11 @@ def translate_file(model: DemoModel, path: str | Path, direction: str | None = N
 
 
 def display_scale(cell: int, min_cell: int = 64) -> int:
-    """The whole factor that shows a grid's cells at least min_cell pixels wide (nearest-neighbour): 16 px -> 4."""
-    return max(1, -(-int(min_cell) // max(1, int(cell))))
+    """The whole factor that shows a grid's cells at least min_cell pixels wide (nearest-neighbour): 16 px -> 4;
+    the rule of the sample grids (images.cell_scale)."""
+    from keras_gans.images import cell_scale
+
+    return cell_scale(max(1, int(cell)), max(1, int(cell)), int(min_cell))
 
 
 def enlarge(image: np.ndarray, k: int) -> np.ndarray:
