@@ -129,14 +129,14 @@ def _keras_arm(arm: str, opts: dict):
             ds = make_train_dataset({"a": a, "b": b}, batch, N_IMAGES // batch, seed=0, image_keys=("a", "b"))
         else:
             model = tr.build_model(cfg, {"image_shape": [SIZE, SIZE, 3], "n_images": N_IMAGES})
-            ds = make_train_dataset({"image": _images()}, BATCH * t["d_steps"], N_IMAGES // BATCH, seed=0)
+            ds = make_train_dataset({"image": _images()}, BATCH * cfg["gan"]["d_steps"], N_IMAGES // BATCH, seed=0)
         import tensorflow as tf
 
         th = tf.config.threading
         return model, ds, {"precision": policy, "threads": [th.get_intra_op_parallelism_threads(),
                                                             th.get_inter_op_parallelism_threads()],
                            "spe": int(t["steps_per_execution"] or 1), "jit": bool(t["jit_compile"]),
-                           "images_per_step": batch * (1 if cyclegan else t["d_steps"])}
+                           "images_per_step": batch * (1 if cyclegan else cfg["gan"]["d_steps"])}
     import tensorflow as tf
 
     if opts.get("model") == "cyclegan":

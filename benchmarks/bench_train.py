@@ -35,7 +35,7 @@ MODELS = {
     "cyclegan": ("cyclegan", {}),
 }
 WGAN_GP_FALLBACK = {
-    "loss.type": "wgan", "loss.gp_weight": 10.0, "net.d_norm": "layer", "train.d_steps": 5,
+    "loss.type": "wgan", "gan.gp_weight": 10.0, "net.d_norm": "layer", "gan.d_steps": 5,
     "train.beta_1": 0.0, "train.beta_2": 0.9, "train.g_lr": 1e-4, "train.d_lr": 1e-4,
 }
 COMMON = {"data.image_size": 64, "net.dim": 64, "train.batch_size": 64}
@@ -139,12 +139,12 @@ def build_ours(name: str, args):
         model = tr.build_model(cfg, info)
     except Exception as e:  # a family that is not in this tree, or its data
         return None, {"model": name, "skipped": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
-    per_step = t["batch_size"] * t["d_steps"]
+    per_step = t["batch_size"] * family.real_batches_per_step(cfg)
     spe = max(1, int(t["steps_per_execution"] or 1))
     n = min(len(v) for v in arrays.values())
     ds = make_train_dataset(arrays, per_step, max(1, n // per_step), seed=0, image_keys=family.image_keys)
     info = {
-        "model": name, "preset": preset, "batch": t["batch_size"], "d_steps": t["d_steps"], "precision": policy,
+        "model": name, "preset": preset, "batch": t["batch_size"], "d_steps": cfg["gan"]["d_steps"], "precision": policy,
         "jit": bool(t["jit_compile"]), "steps_per_execution": spe, "image_shape": info["image_shape"],
     }
     return Runner(model, ds, per_step, spe), info

@@ -195,7 +195,8 @@ def colour_conditioned(cfg: dict) -> bool:
 
 
 def check_config(cfg: dict) -> None:
-    """Validate the augment section; warn when colour augmentation meets colour conditions."""
+    """The augment section's rules between keys (its keys' types and ranges are checked per key before this); warn
+    when colour augmentation meets colour conditions."""
     from keras_gans.errors import UserError
 
     a = cfg["augment"]
@@ -208,15 +209,7 @@ def check_config(cfg: dict) -> None:
             "augment.policy includes 'color' on a colour-conditioned model: colour augmentation changes the very "
             "hair/eye colours D is asked to name; use 'translation,cutout'", stacklevel=2
         )
-    for key, lo, hi in (("p", 0.0, 1.0), ("target", -1.0, 1.0), ("translation_ratio", 0.0, 0.5),
-                        ("cutout_ratio", 0.0, 1.0)):
-        v = a[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-            raise UserError(f"augment.{key} must be a number in [{lo}, {hi}], got {v!r}")
-    if isinstance(a["ada_images"], bool) or not isinstance(a["ada_images"], (int, float)) or a["ada_images"] <= 0:
-        raise UserError(f"augment.ada_images must be a positive number of images, got {a['ada_images']!r}")
-    if not isinstance(a["adaptive"], bool):
-        raise UserError(f"augment.adaptive must be true or false, got {a['adaptive']!r}")
+    # (each key's type and range, augment.target's [0, 1] included: the per-key checks, config_values.py)
     if a["adaptive"] and not policy:
         raise UserError("augment.adaptive needs augment.policy (e.g. translation,cutout)")
     if a["adaptive"] and (cfg.get("loss") or {}).get("type") == "wgan" and cfg.get("model") != "cyclegan":

@@ -39,11 +39,7 @@ def load_run(run_dir: str | Path, restore: bool = True, overrides: dict | None =
     if best and restore and not (run_dir / "best" / "checkpoints" / "checkpoint").is_file():
         raise UserError(f"{run_dir} has no best checkpoint (RUN/best/); one is kept when training with "
                         "--set eval.every=N (and eval.keep_best on); drop --best to use the last epoch")
-    cfg = load_run_config(run_dir)
-    if overrides:
-        from keras_gans.config import apply_overrides, validate
-
-        cfg = validate(apply_overrides(cfg, overrides))
+    cfg = load_run_config(run_dir, overrides)
     info_path = run_dir / "data_info.json"
     if not info_path.is_file():
         raise UserError(f"{run_dir} has no data_info.json; was it written by `train`?")

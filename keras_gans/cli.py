@@ -94,7 +94,7 @@ def main(verbose):
 @click.option("--deterministic", is_flag=True, help="Enable TensorFlow op determinism (slower).")
 def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resume, seed, strategy, deterministic):
     """Train MODEL (a preset in configs/, e.g. dcgan, wgan_gp, or a YAML path)."""
-    from keras_gans.config import apply_overrides, load_config, merge, read_yaml, validate
+    from keras_gans.config import load_config
 
     overrides = cli_overrides(set_items, data=data, epochs=epochs, batch_size=batch_size, seed=seed, strategy=strategy)
     if deterministic:
@@ -108,10 +108,7 @@ def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resu
     if resume and (Path(run_dir) / "checkpoints" / "checkpoint").is_file():
         cfg = resume_config(run_dir, model, overrides, config_file)
     else:
-        cfg = load_config(model)
-        if config_file:
-            cfg = validate(merge(cfg, read_yaml(Path(config_file)), config_file))
-        cfg = validate(apply_overrides(cfg, overrides))
+        cfg = load_config(model, overrides, config_file)  # preset, then --config, then --set: validated once
     _, run_path, _ = run_training(cfg, run_dir, resume=resume, origin=preset_origin(model))
     click.echo(f"done: samples in {run_path / 'samples'}, curves in {run_path / 'curves.png'}")
 

@@ -15,8 +15,6 @@ import numpy as np
 
 from keras_gans.errors import UserError
 
-MODES = ("concat", "projection", "acgan")
-
 
 @dataclass
 class Head:
@@ -34,10 +32,10 @@ class Head:
 
 
 def head_specs(cfg: dict) -> list[dict]:
-    """The heads of cfg['conditional'], checked (names, types, weights); classes may still be unresolved."""
+    """The one parser of cfg['conditional']['heads']: each head checked (name, type, classes, weight, known keys)
+    and returned as {name, type, classes, weight, source}; classes may still be unresolved. Run when the config is
+    read (models/conditional_config.py validate), so a typo fails before any image is decoded."""
     c = cfg["conditional"]
-    if c["mode"] not in MODES:
-        raise UserError(f"conditional.mode must be one of {', '.join(MODES)}; got {c['mode']!r}")
     heads = c["heads"] or []
     if not isinstance(heads, list) or not heads:
         raise UserError(
@@ -66,11 +64,18 @@ def head_specs(cfg: dict) -> list[dict]:
             raise UserError(f"conditional.heads[{i}].classes must be a number of classes or a list of names, got {classes!r}")
         if isinstance(classes, list):
             classes = [str(x).lower() for x in classes]
+        weight = h.get("weight", 1.0)
         try:
-            weight = float(h.get("weight", 1.0))
+            weight = float(weight) if not isinstance(weight, bool) else None
         except (TypeError, ValueError):
-            raise UserError(f"conditional.heads[{i}].weight must be a number, got {h.get('weight')!r}") from None
-        out.append({"name": name, "type": kind, "classes": classes, "weight": weight, "source": h.get("source")})
+            weight = None
+        if weight is None or not weight >= 0 or weight == float("inf"):
+            raise UserError(f"conditional.heads[{i}].weight must be a number >= 0, got {h.get('weight')!r}")
+        source = h.get("source")
+        if source is not None and (not isinstance(source, (str, int)) or isinstance(source, bool) or str(source) == ""):
+            raise UserError(f"conditional.heads[{i}].source must be the name of a label in the data, got {source!r}")
+        out.append({"name": name, "type": kind, "classes": classes, "weight": weight,
+                    "source": None if source is None else str(source)})
     return out
 
 

@@ -7,6 +7,9 @@ an unknown key is an error that names the nearest valid key. ``--set section.key
 
 The schema is config_schema.py (composed from the families' sections), the per-key checks config_values.py; this
 module loads presets, applies overrides and runs `validate` with the one cross-section `check_compatibility`.
+`resolve_config` is the one way from a preset, a --config file and --set items to a validated config (validated
+once). Keys a family moved into its own section (its MOVED table, e.g. train.ema -> gan.ema) are still read: a
+user's config or --set gets one warning line per old key; a run directory's recorded config is mapped quietly.
 """
 
 from __future__ import annotations
@@ -14,18 +17,18 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from keras_gans.config_schema import DEFAULTS, FAMILY_SECTIONS, SECTIONS, VALID_KEYS, flatten
+from keras_gans.config_schema import DEFAULTS, FAMILY_SECTIONS, MOVED, SECTIONS, VALID_KEYS, flatten
 from keras_gans.config_values import (  # noqa: F401  (re-exported: callers and tests import them from here)
     CHOICES, LISTS_OR_STRINGS, NULLABLE, PER_LAYER, RANGES, check_value, check_values, key_spec,
 )
 from keras_gans.errors import UserError
 from keras_gans.io_utils import atomic_write_text
-from keras_gans.models import FAMILIES, cyclegan_config
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -86,8 +89,46 @@ def read_yaml(path: Path) -> dict:
     return data
 
 
+def _moved_warning(old: str, where: str) -> None:
+    warnings.warn(f"{old} is now {MOVED[old]} ({where}); write {MOVED[old]}: {old} is removed in 0.3", stacklevel=4)
+
+
+def upgrade_moved(raw: dict, where: str, quiet: bool = False) -> dict:
+    """A config mapping as written (a preset, a --config file, a run's config.yaml) with the keys the families
+    moved (MOVED: old -> new) put at their new place; one warning line per old key unless quiet (a run directory
+    records what it ran with, in the keys of its day)."""
+    raw = copy.deepcopy(raw)
+    for old, new in MOVED.items():
+        (o_sec, o_key), (n_sec, n_key) = old.split("."), new.split(".")
+        section = raw.get(o_sec)
+        if not isinstance(section, dict) or o_key not in section:
+            continue
+        value = section.pop(o_key)
+        if raw.get(n_sec) is None:
+            raw[n_sec] = {}
+        if not isinstance(raw[n_sec], dict):
+            continue  # merge() names the bad section
+        if n_key in raw[n_sec] and raw[n_sec][n_key] != value:
+            raise UserError(f"{where} sets both {old} ({value!r}) and {new} ({raw[n_sec][n_key]!r}); keep only {new}")
+        raw[n_sec][n_key] = value
+        if not quiet:
+            _moved_warning(old, where)
+    return raw
+
+
+def upgrade_overrides(overrides: dict[str, Any], where: str = "--set") -> dict[str, Any]:
+    """--set items with the moved keys renamed (one warning line per old key)."""
+    out = {}
+    for key, value in overrides.items():
+        if key in MOVED:
+            _moved_warning(key, where)
+            key = MOVED[key]
+        out[key] = value
+    return out
+
+
 def _load_preset_chain(path: Path, seen: tuple = ()) -> dict:
-    raw = read_yaml(path)
+    raw = upgrade_moved(read_yaml(path), str(path))
     base_name = raw.pop("base", None)
     if base_name:
         base_path = preset_path(str(base_name))
@@ -113,7 +154,7 @@ def parse_override(item: str) -> tuple[str, Any]:
 
 def apply_overrides(cfg: dict, overrides: dict[str, Any]) -> dict:
     cfg = copy.deepcopy(cfg)
-    for key, value in overrides.items():
+    for key, value in upgrade_overrides(overrides).items():
         if key not in VALID_KEYS:
             raise UserError(f"unknown config key '{key}'{nearest_key(key)}")
         node = cfg
@@ -125,49 +166,23 @@ def apply_overrides(cfg: dict, overrides: dict[str, Any]) -> dict:
 
 
 def validate(cfg: dict) -> dict:
-    """Check values that would otherwise fail deep inside TensorFlow."""
-    check_values(cfg)  # every key's type and range first, then the rules that relate keys
-    t, d, n = cfg["train"], cfg["data"], cfg["net"]
-    for key in ("epochs", "batch_size", "d_steps", "g_steps"):
-        if not isinstance(t[key], int) or t[key] < 1:
-            raise UserError(f"train.{key} must be a positive integer, got {t[key]!r}")
-    if not isinstance(d["image_size"], int) or d["image_size"] < 8:
-        raise UserError(f"data.image_size must be an integer >= 8, got {d['image_size']!r}")
+    """Every key's type and range (check_values), then the rules that relate keys: the one cross-section
+    check_compatibility (which runs the model's own section's rules) and the rules of the shared sections."""
+    check_values(cfg)
+    d, n = cfg["data"], cfg["net"]
     if n["arch"] == "dcgan" and d["image_size"] % 4:
         raise UserError(f"data.image_size must be a multiple of 4 for the dcgan nets, got {d['image_size']}")
-    if d["on_bad_file"] not in ("skip", "fail"):
-        raise UserError(f"data.on_bad_file must be 'skip' or 'fail', got {d['on_bad_file']!r}")
-    if d["channels"] not in (None, 1, 3):
-        raise UserError(f"data.channels must be 1, 3 or null, got {d['channels']!r}")
-    w = cfg["watchdog"]
-    for key, allowed in (("on_nan", ("stop", "warn", "restore")), ("on_collapse", ("stop", "warn", "rollback")),
-                         ("on_grad_norm", ("stop", "warn"))):
-        if w[key] not in allowed:
-            raise UserError(f"watchdog.{key} must be one of {', '.join(allowed)}; got {w[key]!r}")
-    if t["strategy"] not in ("default", "mirrored", "multiworker"):
-        raise UserError(f"train.strategy must be default, mirrored or multiworker; got {t['strategy']!r}")
+    if n["d_score_head"] == "conv" and n["d_fc"]:
+        raise UserError("net.d_score_head=conv reads D's last conv map, but net.d_fc adds Dense layers after it; "
+                        "use d_score_head: dense with d_fc")
     from keras_gans.augment import check_config as check_augment
 
     check_augment(cfg)
     check_compatibility(cfg)
-    _validate_nets(cfg)
-    e = cfg.get("eval") or {}
-    if not isinstance(e.get("every"), int) or e["every"] < 0:
-        raise UserError(f"eval.every must be an integer >= 0 (epochs between FID measurements), got {e.get('every')!r}")
-    if not isinstance(e.get("n"), int) or e["n"] < 2:
-        raise UserError(f"eval.n must be an integer >= 2, got {e.get('n')!r}")
-    if e.get("every") and e.get("label_sets") and not (e.get("classifier") or str(e.get("features") or "").endswith(".keras")):
+    e = cfg["eval"]
+    if e["every"] and e["label_sets"] and not (e["classifier"] or str(e["features"] or "").endswith(".keras")):
         raise UserError("eval.label_sets needs a multi-label classifier: set eval.classifier=FILE.keras "
                         "(from `python cli.py train-classifier --multilabel`)")
-    if d.get("resize", "crop") not in ("crop", "squash", "pad"):
-        raise UserError(f"data.resize must be crop, squash or pad; got {d['resize']!r}")
-    tags = d.get("ignore_tags") or []
-    if not isinstance(tags, list) or not all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in tags):
-        raise UserError(f"data.ignore_tags must be a list of tags (words), e.g. [polychromatic, long], got {d['ignore_tags']!r}")
-    if t.get("schedule"):
-        from keras_gans.models.schedule import validate_schedule
-
-        validate_schedule(t["schedule"], cfg)
     return cfg
 
 
@@ -189,7 +204,7 @@ def unread_keys(cfg: dict) -> list[str]:
             out.append(f"{key} has no effect: the {section} section is read only by model {' / '.join(owners[section])}, "
                        f"and this run's model is {model}")
         elif section in not_read:
-            fixed = next((getattr(s, "SHARED_FIXED", {}) for s in FAMILY_SECTIONS if model in s.FAMILIES), {})
+            fixed = {k: v for s in FAMILY_SECTIONS if model in s.FAMILIES for k, v in getattr(s, "SHARED_FIXED", {}).items()}
             if key in fixed and value == fixed[key]:
                 continue  # the preset names what the family does anyway
             what = f"always uses {key} {fixed[key]}" if key in fixed else f"never reads the {section} section"
@@ -200,52 +215,13 @@ def unread_keys(cfg: dict) -> list[str]:
     return out
 
 
-def _validate_nets(cfg: dict):
-    """The issue-13 keys whose bad values would fail late; per-layer lists are checked where the nets are built."""
-    n = cfg["net"]
-    z = n.get("z_std", 1.0)
-    if isinstance(z, bool) or not isinstance(z, (int, float)) or not z > 0:
-        raise UserError(f"net.z_std must be a number > 0 (the latent noise's standard deviation), got {z!r}")
-    m = n.get("bn_momentum", 0.9)
-    if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 <= m < 1:
-        raise UserError(f"net.bn_momentum must be a number in [0, 1), got {m!r}")
-    for key, allowed in (("g_upsample", ("transpose", "nearest")), ("g_order", ("norm-act", "act-norm")),
-                         ("d_order", ("norm-act", "act-norm")), ("d_score_head", ("dense", "conv"))):
-        if n.get(key) not in allowed:
-            raise UserError(f"net.{key} must be one of {', '.join(allowed)}; got {n.get(key)!r}")
-    if n.get("d_score_head") == "conv" and n.get("d_fc"):
-        raise UserError("net.d_score_head=conv reads D's last conv map, but net.d_fc adds Dense layers after it; "
-                        "use d_score_head: dense with d_fc")
-
-
 def check_compatibility(cfg: dict):
-    """The one cross-section check (as StudioGAN's check_compatability): the model against the families that
-    exist, the loss type against the losses, the nets against the archs, then the rules of the model's own
-    section (declared by the family: models/NAME_config.py `validate`)."""
-    model = cfg["model"]
-    if model not in FAMILIES:
-        import difflib
-
-        m = difflib.get_close_matches(str(model), list(FAMILIES), n=1)
-        raise UserError(f"unknown model family '{model}'{f' (did you mean {m[0]!r}?)' if m else ''}; "
-                        f"known: {', '.join(sorted(FAMILIES))}")
-    from keras_gans.losses import LOSSES
-    from keras_gans.nets import ARCHS
-
-    if cfg["loss"]["type"] not in LOSSES:
-        raise UserError(f"loss.type must be one of {', '.join(LOSSES)}; got {cfg['loss']['type']!r}")
-    for key in ("arch", "g_arch", "d_arch"):
-        arch = cfg["net"][key]
-        if arch is not None and arch not in ARCHS:
-            raise UserError(f"net.{key} must be one of {', '.join(ARCHS)}; got {arch!r}")
+    """The one cross-section check (as StudioGAN's check_compatability): the model, loss and nets are checked
+    against their registries by the per-key tables (config_values.CHOICES); here run the rules of the model's
+    own section, declared by the family (models/NAME_config.py `validate`)."""
     for section in FAMILY_SECTIONS:
-        if model in section.FAMILIES:
+        if cfg["model"] in section.FAMILIES:
             section.validate(cfg)
-
-
-def min_image_size(d_layers: int) -> int:
-    """Re-exported from its family's section (models/cyclegan_config.py)."""
-    return cyclegan_config.min_image_size(d_layers)
 
 
 # Presets whose nets or training changed visibly (issue 24: the classic experiments at their own settings): a new
@@ -257,29 +233,52 @@ PRESET_CHANGES = {
     "vae_faces": "vae_faces is now the face study's own VAE (conv 64, conv 128, pool, FC 1024 + tanh, Adam 1e-4); "
                  "the net it built before keras_gans 0.2 is the preset vae_faces_v1",
     "sngan_bn": "sngan_bn now trains 10 epochs with a fresh z for G (it inherited 25 epochs and train.reuse_fake "
-                "from dcgan before keras_gans 0.2); --set train.epochs=25 --set train.reuse_fake=true gives the old setting",
+                "from dcgan before keras_gans 0.2); --set train.epochs=25 --set gan.reuse_fake=true gives the old setting",
     "acgan_iclevr": "acgan_iclevr now builds the report's nets exactly (no BN + ReLU after G's Linear, no conv "
                     "biases) and D's class head learns from real images only (since keras_gans 0.2)",
 }
 
 
-def load_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> dict:
-    """Resolve a preset (with its base chain) and the CLI overrides into one validated config."""
+def load_config(name_or_path: str, overrides: dict[str, Any] | None = None, config_file: str | None = None) -> dict:
+    """Resolve a preset (with its base chain), a --config file laid over it and the CLI overrides into one config,
+    validated once."""
     if name_or_path in PRESET_CHANGES:
-        import warnings
-
         warnings.warn(PRESET_CHANGES[name_or_path], stacklevel=2)
     cfg = _load_preset_chain(preset_path(name_or_path))
+    if config_file:
+        cfg = merge(cfg, upgrade_moved(read_yaml(Path(config_file)), str(config_file)), str(config_file))
     cfg = apply_overrides(cfg, overrides or {})
     return validate(cfg)
 
 
-def load_run_config(run_dir: str | Path) -> dict:
-    """The exact config a run used (RUN/config.yaml), merged over today's defaults for forward compatibility."""
+def load_run_config(run_dir: str | Path, overrides: dict[str, Any] | None = None) -> dict:
+    """The exact config a run used (RUN/config.yaml; keys moved since are mapped quietly), merged over today's
+    defaults for forward compatibility, with overrides applied, validated once."""
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise UserError(f"{run_dir} is not a run directory (no config.yaml); pass the --run-dir of a train run")
-    return validate(merge(DEFAULTS, read_yaml(path), str(path)))
+    cfg = merge(DEFAULTS, upgrade_moved(read_yaml(path), str(path), quiet=True), str(path))
+    return validate(apply_overrides(cfg, overrides or {}))
+
+
+def resolve_paths(cfg: dict) -> dict:
+    """A copy of cfg with the files it names made absolute (data and eval files; inception = a name, kept), so a
+    run's recorded config works from any folder (--resume, sample, evaluate)."""
+    cfg = copy.deepcopy(cfg)
+    for section, keys in (("data", ("path", "labels")), ("eval", ("label_sets", "classifier", "features", "data"))):
+        for key in keys:
+            value = cfg[section].get(key)
+            if isinstance(value, str) and value and os.path.exists(value):
+                cfg[section][key] = str(Path(value).resolve())
+    return cfg
+
+
+def resolve_data_keys(cfg: dict, data_info: dict) -> dict:
+    """A copy of cfg with what the data settled recorded: data.channels (null = from the data) becomes the
+    channel count the run's images have. Done before the model is built, so RUN/config.yaml is what ran."""
+    cfg = copy.deepcopy(cfg)
+    cfg["data"]["channels"] = int(data_info["image_shape"][-1])
+    return cfg
 
 
 def save_config(cfg: dict, run_dir: str | Path) -> Path:

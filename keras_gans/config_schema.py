@@ -1,21 +1,40 @@
-"""The config schema: every key and its default (DEFAULTS), composed from the sections the layers and families
-declare (a family's own section lives in models/NAME_config.py). A key absent here does not exist.
+"""The config schema: every key and its default (DEFAULTS), composed from the shared sections below and the
+sections the families declare beside their code (models/NAME_config.py for a family registered in
+models.FAMILIES as "keras_gans.models.NAME:Class"). A key absent here does not exist.
 Light: no TensorFlow, so a bad key is reported in a second."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from keras_gans.models import conditional_config, cyclegan_config, vae_config
+from keras_gans import models
 
-# Sections a family declares next to its code (SECTION, FAMILIES, DEFAULTS, NULLABLE, CHOICES, RANGES, validate).
-FAMILY_SECTIONS = (cyclegan_config, vae_config, conditional_config)
 
-# The one schema. A key absent here does not exist. Sections group keys by the layer that reads them; a family's
-# own section is declared in its models/NAME_config.py and composed here (same keys, same order as always).
-DEFAULTS: dict[str, Any] = {
+def family_sections() -> tuple:
+    """The config modules of the registered families, once each, in models.FAMILIES order: for a family at
+    "pkg.mod:Class", the module "pkg.mod_config" where it exists. Each declares SECTION, FAMILIES, DEFAULTS,
+    NULLABLE, CHOICES, RANGES and validate (and optionally SHARED_NOT_READ, SHARED_FIXED, MOVED)."""
+    out = []
+    for target in models.FAMILIES.values():
+        name = target.split(":")[0] + "_config"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:
+                continue  # a family without a section of its own (template: it reads the shared sections)
+            raise
+        if module not in out:
+            out.append(module)
+    return tuple(out)
+
+
+FAMILY_SLOT = "<families>"
+
+# The shared sections, in the order users see in RUN/config.yaml; the families' sections go in at FAMILY_SLOT.
+SHARED: dict[str, Any] = {
     "name": "dcgan",  # run / export name
-    "model": "gan",  # model family: gan | cgan | acgan | vae | cyclegan
+    "model": "gan",  # model family: one of models.FAMILIES (gan | cgan | acgan | vae | cyclegan | template)
     "data": {
         "path": None,  # image folder; None = the built-in default for this model
         "builtin": "digits",  # built-in data set used when path is None
@@ -30,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
         "ignore_tags": [],  # tags CSV: tags dropped from every row, e.g. [polychromatic, long, short] (not an error)
     },
     "net": {
-        "arch": "dcgan",  # dcgan | mlp  (for G and D alike; g_arch/d_arch override each)
+        "arch": "dcgan",  # one of registry.ARCHS (dcgan | mlp), for G and D alike; g_arch/d_arch override each
         "g_arch": None,
         "d_arch": None,
         "latent_dim": 100,
@@ -72,27 +91,17 @@ DEFAULTS: dict[str, Any] = {
         "conv_bias": None,  # None = a bias where no norm follows (as always); false = no conv bias anywhere (PyTorch bias=False)
     },
     "loss": {
-        "type": "bce",  # bce (non-saturating) | lsgan | wgan | hinge
-        "gp_weight": 0.0,  # WGAN-GP gradient penalty lambda (0 = off)
-        "clip_value": 0.0,  # WGAN weight clipping c (0 = off)
-        "label_smoothing": 0.0,  # one-sided: real targets become 1 - s (bce/lsgan)
-        "instance_noise": 0.0,  # stddev of Gaussian noise added to D's inputs (real and fake)
+        "type": "bce",  # one of registry.LOSSES: bce (non-saturating) | lsgan | wgan | hinge (the GAN family's
+        #                 penalties and D tricks are in its own section, gan:)
     },
     "train": {
         "epochs": 5,
         "batch_size": 64,
-        "d_steps": 1,  # D updates per train step (n_critic); each uses a fresh real batch
-        "g_steps": 1,  # G updates per train step
-        "reuse_fake": False,  # with d_steps = g_steps = 1: G's loss on the fakes D just trained on (one G forward)
-        # changes at a train step: [{step: 0, d_steps: 5}, {step: 500, d_steps: 1, g_steps: 2, adv_weight: 0.5}]
-        # (keys: d_steps, g_steps, g_lr, d_lr, gp_weight, adv_weight, head_weights: {name: w}); docs/knobs.md
-        "schedule": None,
-        "optimizer": "adam",  # adam | rmsprop
+        "optimizer": "adam",  # one of registry.OPTIMIZERS: adam | rmsprop
         "g_lr": 2e-4,
         "d_lr": 2e-4,
         "beta_1": 0.5,
         "beta_2": 0.999,
-        "ema": 0.0,  # decay of G's exponential moving average (0 = off); used for samples and export
         "seed": 0,
         "deterministic": False,  # tf.config.experimental.enable_op_determinism
         "mixed_precision": "auto",  # auto | float32 | mixed_bfloat16 | mixed_float16
@@ -117,9 +126,7 @@ DEFAULTS: dict[str, Any] = {
         "export_dir": None,  # null = the export stays in RUN/export/N; a folder = also publish to FOLDER/NAME/N
         "export_at_end": True,
     },
-    "cyclegan": cyclegan_config.DEFAULTS,  # model: cyclegan (keras_gans/models/cyclegan_config.py)
-    "vae": vae_config.DEFAULTS,  # model: vae (keras_gans/models/vae_config.py)
-    "conditional": conditional_config.DEFAULTS,  # model: cgan | acgan (keras_gans/models/conditional_config.py)
+    FAMILY_SLOT: None,  # the families' own sections (family_sections), composed by compose_defaults
     "augment": {  # differentiable augmentation of every image D sees (keras_gans/augment.py, docs/augment.md)
         "policy": "",  # "" = off | any of color,translation,cutout, comma-separated (DiffAugment, Zhao et al. 2020)
         "p": 1.0,  # probability each op is applied to each image (fixed mode); adaptive mode starts at 0
@@ -153,6 +160,23 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def compose_defaults(sections=None) -> dict[str, Any]:
+    """The one schema: the shared sections with each family's section (SECTION: DEFAULTS) at FAMILY_SLOT."""
+    out: dict[str, Any] = {}
+    for key, value in SHARED.items():
+        if key == FAMILY_SLOT:
+            out.update({s.SECTION: s.DEFAULTS for s in (family_sections() if sections is None else sections)})
+        else:
+            out[key] = value
+    return out
+
+
+def moved_keys(sections=None) -> dict[str, str]:
+    """{old key: new key} the families declare (MOVED) for keys that left the shared sections."""
+    return {old: new for s in (family_sections() if sections is None else sections)
+            for old, new in getattr(s, "MOVED", {}).items()}
+
+
 def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
     out = {}
     for k, v in d.items():
@@ -164,5 +188,8 @@ def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+FAMILY_SECTIONS = family_sections()
+DEFAULTS = compose_defaults(FAMILY_SECTIONS)
+MOVED = moved_keys(FAMILY_SECTIONS)
 VALID_KEYS = sorted(flatten(DEFAULTS))
 SECTIONS = {k for k, v in DEFAULTS.items() if isinstance(v, dict)}

@@ -1,14 +1,20 @@
 """Per-key value checks, read off each key's default (type, and numbers >= 0 or >= 1) plus the tables below for
-what a default cannot say; tests/test_reliability_values.py checks every key. The families' own tables are merged
-in from their sections (models/NAME_config.py)."""
+what a default cannot say; tests/test_reliability_values.py checks every key. The allowed words of the extension
+points (model, loss.type, net.*arch, train.optimizer, conditional.mode) are the registries' own lists
+(models.FAMILIES, keras_gans/registry.py), never restated; the families' own tables are merged in from their
+sections (models/NAME_config.py)."""
 
 from __future__ import annotations
 
+import difflib
 import math
 from typing import Any
 
+from keras_gans import registry
 from keras_gans.config_schema import DEFAULTS, FAMILY_SECTIONS, VALID_KEYS, flatten
+from keras_gans.data.images import RESIZE_MODES
 from keras_gans.errors import UserError
+from keras_gans.models import FAMILIES
 
 # ----- value checks, derived from DEFAULTS ----------------------------------------------------------------------
 # Every key is checked before anything is written or TensorFlow is imported. The check is read off the key's
@@ -21,7 +27,7 @@ NULLABLE = {  # key -> type of its non-null values (these defaults are None)
     "net.g_arch": str, "net.d_arch": str, "net.weights_init": float, "train.steps_per_epoch": int,
     "train.max_minutes": float, "train.max_cpu_minutes": float,
     "callbacks.export_dir": str, "eval.features": str, "eval.data": str, "watchdog.max_grad_norm": float,
-    "eval.label_sets": str, "eval.classifier": str, "train.schedule": "any",
+    "eval.label_sets": str, "eval.classifier": str,
     # nets as drawn (docs/nets.md): a scalar or a per-layer list, checked with one line by the net builder
     "net.g_project": int, "net.g_start": int, "net.mlp_hidden": int, "net.d_fc_activation": str,
     "net.conv_bias": bool,
@@ -31,17 +37,25 @@ NULLABLE = {  # key -> type of its non-null values (these defaults are None)
 }
 PER_LAYER = {"net.d_dropout", "net.d_norm"}  # a scalar for every layer or a list, one value per layer
 CHOICES = {
+    # the extension points: the registries' lists themselves (FAMILIES' keys is a live view: a family registered
+    # at run time is a valid model at once)
+    "model": FAMILIES.keys(),
+    "loss.type": registry.LOSSES,
+    "net.arch": tuple(registry.ARCHS),
+    "net.g_arch": tuple(registry.ARCHS),  # or null (NULLABLE): the net.arch
+    "net.d_arch": tuple(registry.ARCHS),
+    "train.optimizer": registry.OPTIMIZERS,
+    "data.resize": RESIZE_MODES,
     "data.on_bad_file": ("skip", "fail"),
     "data.channels": (1, 3, None),
-    "net.arch": ("dcgan", "mlp"),
-    "net.g_arch": ("dcgan", "mlp", None),
-    "net.d_arch": ("dcgan", "mlp", None),
     "net.g_norm": ("batch", "none"),
     "net.d_norm": ("batch", "layer", "none"),
     "net.d_activation": ("leaky_relu", "relu"),
     "net.d_fc_activation": ("leaky_relu", "relu", "tanh", None),
-    "loss.type": ("bce", "lsgan", "wgan", "hinge"),
-    "train.optimizer": ("adam", "rmsprop"),
+    "net.g_upsample": ("transpose", "nearest"),
+    "net.g_order": ("norm-act", "act-norm"),
+    "net.d_order": ("norm-act", "act-norm"),
+    "net.d_score_head": ("dense", "conv"),
     "train.mixed_precision": ("auto", "float32", "mixed_bfloat16", "mixed_float16"),
     "train.strategy": ("default", "mirrored", "multiworker"),
     "train.verbose": ("auto", 0, 1, 2),
@@ -58,16 +72,16 @@ RANGES = {
     "train.d_lr": (0, None, True, True),
     "train.beta_1": (0, 1, True, False),
     "train.beta_2": (0, 1, True, False),
-    "train.ema": (0, 1, True, False),
-    "loss.label_smoothing": (0, 1, True, False),
     "net.d_dropout": (0, 1, True, False),
+    "net.z_std": (0, None, False, True),  # the latent noise's standard deviation
+    "net.bn_momentum": (0, 1, True, False),
     "net.mlp_hidden": (1, None, True, True),
     "watchdog.nan_lr_factor": (0, 1, False, True),
     "watchdog.nan_retries": (0, None, True, True),
     "eval.n": (2, None, True, True),
     "callbacks.grid_cell": (0, 1024, True, True),
     "augment.p": (0, 1, True, True),
-    "augment.target": (0, 1, True, True),
+    "augment.target": (0, 1, True, True),  # the r_t = E[sign(D(real))] target of the adaptive mode (augment.py)
     "augment.translation_ratio": (0, 0.5, True, True),
     "augment.cutout_ratio": (0, 1, True, True),
 }
@@ -97,7 +111,7 @@ def key_spec(key: str) -> dict:
 def _describe(spec: dict) -> str:
     if spec["choices"] is not None:
         words = [("null" if c is None else str(c)) for c in spec["choices"]]
-        return "one of " + ", ".join(words)
+        return "one of " + ", ".join(words) + (" or null" if spec["nullable"] and None not in spec["choices"] else "")
     kind = spec["type"]
     if kind == "schedule":
         return "null, 'warmup' or a mapping {epoch: weight}"
@@ -124,7 +138,12 @@ def check_value(key: str, value: Any) -> Any:
     kind = spec["type"]
 
     def bad():
-        return UserError(f"{key} must be {_describe(spec)}, got {value!r} (fix it in the config or with --set {key}=...)")
+        near = ""
+        if spec["choices"] is not None and isinstance(value, str):
+            m = difflib.get_close_matches(value, [c for c in spec["choices"] if isinstance(c, str)], n=1)
+            near = f" (did you mean {m[0]!r}?)" if m else ""
+        return UserError(f"{key} must be {_describe(spec)}, got {value!r}{near} "
+                         f"(fix it in the config or with --set {key}=...)")
 
     if kind in ("ints", "words") and value is not None:  # one value for every layer, or a list: one per layer
         items = value if isinstance(value, list) else [value]
@@ -140,7 +159,7 @@ def check_value(key: str, value: Any) -> Any:
             return None
         raise bad()
     if spec["choices"] is not None:
-        if isinstance(value, bool) or value not in spec["choices"]:
+        if isinstance(value, (bool, list, dict)) or value not in spec["choices"]:
             raise bad()
         return value
     if kind is bool:
@@ -164,6 +183,9 @@ def check_value(key: str, value: Any) -> Any:
             raise bad()
         if key == "net.mlp_units" and not all(isinstance(u, int) and not isinstance(u, bool) and u >= 1 for u in value):
             raise bad()
+        if key == "data.ignore_tags" and not all(isinstance(x, (str, int, float)) and not isinstance(x, bool)
+                                                 for x in value):
+            raise bad()  # tags (words), e.g. [polychromatic, long]
         return value
     if kind == "schedule":
         if value in ("warmup", "none") or isinstance(value, dict):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from keras_gans import registry
+
 
 def per_example(x):
     """Mean over every axis but the batch axis: one float32 value per example for a tensor of any shape."""
@@ -60,12 +62,8 @@ def hinge_g(fake):
     return -per_example(fake)
 
 
-LOSSES = {
-    "bce": (bce_d, bce_g),
-    "lsgan": (lsgan_d, lsgan_g),
-    "wgan": (wgan_d, wgan_g),
-    "hinge": (hinge_d, hinge_g),
-}
+# loss.type -> (D loss, G loss): the names come from the one list (keras_gans/registry.py), the functions from here
+LOSSES = {name: (globals()[f"{name}_d"], globals()[f"{name}_g"]) for name in registry.LOSSES}
 
 
 def d_loss_fn(kind):

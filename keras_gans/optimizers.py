@@ -11,8 +11,7 @@ import keras
 import tensorflow as tf
 
 from keras_gans.errors import UserError
-
-OPTIMIZERS = ("adam", "rmsprop")
+from keras_gans.registry import OPTIMIZERS
 
 
 def make_optimizer(kind: str, lr, beta_1: float, beta_2: float, mixed_float16: bool = False):

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from keras_gans.config import (apply_overrides, flatten, list_presets, load_config, load_run_config, preset_path,
-                               read_yaml, validate)
+                               read_yaml, upgrade_moved, upgrade_overrides, validate)
 from keras_gans.errors import UserError
 
 # What a --resume may change: keys that do not change what is trained (docs/reliability.md lists them). An entry
@@ -61,9 +61,9 @@ def resume_config(run_dir: str | Path, preset: str | None, overrides: dict, conf
         elif given["name"] != recorded["name"]:  # a run from before command.json: judge by the preset's name
             base = load_config(recorded["name"]) if recorded["name"] in list_presets() else recorded
             differ(base, given, f"the run ({recorded['name']})", f"preset '{preset}'")
-    explicit = dict(overrides)
+    explicit = upgrade_overrides(dict(overrides))  # keys a family moved: their new names (one warning each)
     if config_file:
-        explicit.update(flatten(read_yaml(Path(config_file))))
+        explicit.update(flatten(upgrade_moved(read_yaml(Path(config_file)), config_file)))
     asked = validate(apply_overrides(recorded, explicit))
     flat = flatten(asked)
     for k in sorted(explicit):

@@ -9,14 +9,13 @@ the callbacks and the final export. Its parts live beside it: `runtime` (threads
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from keras_gans.build import build_model
-from keras_gans.config import save_config
+from keras_gans.config import resolve_data_keys, resolve_paths, save_config
 from keras_gans.errors import UserError
 from keras_gans.resume import changed_learning_rates
 from keras_gans.runtime import configure_runtime, is_chief, make_strategy
@@ -39,14 +38,14 @@ def load_image_set(cfg: dict, progress: bool = True):
 
 
 def prepare(cfg: dict):
-    """(family class, arrays for the pipeline, data_info) for a config; records the resolved channel count."""
+    """(family class, arrays for the pipeline, data_info) for a config (resolve_data_keys then records what the
+    data settled, the channel count, in the config the run uses)."""
     from keras_gans.models import family_class
 
     from keras_gans.data.source import load_training_data
 
     family = family_class(cfg["model"])
     arrays, info = family.prepare_data(cfg, load_training_data(cfg, family.data_kind))
-    cfg["data"]["channels"] = int(info["image_shape"][-1])
     return family, arrays, info
 
 
@@ -200,19 +199,13 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
         print(f"--resume: no checkpoint in {run_dir} yet; starting the run", flush=True)
         resume = False
 
-    for key in ("path", "labels"):  # record absolute paths, so --resume works from any folder
-        value = cfg["data"].get(key)
-        if isinstance(value, str) and value and os.path.exists(value):
-            cfg["data"][key] = str(Path(value).resolve())
-    for key in ("label_sets", "classifier", "features", "data"):  # eval files too (inception = a name, kept)
-        value = (cfg.get("eval") or {}).get(key)
-        if isinstance(value, str) and value and os.path.exists(value):
-            cfg["eval"][key] = str(Path(value).resolve())
+    cfg = resolve_paths(cfg)  # the config the run uses and records: absolute paths, then the data's channels
     policy = configure_runtime(cfg)
     strategy = make_strategy(cfg["train"]["strategy"])
     chief = is_chief(strategy)
     family, arrays, info = prepare(cfg)
-    check_data_size(cfg, arrays)
+    cfg = resolve_data_keys(cfg, info)  # settled before the model is built; RUN/config.yaml records this one
+    check_data_size(cfg, arrays, family.real_batches_per_step(cfg))
 
     from keras_gans.checkpoint import RunCheckpoint
     from keras_gans.data.pipeline import make_train_dataset
@@ -239,7 +232,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
 
     t = cfg["train"]
     n_images = min(len(v) for v in arrays.values())
-    plan = step_plan(cfg, n_images)  # the one images-per-step / steps-per-epoch rule (the model reads it too)
+    plan = step_plan(cfg, n_images, family.real_batches_per_step(cfg))  # the one images-per-step / steps-per-epoch rule (the model reads it too)
     steps = plan.steps_per_epoch
     epochs = int(t["epochs"])
     if verbose is None:
@@ -329,7 +322,7 @@ def _apply_learning_rates(model, lrs: dict):
                 pass
 
 
-def check_data_size(cfg: dict, arrays: dict):
+def check_data_size(cfg: dict, arrays: dict, d_slices: int = 1):
     """Stop (UserError) where training cannot work, warn where it works badly: fewer images than one batch means
     every batch repeats the same few images (BatchNorm statistics and D's judgement then say little)."""
     import warnings
@@ -341,11 +334,12 @@ def check_data_size(cfg: dict, arrays: dict):
     n = min(len(v) for v in arrays.values())
     if n < 1:
         raise UserError("no training images are left (check data.max_images and the label files)")
-    per_step = step_plan(cfg, n).images_per_step
+    per_step = step_plan(cfg, n, d_slices).images_per_step
     if n < per_step:
         what = f"{n} training image{'s' if n != 1 else ''}"
+        slices = f" x {d_slices} real batches (gan.d_steps)" if d_slices > 1 else ""
         warnings.warn(
-            f"only {what} for {per_step} images per step (train.batch_size {batch} x train.d_steps {t['d_steps']}): "
+            f"only {what} for {per_step} images per step (train.batch_size {batch}{slices}): "
             f"each batch repeats every image about {per_step / n:.0f} times; add images or lower train.batch_size "
             f"(e.g. --batch-size {max(1, min(batch, n))})",
             stacklevel=2,

@@ -72,10 +72,10 @@ def nets_command(preset, set_items):
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from keras_gans.config import apply_overrides, load_config, validate
+    from keras_gans.config import load_config
     from keras_gans.nets.summary import format_table, header, net_table, trainable_count
 
-    cfg = validate(apply_overrides(load_config(preset), cli_overrides(set_items)))
+    cfg = load_config(preset, cli_overrides(set_items))
     model, subs = build_from_config(cfg)
     shape = "x".join(map(str, data_info_from_config(cfg)["image_shape"]))
     latent = "" if cfg["model"] == "cyclegan" else f", latent {cfg['net']['latent_dim']}"

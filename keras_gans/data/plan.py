@@ -3,19 +3,13 @@
 Derived here once, from the config and the data size, and read by everyone who needs it: the pipeline (how big
 a batch of real images to cut), the families (how many discriminator slices a batch holds, CycleGAN's decay
 schedule in steps), the data-size check and the progress line. A step consumes batch_size x d_slices images,
-where d_slices is the largest train.d_steps the run will use (train.schedule may raise it later: the pipeline
-feeds the most, and a step with fewer D updates uses the first slices).
+where d_slices is the number of real batches the family says one step takes (its `real_batches_per_step`: 1, or
+for the GAN family the largest gan.d_steps the run will use).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-def max_d_steps(cfg: dict) -> int:
-    """Real batches per train step the pipeline must feed: the largest d_steps the run will use."""
-    t = cfg["train"]
-    return max([int(t["d_steps"])] + [int(e["d_steps"]) for e in (t.get("schedule") or []) if "d_steps" in e])
 
 
 def steps_per_epoch(n_images: int, images_per_step: int) -> int:
@@ -26,7 +20,7 @@ def steps_per_epoch(n_images: int, images_per_step: int) -> int:
 @dataclass(frozen=True)
 class StepPlan:
     batch_size: int  # global batch of one D (or G) update
-    d_slices: int  # real batches one step consumes (max d_steps)
+    d_slices: int  # real batches one step consumes (the family's real_batches_per_step)
     steps_per_epoch: int
     n_images: int
 
@@ -40,9 +34,10 @@ class StepPlan:
                 "steps_per_epoch": self.steps_per_epoch}
 
 
-def step_plan(cfg: dict, n_images: int) -> StepPlan:
-    """The plan for n_images training images (train.steps_per_epoch, when set, overrides the pass length)."""
+def step_plan(cfg: dict, n_images: int, d_slices: int = 1) -> StepPlan:
+    """The plan for n_images training images, d_slices real batches per step (the family's
+    real_batches_per_step); train.steps_per_epoch, when set, overrides the pass length."""
     t = cfg["train"]
-    batch, slices = int(t["batch_size"]), max_d_steps(cfg)
+    batch, slices = int(t["batch_size"]), int(d_slices)
     steps = int(t.get("steps_per_epoch") or steps_per_epoch(int(n_images), batch * slices))
     return StepPlan(batch, slices, steps, int(n_images))

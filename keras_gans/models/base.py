@@ -203,6 +203,12 @@ class GenerativeModel(keras.Model):
         raise NotImplementedError
 
     @classmethod
+    def real_batches_per_step(cls, cfg: dict) -> int:
+        """Real batches one train step consumes (the step plan's d_slices): one; a family that makes several D
+        updates per step on fresh data (the GAN family's gan.d_steps) says how many."""
+        return 1
+
+    @classmethod
     def prepare_data(cls, cfg: dict, image_set) -> tuple[dict, dict]:
         """(arrays for the training pipeline, json-able data_info with at least image_shape)."""
         return {"image": image_set.images}, {"image_shape": list(image_set.images.shape[1:]), "n_images": len(image_set)}

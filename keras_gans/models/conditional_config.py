@@ -1,11 +1,14 @@
 """The conditional families' config section (`conditional:`, model: cgan | acgan), declared next to them:
-defaults, the value tables config.py reads for the per-key checks, and `validate`. Light: no TensorFlow."""
+defaults, the value tables config.py reads for the per-key checks, and `validate`, which parses the heads with
+the one parser (conditioning.head_specs) when the config is read, before any image is decoded. Light: no TensorFlow."""
 
 from __future__ import annotations
 
+from keras_gans.registry import MODES
+
 SECTION = "conditional"
 DEFAULTS = {  # see keras_gans/models/conditional.py
-    "mode": "acgan",  # concat (labels into G and D's input) | projection (Miyato & Koyama D) | acgan (aux heads)
+    "mode": "acgan",  # one of registry.MODES: concat (labels into G and D's input) | projection (Miyato & Koyama D) | acgan (aux heads)
     # conditions / D heads, each {name, type: softmax|sigmoid, classes: null|K|[names], weight: 1.0, source: null}
     "heads": [],
     "adv_weight": 1.0,  # weight of the adversarial (real/fake) loss beside the head weights
@@ -19,7 +22,7 @@ DEFAULTS = {  # see keras_gans/models/conditional.py
 FAMILIES = ("cgan", "acgan")  # the config values of `model` this section belongs to
 NULLABLE = {"conditional.grid_head": str}
 CHOICES = {
-    "conditional.mode": ("concat", "projection", "acgan"),
+    "conditional.mode": MODES,
     "conditional.fake_labels": ("real", "random"),
     "conditional.class_loss": ("mean", "sum"),
 }
@@ -27,4 +30,8 @@ RANGES: dict = {}
 
 
 def validate(cfg: dict):
-    """No rules beyond the per-key tables yet (heads are checked against the data when it is loaded)."""
+    """The heads, parsed and checked now (names, types, classes, weights, keys: a typo fails in a second); their
+    classes are matched against the data's labels when it is loaded."""
+    from keras_gans.conditioning import head_specs
+
+    head_specs(cfg)

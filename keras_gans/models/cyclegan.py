@@ -145,7 +145,7 @@ class CycleGAN(GenerativeModel):
         if len(domains.a) == 0 or len(domains.b) == 0:
             raise UserError(f"cyclegan needs images in both domains; {domains.source} gave {len(domains.a)} A and "
                             f"{len(domains.b)} B images")
-        steps = step_plan(cfg, len(domains)).steps_per_epoch
+        steps = step_plan(cfg, len(domains), cls.real_batches_per_step(cfg)).steps_per_epoch
         size = int(cfg["data"]["image_size"])  # the nets train at image_size (crops of load_size images)
         info = {
             "image_shape": [size, size, int(domains.a.shape[-1])],

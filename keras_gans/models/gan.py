@@ -28,32 +28,39 @@ class GAN(LatentSampler, GenerativeModel):
         "D_G_z1", "D_G_z2",  # D(G(z)) before D's update (= d_fake) and after it, in G's update (PyTorch tutorial)
     )
 
+    @classmethod
+    def real_batches_per_step(cls, cfg: dict) -> int:
+        from keras_gans.models.gan_config import max_d_steps
+
+        return max_d_steps(cfg)
+
     def active_trackers(self, cfg):
         names = list(self.tracker_names)
-        if not cfg["loss"]["gp_weight"]:
+        if not cfg["gan"]["gp_weight"]:
             names.remove("gp")
         if cfg["augment"]["adaptive"] and cfg["augment"]["policy"]:
             names += ["aug_p", "ada_rt"]
-        if cfg["loss"]["gp_weight"] or cfg["model"] != "gan" or cfg["train"].get("schedule"):
+        if cfg["gan"]["gp_weight"] or cfg["model"] != "gan" or cfg["gan"].get("schedule"):
             names += ["d_adv_loss", "g_adv_loss"]  # the unweighted adversarial part, apart from the weighted total
         return names
 
     def __init__(self, cfg: dict, data_info: dict, **kwargs):
         super().__init__(cfg, data_info, **kwargs)
         self.loss_type = cfg["loss"]["type"]
-        self.d_steps = cfg["train"]["d_steps"]
-        self.g_steps = cfg["train"]["g_steps"]
-        self.gp_weight = float(cfg["loss"]["gp_weight"] or 0.0)
-        self.clip_value = float(cfg["loss"]["clip_value"] or 0.0)
-        self.smoothing = float(cfg["loss"]["label_smoothing"] or 0.0)
-        self.instance_noise = float(cfg["loss"]["instance_noise"] or 0.0)
-        self.ema_decay = float(cfg["train"]["ema"] or 0.0)
+        g = cfg["gan"]  # this family's own section (models/gan_config.py)
+        self.d_steps = g["d_steps"]
+        self.g_steps = g["g_steps"]
+        self.gp_weight = float(g["gp_weight"] or 0.0)
+        self.clip_value = float(g["clip_value"] or 0.0)
+        self.smoothing = float(g["label_smoothing"] or 0.0)
+        self.instance_noise = float(g["instance_noise"] or 0.0)
+        self.ema_decay = float(g["ema"] or 0.0)
         if self.gp_weight and cfg["net"]["d_norm"] == "batch" and not cfg["net"]["spectral_norm"]:
             import warnings
 
-            warnings.warn("loss.gp_weight with net.d_norm=batch: batch norm mixes the samples, so the gradient "
+            warnings.warn("gan.gp_weight with net.d_norm=batch: batch norm mixes the samples, so the gradient "
                           "penalty is not per-sample (WGAN-GP uses net.d_norm=layer or none)", stacklevel=2)
-        self.reuse_fake = bool(cfg["train"].get("reuse_fake", False))
+        self.reuse_fake = bool(g.get("reuse_fake", False))
         self.augmenter = augment.Augmenter(cfg["augment"])
         # The adaptive p is a model weight (checkpointed); only adaptive runs have it, so other checkpoints keep
         # their layout.
@@ -69,12 +76,12 @@ class GAN(LatentSampler, GenerativeModel):
         self.d_optimizer = from_train_config(t, t["d_lr"])
         self._init_schedule()
 
-    # ----- train.schedule (keras_gans/models/schedule.py) ------------------------------------------------------
+    # ----- gan.schedule (keras_gans/models/schedule.py) ------------------------------------------------------
     def _init_schedule(self):
         """Scheduled loss weights become tf.Variables the step reads (no re-trace when they change)."""
         from keras_gans.models import schedule as sched
 
-        self.schedule = sched.validate_schedule(self.cfg["train"]["schedule"], self.cfg) if self.cfg["train"].get(
+        self.schedule = sched.validate_schedule(self.cfg["gan"]["schedule"], self.cfg) if self.cfg["gan"].get(
             "schedule") else []
         self.max_d = sched.max_d_steps(self.cfg)
         self._sched_vars = {}
@@ -166,7 +173,7 @@ class GAN(LatentSampler, GenerativeModel):
         return self.augmenter(images, self.uniform, salt, self.aug_p)
 
     def d_input(self, images, salt):
-        """What D sees of an image batch: augmented (augment.policy) and with instance noise (loss.instance_noise),
+        """What D sees of an image batch: augmented (augment.policy) and with instance noise (gan.instance_noise),
         for real and fake alike, in D's update and in G's."""
         return self._noisy(self.augmented(images, salt), salt)
 
@@ -223,7 +230,7 @@ class GAN(LatentSampler, GenerativeModel):
         return logs
 
     def g_update(self, batch, data, j: int, before_d=None):
-        """One G update. With `before_d` (train.reuse_fake), G's forward pass is run once for the step: the D
+        """One G update. With `before_d` (gan.reuse_fake), G's forward pass is run once for the step: the D
         update `before_d(fake)` runs on it first (not recorded), then G's loss is taken on the same batch."""
         g_loss_fn = losses.g_loss_fn(self.loss_type)
         z = self.generator_inputs(batch, 50 + j if before_d is None else 10, data)
@@ -273,7 +280,7 @@ class GAN(LatentSampler, GenerativeModel):
             return self.g_update(tf.shape(data["image"])[0], data, 0,
                                  before_d=lambda fake, z: self.d_update(data["image"], data, 0, fake=fake, z=z))
         logs = {}
-        # the pipeline feeds max_d slices (train.schedule may lower d_steps for a while): use the first d_steps
+        # the pipeline feeds max_d slices (gan.schedule may lower d_steps for a while): use the first d_steps
         slices = self.split_batch(data, self.max_d)[: self.d_steps]
         for i, part in enumerate(slices):
             logs.update(self.d_update(part["image"], part, i))

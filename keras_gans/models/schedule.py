@@ -1,6 +1,6 @@
-"""`train.schedule`: D:G step ratios, learning rates and loss weights that change at a train step.
+"""`gan.schedule`: D:G step ratios, learning rates and loss weights that change at a train step.
 
-    train:
+    gan:
       d_steps: 5
       schedule:
         - {step: 0, d_steps: 100}                    # WGAN's warm start: 100 critic updates per G update ...
@@ -39,12 +39,12 @@ def _num(v, what):
 
 
 def validate_schedule(schedule, cfg: dict) -> list[dict]:
-    """Check train.schedule; returns its entries sorted by step with numbers parsed."""
+    """Check gan.schedule; returns its entries sorted by step with numbers parsed."""
     if not isinstance(schedule, list):
-        raise UserError("train.schedule must be a list of entries like {step: 500, d_steps: 1, adv_weight: 0.5}")
+        raise UserError("gan.schedule must be a list of entries like {step: 500, d_steps: 1, adv_weight: 0.5}")
     out = []
     for i, e in enumerate(schedule):
-        where = f"train.schedule[{i}]"
+        where = f"gan.schedule[{i}]"
         if not isinstance(e, dict) or "step" not in e:
             raise UserError(f"{where} must be a mapping with a step, e.g. {{step: 500, d_steps: 1}}; got {e!r}")
         bad = sorted(set(e) - set(KEYS))
@@ -74,13 +74,13 @@ def validate_schedule(schedule, cfg: dict) -> list[dict]:
             entry["head_weights"] = {str(k): float(v) for k, v in hw.items()}
         out.append(entry)
     if cfg.get("model") not in ("gan", "cgan", "acgan"):
-        raise UserError(f"train.schedule works for the gan, cgan and acgan families, not '{cfg.get('model')}'")
+        raise UserError(f"gan.schedule works for the gan, cgan and acgan families, not '{cfg.get('model')}'")
     if any("adv_weight" in e or "head_weights" in e for e in out) and cfg.get("model") == "gan":
-        raise UserError("train.schedule: adv_weight and head_weights need a conditional model (cgan/acgan)")
-    if any(k in e for e in out for k in INT_KEYS) and cfg["train"].get("reuse_fake"):
-        raise UserError("train.schedule changes d_steps/g_steps, which train.reuse_fake (one G forward) cannot follow")
+        raise UserError("gan.schedule: adv_weight and head_weights need a conditional model (cgan/acgan)")
+    if any(k in e for e in out for k in INT_KEYS) and cfg["gan"].get("reuse_fake"):
+        raise UserError("gan.schedule changes d_steps/g_steps, which gan.reuse_fake (one G forward) cannot follow")
     if cfg["train"].get("strategy") == "multiworker" and any(k in e for e in out for k in INT_KEYS):
-        raise UserError("train.schedule: d_steps/g_steps changes re-trace the step, which multiworker training "
+        raise UserError("gan.schedule: d_steps/g_steps changes re-trace the step, which multiworker training "
                         "does not support; schedule weights and learning rates only")
     return sorted(out, key=lambda e: e["step"])
 
@@ -101,8 +101,8 @@ def values_at(schedule: list[dict], step: int, base: dict) -> dict:
 
 
 def max_d_steps(cfg: dict) -> int:
-    """Real batches per train step the pipeline must feed (derived once, in the data layer's step plan)."""
-    from keras_gans.data.plan import max_d_steps as planned
+    """Real batches per train step the pipeline must feed (the gan section's rule, models/gan_config.py)."""
+    from keras_gans.models.gan_config import max_d_steps as planned
 
     return planned(cfg)
 

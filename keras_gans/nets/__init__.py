@@ -4,20 +4,20 @@ and the flat features). Models add their inputs, conditioning and heads."""
 
 from __future__ import annotations
 
+import importlib
+
 import keras
 from keras import layers
 
-from keras_gans.nets import dcgan, mlp
 from keras_gans.nets.blocks import initializer, maybe_sn
-
-ARCHS = {"dcgan": dcgan, "mlp": mlp}
+from keras_gans.registry import ARCHS  # name -> module: the one list of net.arch values
 
 
 def _arch(cfg_net: dict, which: str):
     name = cfg_net.get(f"{which}_arch") or cfg_net["arch"]
     if name not in ARCHS:
         raise ValueError(f"unknown net architecture '{name}' ({', '.join(ARCHS)})")
-    return ARCHS[name]
+    return importlib.import_module(ARCHS[name])
 
 
 def generator_trunk(z, cfg_net, image_shape, sync_bn=False):
