@@ -1,7 +1,7 @@
 """The GAN family's config section (`gan:`, model: gan | cgan | acgan), declared next to it: the knobs only the
 adversarial families with a latent generator read (D:G step ratio, its schedule, G's EMA, the WGAN-GP penalty and
-the other D tricks), the value tables config.py reads for the per-key checks, `validate`, and the keys that lived
-in the shared sections before 0.2.1 (MOVED: old key -> new key; still read, with a warning, until 0.3).
+the other D tricks), the value tables config.py reads for the per-key checks, `validate`, and the keys that sat in
+the shared train: and loss: sections before (MOVED: old key -> new key; still read, with a warning, until 0.3).
 Light: no TensorFlow."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ DEFAULTS = {  # see keras_gans/models/gan.py
     "instance_noise": 0.0,  # stddev of Gaussian noise added to D's inputs (real and fake)
 }
 FAMILIES = ("gan", "cgan", "acgan")  # the config values of `model` this section belongs to
-MOVED = {  # old key -> new key (keras_gans 0.2.1); a config that writes the old key gets one warning line
+MOVED = {  # old key -> new key; a config that writes the old key gets one warning line (removed in 0.3)
     "train.d_steps": "gan.d_steps",
     "train.g_steps": "gan.g_steps",
     "train.reuse_fake": "gan.reuse_fake",
