@@ -183,7 +183,7 @@ def test_fixed_policy_with_gradient_penalty_trains_and_logs_no_p():
     from keras_gans.train import build_model
 
     cfg = tiny_config(augment={"policy": "translation,cutout,color", "p": 0.5},
-                      loss={"type": "wgan", "gp_weight": 10.0}, net={"d_norm": "layer"})
+                      loss={"type": "wgan"}, gan={"gp_weight": 10.0}, net={"d_norm": "layer"})
     arrays, info = GAN.prepare_data(cfg, load_digits(16))
     model = build_model(cfg, info)
     logs = {k: float(v) for k, v in model.train_step(next(iter(make_train_dataset(arrays, 16, 1)))).items()}
@@ -212,7 +212,8 @@ def test_curves_draw_aug_p_in_its_own_panel(tmp_path):
 def test_conditional_models_train_with_augmentation(tmp_path, mode, loss):
     from keras_gans.train import train
 
-    cfg = tiny_config(model="acgan" if mode == "acgan" else "cgan", loss=loss,
+    cfg = tiny_config(model="acgan" if mode == "acgan" else "cgan", loss={"type": loss["type"]},
+                      gan={k: v for k, v in loss.items() if k != "type"},
                       augment={"policy": "translation,cutout", "adaptive": True, "ada_images": 1000},
                       conditional={"mode": mode, "heads": [{"name": "label", "type": "softmax", "classes": 10}]})
     cfg["train"]["steps_per_epoch"] = 2

@@ -196,7 +196,7 @@ def test_multilabel_wgan_gp_and_tags_folder(tmp_path):
     """acgan_multilabel (sigmoid head, WGAN-GP) on the built-in shapes; acgan on a `data make faces` folder."""
     run = tmp_path / "ml"
     r = _cli("train", "acgan_multilabel", "--run-dir", str(run), "--set", "callbacks.export_at_end=false",
-             "--set", "data.max_images=120", "--set", "train.d_steps=2", *TINY)
+             "--set", "data.max_images=120", "--set", "gan.d_steps=2", *TINY)
     assert r.returncode == 0, r.stderr[-3000:]
     head = (run / "history.csv").read_text().splitlines()[0]
     assert "labels_acc_real" in head and "gp" in head
@@ -216,8 +216,8 @@ def test_multilabel_wgan_gp_and_tags_folder(tmp_path):
 def test_every_mode_trains_with_other_losses(tmp_path, mode, loss):
     from keras_gans.train import train
 
-    cfg = tiny_config(model="cgan" if mode != "acgan" else "acgan", loss=loss,
-                      conditional={"mode": mode, "heads": [{"name": "label", "type": "softmax", "classes": 10}]})
+    cfg = tiny_config(model="cgan" if mode != "acgan" else "acgan", loss={"type": loss["type"]},
+                      gan={k: v for k, v in loss.items() if k != "type"}, conditional={"mode": mode, "heads": [{"name": "label", "type": "softmax", "classes": 10}]})
     cfg["train"]["steps_per_epoch"] = 2
     cfg["data"]["max_images"] = 64
     model, run, hist = train(cfg, tmp_path / "run", verbose=0)
@@ -229,10 +229,10 @@ def test_every_mode_trains_with_other_losses(tmp_path, mode, loss):
 def test_sigmoid_head_on_builtin_shapes(tmp_path):
     from keras_gans.train import train
 
-    cfg = tiny_config(model="acgan", loss={"type": "wgan", "gp_weight": 10.0},
+    cfg = tiny_config(model="acgan", loss={"type": "wgan"}, gan={"gp_weight": 10.0},
                       data={"builtin": "shapes", "max_images": 64},
                       conditional={"mode": "acgan", "heads": [{"name": "labels", "type": "sigmoid"}]})
-    cfg["train"]["d_steps"] = 2
+    cfg["gan"]["d_steps"] = 2
     model, run, hist = train(cfg, tmp_path / "run", verbose=0)
     assert model.heads[0].k == 24 and model.heads[0].classes[1] == "red cube"
     assert 0.0 <= hist["labels_acc_fake"][-1] <= 1.0 and hist["gp"][-1] > 0

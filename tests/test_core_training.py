@@ -46,7 +46,7 @@ def test_d_to_g_ratio_is_honoured(d_steps, g_steps):
     from keras_gans.models.gan import GAN
     from keras_gans.train import build_model
 
-    cfg = tiny_config(train={"d_steps": d_steps, "g_steps": g_steps})
+    cfg = tiny_config(gan={"d_steps": d_steps, "g_steps": g_steps})
     arrays, info = GAN.prepare_data(cfg, load_digits(16))
     model = build_model(cfg, info)
     ds = iter(make_train_dataset(arrays, 16 * d_steps, 3, seed=0))

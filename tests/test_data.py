@@ -74,16 +74,16 @@ def test_builtin_digits_default():
 
 
 def test_step_plan_is_the_one_rule():
-    """images per step = batch x the largest d_steps (train.schedule included); steps/epoch = n // that, >= 1."""
+    """images per step = batch x the largest d_steps (gan.schedule included); steps/epoch = n // that, >= 1."""
     from conftest import tiny_config
     from keras_gans.data.plan import step_plan
     from keras_gans.models.schedule import max_d_steps
 
-    cfg = tiny_config(train={"steps_per_epoch": 0, "d_steps": 2, "batch_size": 16})
+    cfg = tiny_config(train={"steps_per_epoch": 0, "batch_size": 16}, gan={"d_steps": 2})
     p = step_plan(cfg, 100)
     assert (p.images_per_step, p.steps_per_epoch, p.d_slices) == (32, 3, 2)
     assert step_plan(cfg, 5).steps_per_epoch == 1
-    cfg["train"]["schedule"] = [{"step": 10, "d_steps": 5}]
+    cfg["gan"]["schedule"] = [{"step": 10, "d_steps": 5}]
     assert step_plan(cfg, 400).images_per_step == 80 and max_d_steps(cfg) == 5  # the model reads the same rule
     cfg["train"]["steps_per_epoch"] = 7
     assert step_plan(cfg, 400).steps_per_epoch == 7

@@ -77,7 +77,7 @@ def test_model_gradient_penalty_on_linear_critic():
     """Through the model's D update (wgan, gp_weight 10): the logged gp equals lambda * (||w|| - 1)^2."""
     import keras
 
-    cfg = tiny_config(loss={"type": "wgan", "gp_weight": 10.0}, net={"d_norm": "none"})
+    cfg = tiny_config(loss={"type": "wgan"}, gan={"gp_weight": 10.0}, net={"d_norm": "none"})
     model = _model(cfg, build=False)
     model.discriminator = keras.Sequential(
         [keras.Input((16, 16, 1)), keras.layers.Flatten(), keras.layers.Dense(1)], name="linear_critic"
@@ -121,7 +121,7 @@ def test_installed_spectral_normalization_has_stop_gradient_fix():
 # ----- weight clipping and n_critic ----------------------------------------------------------------------------
 def test_weight_clipping_bounds_every_critic_weight():
     c = 0.01
-    cfg = tiny_config(loss={"type": "wgan", "clip_value": c}, train={"d_lr": 0.05, "optimizer": "rmsprop"})
+    cfg = tiny_config(loss={"type": "wgan"}, gan={"clip_value": c}, train={"d_lr": 0.05, "optimizer": "rmsprop"})
     model = _model(cfg)
     data = _batch(16)
     for _ in range(3):
@@ -133,8 +133,8 @@ def test_weight_clipping_bounds_every_critic_weight():
 
 
 def test_n_critic_five_d_updates_per_g_update():
-    cfg = tiny_config(loss={"type": "wgan", "gp_weight": 10.0}, net={"d_norm": "layer"},
-                      train={"d_steps": 5, "batch_size": 4})
+    cfg = tiny_config(loss={"type": "wgan"}, gan={"gp_weight": 10.0, "d_steps": 5}, net={"d_norm": "layer"},
+                      train={"batch_size": 4})
     model = _model(cfg)
     data = _batch(20)  # one train step takes d_steps x batch_size images
     for _ in range(3):
@@ -145,7 +145,7 @@ def test_n_critic_five_d_updates_per_g_update():
 
 # ----- EMA -------------------------------------------------------------------------------------------------------
 def test_ema_generator_is_a_warmed_up_average():
-    cfg = tiny_config(train={"ema": 0.999})
+    cfg = tiny_config(gan={"ema": 0.999})
     model = _model(cfg)
     w0 = [w.numpy() for w in model.ema_generator.trainable_weights]
     data = _batch(16)
@@ -244,10 +244,10 @@ def test_presets_follow_their_papers():
     from keras_gans.config import load_config
 
     w = load_config("wgan")
-    assert (w["loss"]["type"], w["loss"]["clip_value"], w["train"]["optimizer"], w["train"]["d_lr"],
-            w["train"]["d_steps"]) == ("wgan", 0.01, "rmsprop", 5e-5, 5)
+    assert (w["loss"]["type"], w["gan"]["clip_value"], w["train"]["optimizer"], w["train"]["d_lr"],
+            w["gan"]["d_steps"]) == ("wgan", 0.01, "rmsprop", 5e-5, 5)
     gp = load_config("wgan_gp")
-    assert (gp["loss"]["gp_weight"], gp["train"]["d_steps"], gp["train"]["d_lr"], gp["train"]["beta_2"]) == (
+    assert (gp["gan"]["gp_weight"], gp["gan"]["d_steps"], gp["train"]["d_lr"], gp["train"]["beta_2"]) == (
         10.0, 5, 1e-4, 0.9)
     assert gp["net"]["d_norm"] in ("layer", "none") and gp["train"]["beta_1"] in (0.0, 0.5)
     sn = load_config("sngan")
@@ -268,17 +268,17 @@ def test_preset_trains_two_steps_with_finite_losses(preset, tmp_path):
     for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm", "sample_diversity"):
         assert math.isfinite(float(row[k])), (k, row[k])
     assert float(row["sample_diversity"]) > 0
-    d_steps = cfg["train"]["d_steps"]
+    d_steps = cfg["gan"]["d_steps"]
     assert int(model.g_optimizer.iterations.numpy()) == 2
     assert int(model.d_optimizer.iterations.numpy()) == 2 * d_steps
     assert (run_dir / "samples" / "epoch_0001.png").is_file()
-    if cfg["loss"]["clip_value"]:
-        c = cfg["loss"]["clip_value"]
+    if cfg["gan"]["clip_value"]:
+        c = cfg["gan"]["clip_value"]
         assert all(float(np.abs(w.numpy()).max()) <= c + 1e-7 for w in model.discriminator.trainable_variables)
 
 
 def test_gradient_penalty_with_batch_norm_warns():
-    cfg = tiny_config(loss={"type": "wgan", "gp_weight": 10.0}, net={"d_norm": "batch"})
+    cfg = tiny_config(loss={"type": "wgan"}, gan={"gp_weight": 10.0}, net={"d_norm": "batch"})
     with pytest.warns(UserWarning, match="per-sample"):
         _model(cfg, build=False)
 
@@ -286,7 +286,7 @@ def test_gradient_penalty_with_batch_norm_warns():
 def test_d_g_z1_and_z2_are_d_before_and_after_its_update():
     from keras_gans.models.gan import GAN
 
-    cfg = tiny_config(train={"reuse_fake": True})  # one batch of fakes for D's and G's update, as the tutorial
+    cfg = tiny_config(gan={"reuse_fake": True})  # one batch of fakes for D's and G's update, as the tutorial
     m = GAN(cfg, {"image_shape": [16, 16, 1]})
     m.compile()
     m.build_optimizers()

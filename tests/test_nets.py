@@ -103,7 +103,7 @@ def test_acgan96_discriminator_and_training_setup():
     assert [h.type for h in model.heads] == ["softmax", "softmax"]
     assert (model.adv_weight, [h.weight for h in model.heads]) == (1.0, [0.3, 0.35])
     cfg = model.cfg
-    assert (cfg["train"]["batch_size"], cfg["train"]["d_steps"], cfg["train"]["g_steps"]) == (64, 1, 2)
+    assert (cfg["train"]["batch_size"], cfg["gan"]["d_steps"], cfg["gan"]["g_steps"]) == (64, 1, 2)
     assert (cfg["train"]["g_lr"], cfg["train"]["d_lr"], cfg["train"]["beta_1"], cfg["train"]["beta_2"]) == (
         2e-4, 2e-4, 0.5, 0.999)
     assert cfg["conditional"]["fake_labels"] == "random" and cfg["loss"]["type"] == "bce"
@@ -123,7 +123,7 @@ def test_sngan_bn_keeps_batch_norm_beside_spectral_norm():
     c = model.cfg
     assert (c["loss"]["type"], c["train"]["g_lr"], c["train"]["d_lr"]) == ("bce", 1e-4, 1e-4)
     assert c["data"]["image_size"] == 64
-    assert (c["train"]["epochs"], c["train"]["reuse_fake"]) == (10, False)  # the report's 10 epochs, fresh z for G
+    assert (c["train"]["epochs"], c["gan"]["reuse_fake"]) == (10, False)  # the report's 10 epochs, fresh z for G
     # without sn_keeps_norm, spectral norm still replaces D's batch norm (the old behaviour)
     _, t2 = _tables("sngan_bn", **{"net.sn_keeps_norm": False})
     assert not _of(t2["discriminator"], "BatchNormalization")
@@ -168,7 +168,7 @@ def test_acgan_iclevr_as_drawn():
     assert model.heads[0].type == "sigmoid" and model.heads[0].weight == 5.0 and model.class_loss == "mean"
     assert model.d_fake_class_loss is False  # D's class head learns from real images only, as in the report
     c = model.cfg
-    assert (c["loss"]["type"], c["loss"]["gp_weight"], c["train"]["d_steps"], c["train"]["batch_size"]) == (
+    assert (c["loss"]["type"], c["gan"]["gp_weight"], c["gan"]["d_steps"], c["train"]["batch_size"]) == (
         "wgan", 10.0, 5, 128)
     assert (c["train"]["g_lr"], c["train"]["beta_1"], c["train"]["beta_2"]) == (2e-4, 0.5, 0.999)
 
@@ -326,10 +326,10 @@ def test_new_presets_take_a_train_step(preset, over):
     model, _ = _build(preset, **over)
     model.compile()
     model.build_optimizers()
-    steps = model.cfg["train"]["d_steps"]
+    steps = model.cfg["gan"]["d_steps"]
     logs = model.train_step(_random_batch(model, 4 * steps, np.random.default_rng(0)))
     assert all(math.isfinite(float(v)) for v in logs.values()), logs
-    assert int(model.g_optimizer.iterations.numpy()) == model.cfg["train"]["g_steps"]
+    assert int(model.g_optimizer.iterations.numpy()) == model.cfg["gan"]["g_steps"]
     assert int(model.d_optimizer.iterations.numpy()) == steps
 
 

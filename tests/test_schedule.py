@@ -1,4 +1,4 @@
-"""train.schedule (models/schedule.py): values in force at a step, validation, and a run whose D:G ratio, adversarial
+"""gan.schedule (models/schedule.py): values in force at a step, validation, and a run whose D:G ratio, adversarial
 weight and learning rate change at a step boundary."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def test_schedule_values_and_validation():
                      ([{"step": 1, "head_weights": {"hair": 1}}], "not a conditional head"),
                      ([{"step": -1}], "step must be")):
         with pytest.raises(UserError, match=msg):
-            load_config("dcgan", {"train.schedule": bad})
+            load_config("dcgan", {"gan.schedule": bad})
 
 
 def test_schedule_callback_sets_the_values_in_force_at_the_step_counter():
@@ -33,7 +33,7 @@ def test_schedule_callback_sets_the_values_in_force_at_the_step_counter():
     from keras_gans.models.schedule import make_callback
 
     cfg = tiny_config(model="acgan", conditional={"mode": "acgan", "heads": [{"name": "label", "type": "softmax"}]})
-    cfg["train"]["schedule"] = [{"step": 2, "d_steps": 3, "adv_weight": 0.25},
+    cfg["gan"]["schedule"] = [{"step": 2, "d_steps": 3, "adv_weight": 0.25},
                                 {"step": 4, "g_steps": 2, "d_lr": 1e-5, "head_weights": {"label": 3.0}}]
     m = ConditionalGAN(cfg, {"image_shape": [16, 16, 1], "conditions": [
         {"name": "label", "type": "softmax", "classes": [str(i) for i in range(10)]}]})
@@ -61,7 +61,7 @@ def test_schedule_changes_ratio_weight_and_lr_at_a_step(tmp_path):
     cfg = tiny_config(model="acgan", conditional={"mode": "acgan", "heads": [{"name": "label", "type": "softmax"}]})
     cfg["train"]["steps_per_epoch"] = 3
     cfg["train"]["epochs"] = 2
-    cfg["train"]["schedule"] = [{"step": 2, "d_steps": 2, "adv_weight": 0.25},
+    cfg["gan"]["schedule"] = [{"step": 2, "d_steps": 2, "adv_weight": 0.25},
                                 {"step": 4, "d_steps": 1, "g_steps": 2, "d_lr": 1e-5, "head_weights": {"label": 3.0}}]
     model, _, _ = train(cfg, tmp_path / "run", verbose=0)
     # steps 0-1: 1 D + 1 G; steps 2-3: 2 D + 1 G; steps 4-5: 1 D + 2 G

@@ -73,8 +73,6 @@ def validate_schedule(schedule, cfg: dict) -> list[dict]:
                 _num(w, f"{where}.head_weights.{name}")
             entry["head_weights"] = {str(k): float(v) for k, v in hw.items()}
         out.append(entry)
-    if cfg.get("model") not in ("gan", "cgan", "acgan"):
-        raise UserError(f"gan.schedule works for the gan, cgan and acgan families, not '{cfg.get('model')}'")
     if any("adv_weight" in e or "head_weights" in e for e in out) and cfg.get("model") == "gan":
         raise UserError("gan.schedule: adv_weight and head_weights need a conditional model (cgan/acgan)")
     if any(k in e for e in out for k in INT_KEYS) and cfg["gan"].get("reuse_fake"):

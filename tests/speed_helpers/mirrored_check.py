@@ -26,9 +26,9 @@ from conftest import tiny_config  # noqa: E402
 from keras_gans.train import train  # noqa: E402
 
 VARIANTS = {
-    "dcgan": {"train": {"reuse_fake": True}},
-    "wgan_gp": {"loss": {"type": "wgan", "gp_weight": 10.0}, "net": {"d_norm": "layer"},
-                "train": {"d_steps": 2, "beta_1": 0.0, "beta_2": 0.9}},
+    "dcgan": {"gan": {"reuse_fake": True}},
+    "wgan_gp": {"loss": {"type": "wgan"}, "gan": {"gp_weight": 10.0, "d_steps": 2}, "net": {"d_norm": "layer"},
+                "train": {"beta_1": 0.0, "beta_2": 0.9}},
 }
 
 
@@ -37,7 +37,7 @@ def run(strategy, variant, steps):
     cfg = tiny_config(
         train={"strategy": strategy, "steps_per_epoch": steps, "batch_size": 8, "mixed_precision": "float32",
                **extra.get("train", {})},
-        loss=extra.get("loss", {}), net=extra.get("net", {}),
+        loss=extra.get("loss", {}), net=extra.get("net", {}), gan=extra.get("gan", {}),
     )
     cfg["callbacks"]["n_samples"] = 4
     model, _, history = train(cfg, run_dir=tempfile.mkdtemp(), verbose=0)

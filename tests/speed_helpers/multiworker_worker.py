@@ -20,8 +20,8 @@ from conftest import tiny_config  # noqa: E402
 
 from keras_gans.train import train  # noqa: E402
 
-cfg = tiny_config(train={"strategy": "multiworker", "steps_per_epoch": 2, "batch_size": 8, "d_steps": 2,
-                         "mixed_precision": "float32"})
+cfg = tiny_config(train={"strategy": "multiworker", "steps_per_epoch": 2, "batch_size": 8,
+                         "mixed_precision": "float32"}, gan={"d_steps": 2})
 cfg["callbacks"]["n_samples"] = 4
 if len(sys.argv) > 5:  # an export directory: the chief exports at the end, as a real run does
     cfg["callbacks"]["export_at_end"] = True
