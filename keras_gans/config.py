@@ -175,10 +175,10 @@ def validate(cfg: dict) -> dict:
     if n["d_score_head"] == "conv" and n["d_fc"]:
         raise UserError("net.d_score_head=conv reads D's last conv map, but net.d_fc adds Dense layers after it; "
                         "use d_score_head: dense with d_fc")
+    check_compatibility(cfg)  # the family's own rules (conditional heads included) before augment's TensorFlow import
     from keras_gans.augment import check_config as check_augment
 
     check_augment(cfg)
-    check_compatibility(cfg)
     e = cfg["eval"]
     if e["every"] and e["label_sets"] and not (e["classifier"] or str(e["features"] or "").endswith(".keras")):
         raise UserError("eval.label_sets needs a multi-label classifier: set eval.classifier=FILE.keras "

@@ -249,7 +249,7 @@ def test_a_typo_in_a_head_fails_before_any_image_is_decoded(tmp_path, heads, nee
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and lines == [f"error: {needle}"] or (r.returncode == 2 and len(lines) == 1
                                                                    and lines[0].startswith(f"error: {needle}")), r.stderr
-    assert not (tmp_path / "run").exists() and elapsed < 60
+    assert not (tmp_path / "run").exists() and elapsed < 20  # (under a second unloaded: no TensorFlow import)
 
 
 def test_heads_are_checked_for_conditional_models_only():
