@@ -77,16 +77,17 @@ def test_step_plan_is_the_one_rule():
     """images per step = batch x the largest d_steps (gan.schedule included); steps/epoch = n // that, >= 1."""
     from conftest import tiny_config
     from keras_gans.data.plan import step_plan
-    from keras_gans.models.schedule import max_d_steps
+    from keras_gans.models.gan import GAN
 
     cfg = tiny_config(train={"steps_per_epoch": 0, "batch_size": 16}, gan={"d_steps": 2})
-    p = step_plan(cfg, 100)
+    p = step_plan(cfg, 100, GAN.real_batches_per_step(cfg))  # the family says how many real batches a step takes
     assert (p.images_per_step, p.steps_per_epoch, p.d_slices) == (32, 3, 2)
-    assert step_plan(cfg, 5).steps_per_epoch == 1
+    assert step_plan(cfg, 5, 2).steps_per_epoch == 1
+    assert step_plan(cfg, 100).d_slices == 1  # a family with one D update (or none) per step
     cfg["gan"]["schedule"] = [{"step": 10, "d_steps": 5}]
-    assert step_plan(cfg, 400).images_per_step == 80 and max_d_steps(cfg) == 5  # the model reads the same rule
+    assert GAN.real_batches_per_step(cfg) == 5 and step_plan(cfg, 400, 5).images_per_step == 80
     cfg["train"]["steps_per_epoch"] = 7
-    assert step_plan(cfg, 400).steps_per_epoch == 7
+    assert step_plan(cfg, 400, 5).steps_per_epoch == 7
 
 
 def test_entry_point_by_data_kind(tmp_path):

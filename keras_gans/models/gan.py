@@ -83,7 +83,7 @@ class GAN(LatentSampler, GenerativeModel):
 
         self.schedule = sched.validate_schedule(self.cfg["gan"]["schedule"], self.cfg) if self.cfg["gan"].get(
             "schedule") else []
-        self.max_d = sched.max_d_steps(self.cfg)
+        self.max_d = self.real_batches_per_step(self.cfg)  # the real batches the pipeline feeds per step
         self._sched_vars = {}
         heads = {h.name: h.weight for h in getattr(self, "heads", [])}
         self.schedule_base = {"d_steps": self.d_steps, "g_steps": self.g_steps, "g_lr": float(self.cfg["train"]["g_lr"]),
