@@ -8,8 +8,9 @@ an unknown key is an error that names the nearest valid key. ``--set section.key
 The schema is config_schema.py (composed from the families' sections), the per-key checks config_values.py; this
 module loads presets, applies overrides and runs `validate` with the one cross-section `check_compatibility`.
 `load_config` is the one way from a preset, a --config file and --set items to a config (validated once), and
-`load_run_config` from a run directory. Keys a family moved into its own section (its MOVED table, e.g. train.ema -> gan.ema) are still read: a
-user's config or --set gets one warning line per old key; a run directory's recorded config is mapped quietly.
+`load_run_config` from a run directory. Keys a family moved into its own section (its MOVED table, e.g.
+train.ema -> gan.ema) are still read: a user's config or --set gets one warning line per old key; a run
+directory's recorded config is mapped quietly.
 """
 
 from __future__ import annotations

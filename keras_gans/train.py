@@ -232,7 +232,8 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
 
     t = cfg["train"]
     n_images = min(len(v) for v in arrays.values())
-    plan = step_plan(cfg, n_images, family.real_batches_per_step(cfg))  # the one images-per-step / steps-per-epoch rule (the model reads it too)
+    # the one images-per-step / steps-per-epoch rule (the model reads it too)
+    plan = step_plan(cfg, n_images, family.real_batches_per_step(cfg))
     steps = plan.steps_per_epoch
     epochs = int(t["epochs"])
     if verbose is None:

@@ -152,7 +152,8 @@ def test_an_old_key_in_a_user_yaml_is_read_with_one_warning(tmp_path, old):
         warnings.simplefilter("always")
         cfg = load_config(str(path))
     lines = _moved_lines(rec)
-    assert len(lines) == 1 and lines[0].startswith(f"{old} is now {MOVED[old]} ({path})") and "removed in 0.3" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith(f"{old} is now {MOVED[old]} ({path})")
+    assert "removed in 0.3" in lines[0]
     assert flatten(cfg)[MOVED[old]] == VALUES[old]
 
 
@@ -228,7 +229,8 @@ def test_a_moved_key_on_the_command_line_warns_in_one_line(tmp_path):
 
 # ----- conditional heads: one parser, checked when the config is read ---------------------------------------------
 @pytest.mark.parametrize("heads,needle", [
-    ("[{name: hair, from: tags}]", "conditional.heads[0] has unknown keys ['from'] (known: name, type, classes, weight, source)"),
+    ("[{name: hair, from: tags}]",
+     "conditional.heads[0] has unknown keys ['from'] (known: name, type, classes, weight, source)"),
     ("[{name: hair, weight: heavy}]", "conditional.heads[0].weight must be a number >= 0, got 'heavy'"),
     ("[{name: hair, weight: -1}]", "conditional.heads[0].weight must be a number >= 0, got -1"),
     ("[{name: hair, type: softmx}]", "conditional.heads[0].type must be softmax or sigmoid, got 'softmx'"),
@@ -247,8 +249,7 @@ def test_a_typo_in_a_head_fails_before_any_image_is_decoded(tmp_path, heads, nee
                         "--run-dir", str(tmp_path / "run")], cwd=REPO, capture_output=True, text=True, timeout=120)
     elapsed = time.perf_counter() - t0
     lines = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and lines == [f"error: {needle}"] or (r.returncode == 2 and len(lines) == 1
-                                                                   and lines[0].startswith(f"error: {needle}")), r.stderr
+    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"error: {needle}"), r.stderr
     assert not (tmp_path / "run").exists() and elapsed < 20  # (under a second unloaded: no TensorFlow import)
 
 

@@ -8,7 +8,8 @@ from keras_gans.registry import MODES
 
 SECTION = "conditional"
 DEFAULTS = {  # see keras_gans/models/conditional.py
-    "mode": "acgan",  # one of registry.MODES: concat (labels into G and D's input) | projection (Miyato & Koyama D) | acgan (aux heads)
+    # one of registry.MODES: concat (labels into G and D's input) | projection (Miyato & Koyama D) | acgan (aux heads)
+    "mode": "acgan",
     # conditions / D heads, each {name, type: softmax|sigmoid, classes: null|K|[names], weight: 1.0, source: null}
     "heads": [],
     "adv_weight": 1.0,  # weight of the adversarial (real/fake) loss beside the head weights
