@@ -16,6 +16,7 @@ LAYERS = {
     # 0 foundation: no project imports but each other
     "keras_gans": 0, "keras_gans.errors": 0, "keras_gans.io_utils": 0, "keras_gans.images": 0,
     "keras_gans.losses": 0, "keras_gans.threads": 0, "keras_gans.runtime": 0, "keras_gans.checkpoint": 0,
+    "keras_gans.seeds": 0,
     # 1 data (every file read, the step plan), nets, conditioning, augment, optimizers and other building blocks
     "keras_gans.data": 1, "keras_gans.nets": 1, "keras_gans.conditioning": 1, "keras_gans.augment": 1,
     "keras_gans.optimizers": 1, "keras_gans.image_pool": 1, "keras_gans.translate": 1,

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from keras_gans.errors import UserError
+from keras_gans.seeds import latent_seeds
 from keras_gans.models.capabilities import CONDITIONAL, ENCODER, LATENT, has, require
 
 
@@ -257,7 +258,7 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
         seeds, pairs = np.array([from_seed, to_seed], np.int64), 1
     else:
         pairs = pairs or 4
-        seeds = np.arange(2 * pairs, dtype=np.int64) + int(seed) * 100000
+        seeds = latent_seeds(seed, 2 * pairs)
     z = seeds_to_latent(seeds, int(cfg["net"]["latent_dim"]), z_std).numpy()
     from keras_gans.models.latent import interpolate_latents
 
@@ -335,7 +336,7 @@ def compare(runs, out, n, seed, allow_mismatch, cell):
     if diff and not allow_mismatch:
         raise UserError(f"the runs' metrics were measured under different conditions ({diff}); evaluate them alike "
                         "(the same --data, --n, --features, --truncation) or pass --allow-mismatch")
-    seeds = np.arange(n, dtype=np.int64) + int(seed) * 100000
+    seeds = latent_seeds(seed, n)
     grids, rows = [], []
     for r in runs:
         cfg, model, epoch = load_run(r)

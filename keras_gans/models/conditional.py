@@ -35,6 +35,7 @@ from keras_gans.models.capabilities import CONDITIONAL, LATENT
 from keras_gans.models.gan import GAN
 from keras_gans.models.latent import seeds_to_latent
 from keras_gans.models.signatures import add_json_signature, add_latent_signatures
+from keras_gans.seeds import latent_seeds
 
 
 def _tensors(arrays: dict) -> dict:
@@ -322,7 +323,7 @@ class ConditionalGAN(GAN):
         out = []
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
-            seeds = np.arange(start, stop, dtype=np.int64) + int(seed) * 1_000_000
+            seeds = latent_seeds(seed, stop - start, start)
             out.append(self.sample_from_seeds(seeds, **{k: v[start:stop] for k, v in labels.items()}))
         return np.concatenate(out), labels
 
