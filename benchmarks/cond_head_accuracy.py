@@ -25,7 +25,8 @@ def main():
     import numpy as np
     import tensorflow as tf
 
-    from keras_gans.train import load_run, prepare
+    from keras_gans.build import load_run
+    from keras_gans.train import prepare
 
     cfg, model, epoch = load_run(a.run)
     if model.mode != "acgan":

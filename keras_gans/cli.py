@@ -173,7 +173,7 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
         if z_std is None:
             images = loaded.signatures["generate"](**tf_inputs)["images"].numpy()
         else:  # the export's generate has the run's sigma built in: draw the same seeds' z here, scaled
-            from keras_gans.models.base import seeds_to_latent
+            from keras_gans.models.latent import seeds_to_latent
 
             serve = loaded.signatures["serving_default"]
             latent = int(serve.structured_input_signature[1]["z"].shape[-1])

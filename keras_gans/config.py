@@ -20,12 +20,10 @@ from typing import Any
 import yaml
 
 from keras_gans.config_schema import DEFAULTS, FAMILY_SECTIONS, SECTIONS, VALID_KEYS, flatten
-from keras_gans.config_values import (  # noqa: F401  (re-exported: callers and tests import them from here)
-    CHOICES, LISTS_OR_STRINGS, NULLABLE, PER_LAYER, RANGES, check_value, check_values, key_spec,
-)
+from keras_gans.config_values import check_values
 from keras_gans.errors import UserError
 from keras_gans.io_utils import atomic_write_text
-from keras_gans.models import FAMILIES, cyclegan_config
+from keras_gans.models import FAMILIES
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -241,11 +239,6 @@ def check_compatibility(cfg: dict):
     for section in FAMILY_SECTIONS:
         if model in section.FAMILIES:
             section.validate(cfg)
-
-
-def min_image_size(d_layers: int) -> int:
-    """Re-exported from its family's section (models/cyclegan_config.py)."""
-    return cyclegan_config.min_image_size(d_layers)
 
 
 # Presets whose nets or training changed visibly (issue 24: the classic experiments at their own settings): a new

@@ -21,21 +21,9 @@ from keras_gans.errors import UserError
 from keras_gans.resume import changed_learning_rates
 from keras_gans.runtime import configure_runtime, is_chief, make_strategy
 
-# Their old home: tests, benchmarks and users import these as keras_gans.train.NAME.
-from keras_gans.build import load_run  # noqa: F401
-from keras_gans.resume import RESUME_MAY_CHANGE, may_change_on_resume, preset_origin, resume_config  # noqa: F401
-from keras_gans.runtime import auto_precision, resolve_precision  # noqa: F401
-
 
 def default_run_dir(cfg: dict) -> Path:
     return Path("runs") / f"{cfg['name']}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def load_image_set(cfg: dict, progress: bool = True):
-    """Kept for callers of train.load_image_set; the data layer owns it (keras_gans.data.source)."""
-    from keras_gans.data.source import load_image_set as load
-
-    return load(cfg, progress)
 
 
 def prepare(cfg: dict):

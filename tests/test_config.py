@@ -16,14 +16,14 @@ PKG = Path(__file__).resolve().parent.parent / "keras_gans"
 
 
 def test_family_sections_are_composed_in_place():
-    from keras_gans import config
+    from keras_gans import config, config_values
     from keras_gans.models import conditional_config, cyclegan_config, vae_config
 
     for section in (cyclegan_config, vae_config, conditional_config):
         assert config.DEFAULTS[section.SECTION] == section.DEFAULTS
         for key in list(section.NULLABLE) + list(section.CHOICES) + list(section.RANGES):
             assert key.startswith(section.SECTION + ".") and key in config.VALID_KEYS, key
-            assert config.key_spec(key)["choices"] == section.CHOICES.get(key)
+            assert config_values.key_spec(key)["choices"] == section.CHOICES.get(key)
     # the section order users see in RUN/config.yaml is unchanged
     order = list(config.DEFAULTS)
     assert order.index("callbacks") < order.index("cyclegan") < order.index("vae") < order.index("conditional") \
@@ -68,7 +68,7 @@ def test_a_family_rule_applies_to_its_family_only():
 
 
 def test_conditional_words_are_checked_per_key():
-    from keras_gans.config import check_value
+    from keras_gans.config_values import check_value
 
     assert check_value("conditional.fake_labels", "random") == "random"
     with pytest.raises(UserError, match="conditional.fake_labels must be one of real, random"):

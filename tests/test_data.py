@@ -77,7 +77,7 @@ def test_step_plan_is_the_one_rule():
     """images per step = batch x the largest d_steps (train.schedule included); steps/epoch = n // that, >= 1."""
     from conftest import tiny_config
     from keras_gans.data.plan import step_plan
-    from keras_gans.models.schedule import max_d_steps
+    from keras_gans.data.plan import max_d_steps
 
     cfg = tiny_config(train={"steps_per_epoch": 0, "d_steps": 2, "batch_size": 16})
     p = step_plan(cfg, 100)

@@ -45,3 +45,10 @@ def test_one_latent_seed_rule():
     again = [str(p.relative_to(REPO)) for p in sorted((REPO / "keras_gans").rglob("*.py"))
              if p.resolve() not in rule_home and stride.search(p.read_text(encoding="utf-8"))]
     assert not again, f"a latent-seed rule written again (use latent_seeds): {again}"
+
+
+def test_no_compatibility_re_exports():
+    """Every name is imported from its home: no module keeps an import only so that callers find a name in it."""
+    kept = [f"{p.relative_to(REPO)}:{i}" for p in sorted((REPO / "keras_gans").rglob("*.py"))
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if "noqa: F401" in line]
+    assert not kept, f"re-exports of old import paths (import from the real home instead): {kept}"

@@ -261,7 +261,7 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
     import numpy as np
 
     from keras_gans.images import save_grid, to_uint8
-    from keras_gans.models.base import seeds_to_latent
+    from keras_gans.models.latent import seeds_to_latent
     from keras_gans.build import load_run
 
     if (from_seed is None) != (to_seed is None):

@@ -236,10 +236,6 @@ def image_channels(img: Image.Image) -> int:
     return 3
 
 
-def load_image(path: str, size: int, channels: int, resize: str = "crop") -> np.ndarray:
-    return to_array(resize_image(open_image(path), size, resize), channels)
-
-
 def _cache_key(paths: list[str], size: int, channels: int | None, resize: str = "crop", margin: float = 0.0) -> str:
     # the resize mode and margin are part of the key (crop without a margin keeps the key it always had, so
     # existing caches stay valid)

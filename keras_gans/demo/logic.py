@@ -125,7 +125,7 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
         return dec(z=tf.constant(np.asarray(z, np.float32)), **kw)["images"].numpy()
 
     def latents(seeds):
-        from keras_gans.models.base import seeds_to_latent
+        from keras_gans.models.latent import seeds_to_latent
 
         return seeds_to_latent(tf.constant(np.asarray(seeds, np.int64)), latent_dim).numpy()
 

@@ -20,7 +20,7 @@ import numpy as np
 from keras_gans.errors import UserError
 from keras_gans.models.capabilities import CONDITIONAL, has
 from keras_gans.seeds import latent_seeds
-from keras_gans.metrics.scores import topk_hits, topk_score  # noqa: F401  (imported from here by callers)
+from keras_gans.metrics.scores import topk_hits
 
 
 def read_label_sets(path, categories=()) -> list[list[str]]:

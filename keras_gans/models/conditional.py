@@ -328,7 +328,7 @@ class ConditionalGAN(GAN):
         return np.concatenate(out), labels
 
     # ----- export ------------------------------------------------------------------------------------------------
-    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+    def export_endpoints(self, archive):
         """serving_default(z, <conditions by name>) -> images; generate(seed, <conditions>) -> images, image_bytes;
         conditions(request [batch]) -> json [batch]: the conditions' names, types and classes as JSON (read by
         `sample` on an export)."""

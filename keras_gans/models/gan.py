@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from keras_gans import augment, losses, nets
+from keras_gans.data.plan import max_d_steps
 from keras_gans.models.base import GenerativeModel
 from keras_gans.models.capabilities import LATENT
 from keras_gans.models.latent import LatentSampler
@@ -76,7 +77,7 @@ class GAN(LatentSampler, GenerativeModel):
 
         self.schedule = sched.validate_schedule(self.cfg["train"]["schedule"], self.cfg) if self.cfg["train"].get(
             "schedule") else []
-        self.max_d = sched.max_d_steps(self.cfg)
+        self.max_d = max_d_steps(self.cfg)  # the step plan's rule: the real batches one step is fed
         self._sched_vars = {}
         heads = {h.name: h.weight for h in getattr(self, "heads", [])}
         self.schedule_base = {"d_steps": self.d_steps, "g_steps": self.g_steps, "g_lr": float(self.cfg["train"]["g_lr"]),
@@ -290,5 +291,5 @@ class GAN(LatentSampler, GenerativeModel):
     def generate(self, inputs, training=False):
         return self.sampling_generator(inputs, training=training)
 
-    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+    def export_endpoints(self, archive):
         add_latent_signatures(archive, self.sampling_generator, self.latent_dim, self.z_std)

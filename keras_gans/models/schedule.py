@@ -100,13 +100,6 @@ def values_at(schedule: list[dict], step: int, base: dict) -> dict:
     return out
 
 
-def max_d_steps(cfg: dict) -> int:
-    """Real batches per train step the pipeline must feed (derived once, in the data layer's step plan)."""
-    from keras_gans.data.plan import max_d_steps as planned
-
-    return planned(cfg)
-
-
 def make_callback(model):
     """The Keras callback that applies model.schedule at step boundaries (see the module docstring)."""
     import keras
