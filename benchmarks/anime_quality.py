@@ -110,7 +110,7 @@ class Generator:
         p = Path(path)
         self.size = size
         if (p / "config.yaml").is_file():
-            from keras_gans.train import load_run
+            from keras_gans.build import load_run
 
             _, self.model, epoch = load_run(p)
             self.fn = lambda s, h, e: self.model.sample_from_seeds(s, hair=h, eyes=e)

@@ -106,7 +106,8 @@ def _keras_arm(arm: str, opts: dict):
 
     precision = opts["precision"]
     if arm.split(":")[0] == "ours":
-        from keras_gans import train as tr
+        from keras_gans.build import build_model
+        from keras_gans.runtime import configure_runtime
         from keras_gans.config import load_config
         from keras_gans.data.pipeline import make_train_dataset
 
@@ -117,18 +118,18 @@ def _keras_arm(arm: str, opts: dict):
         extra = _overrides(arm.partition(":")[2])
         overrides.update({k: v for k, v in extra.items() if not k.startswith(("env.", "bench."))})
         cfg = load_config("cyclegan" if cyclegan else "dcgan", overrides)
-        policy = tr.configure_runtime(cfg)
+        policy = configure_runtime(cfg)
         if extra.get("bench.from_generator"):
             _touch_generator_dataset()  # after the thread pools are set: only the allocator setting differs
         t = cfg["train"]
         if cyclegan:
             a, b = _images(), _images(1)
-            model = tr.build_model(cfg, {"image_shape": [SIZE, SIZE, 3], "n_images": N_IMAGES, "n_a": N_IMAGES,
+            model = build_model(cfg, {"image_shape": [SIZE, SIZE, 3], "n_images": N_IMAGES, "n_a": N_IMAGES,
                                          "n_b": N_IMAGES, "steps_per_epoch": N_IMAGES // batch,
                                          "samples": {"a": [], "b": []}})
             ds = make_train_dataset({"a": a, "b": b}, batch, N_IMAGES // batch, seed=0, image_keys=("a", "b"))
         else:
-            model = tr.build_model(cfg, {"image_shape": [SIZE, SIZE, 3], "n_images": N_IMAGES})
+            model = build_model(cfg, {"image_shape": [SIZE, SIZE, 3], "n_images": N_IMAGES})
             ds = make_train_dataset({"image": _images()}, BATCH * cfg["gan"]["d_steps"], N_IMAGES // BATCH, seed=0)
         import tensorflow as tf
 

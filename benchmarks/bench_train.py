@@ -119,6 +119,8 @@ def build_ours(name: str, args):
     import numpy as np
 
     from keras_gans import train as tr
+    from keras_gans.build import build_model
+    from keras_gans.runtime import configure_runtime
     from keras_gans.data.pipeline import make_train_dataset
     from keras_gans.models import family_class
 
@@ -126,7 +128,7 @@ def build_ours(name: str, args):
     if cfg is None:
         return None, {"model": name, "skipped": preset}
     try:
-        policy = tr.configure_runtime(cfg)
+        policy = configure_runtime(cfg)
         if cfg["model"] == "gan":
             family = family_class("gan")
             s = cfg["data"]["image_size"]
@@ -136,7 +138,7 @@ def build_ours(name: str, args):
         else:
             family, arrays, info = tr.prepare(cfg)
         t = cfg["train"]
-        model = tr.build_model(cfg, info)
+        model = build_model(cfg, info)
     except Exception as e:  # a family that is not in this tree, or its data
         return None, {"model": name, "skipped": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
     per_step = t["batch_size"] * family.real_batches_per_step(cfg)

@@ -33,7 +33,7 @@ def main():
     from keras_gans.metrics.features import get_extractor
     from keras_gans.metrics.fid import fid_from_features
     from keras_gans.metrics.kid import kid
-    from keras_gans.train import load_run
+    from keras_gans.build import load_run
 
     ext = get_extractor(a.classifier)
     cfg, model, epoch = load_run(a.run)
@@ -43,7 +43,7 @@ def main():
     half = min(a.n, len(real) // 2)
     fa = ext.features(real[perm[:half]])
     fb = ext.features(real[perm[half : 2 * half]])
-    fake, _ = model.evaluation_samples(half, seed=a.seed)
+    fake, _ = model.evaluation_samples(half, seed=10 * a.seed)  # latent seeds a.seed*1,000,000+i, as documented
     ff = ext.features(fake)
     noise = np.random.default_rng(a.seed + 1).integers(0, 256, size=(half, size, size, ch), dtype=np.uint8)
     fn = ext.features(noise)

@@ -24,7 +24,7 @@ def main():
     import tensorflow as tf
 
     from keras_gans.export_formats import run_file, write_formats
-    from keras_gans.models.base import seeds_to_latent
+    from keras_gans.models.latent import seeds_to_latent
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=256)

@@ -174,7 +174,7 @@ def translator(path: str, work_size: int | None):
     p = Path(path)
     if (p / "config.yaml").is_file():
         from keras_gans.models.cyclegan import style_directions
-        from keras_gans.train import load_run
+        from keras_gans.build import load_run
 
         cfg, model, epoch = load_run(p)
         d = style_directions(cfg["cyclegan"]["photo_domain"])

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.curves import draw_curves
+from keras_gans.curves import augment_target, draw_curves, read_augment_target
 from keras_gans.images import save_png
 from keras_gans.io_utils import atomic_write_text, read_csv
 
@@ -132,14 +132,16 @@ class StepLog(keras.callbacks.Callback):
 
 
 class Curves(keras.callbacks.Callback):
-    """RUN/curves.png: losses and D(x)/D(G(z)) over steps (from steps.csv), redrawn each epoch (keras_gans.curves)."""
+    """RUN/curves.png: losses and D(x)/D(G(z)) over steps (from steps.csv), redrawn each epoch (keras_gans.curves).
+    What the figure needs from the run's config (the adaptive augmentation's target line) is read once, here."""
 
-    def __init__(self, run_dir):
+    def __init__(self, run_dir, cfg: dict | None = None):
         super().__init__()
         self.run_dir = Path(run_dir)
+        self.target = augment_target(cfg) if cfg is not None else read_augment_target(self.run_dir)
 
     def on_epoch_end(self, epoch, logs=None):
-        draw_curves(self.run_dir)
+        draw_curves(self.run_dir, target=self.target)
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -164,11 +166,12 @@ class TimeBudget(keras.callbacks.Callback):
     two recipes can be compared at equal cost. The epoch in progress ends there (it is checkpointed as done; samples
     and the export follow as at a normal end). Every run adds its wall and CPU time to RUN/time.json."""
 
-    def __init__(self, max_minutes=None, max_cpu_minutes=None, run_dir=None):
+    def __init__(self, max_minutes=None, max_cpu_minutes=None, run_dir=None, record: bool = True):
         super().__init__()
         self.max_wall = float(max_minutes) * 60 if max_minutes else math.inf
         self.max_cpu = float(max_cpu_minutes) * 60 if max_cpu_minutes else math.inf
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.record = record  # False: read what earlier invocations spent, but leave RUN/time.json to the chief
         self.reached: str | None = None
 
     @staticmethod
@@ -218,7 +221,7 @@ class TimeBudget(keras.callbacks.Callback):
             import sys
 
             print(f"\n{self.reached}; stopping after epoch {epoch + 1}", file=sys.stderr, flush=True)
-        if self.run_dir is not None:  # cumulative over resumes: what benchmarks compare
+        if self.run_dir is not None and self.record:  # cumulative over resumes: what benchmarks compare
             import json
 
             wall, cpu = self.used()

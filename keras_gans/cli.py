@@ -119,7 +119,7 @@ def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resu
               help="Number of images (with --vary: images per row).")
 @click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
               help="The grid's file; its extension chooses the format: .png, .jpg/.jpeg or .webp.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Image i uses latent seed SEED*100000+i.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Image i uses latent seed SEED*100000+i (evaluate --seed draws the same).")
 @click.option("--nrow", type=int, help="Images per row (default: square grid).")
 @click.option("--label", help="Conditional models: the class, by name or index (e.g. --label 7).")
 @click.option("--labels", help='Conditional models: a label set, e.g. --labels "red cube,blue sphere".')
@@ -140,8 +140,8 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
     import numpy as np
 
     from keras_gans.images import save_grid
-
     from keras_gans.io_utils import image_format
+    from keras_gans.seeds import latent_seeds
 
     image_format(out, what="--out")  # the extension chooses the format: checked before the model loads
     source = Path(source)
@@ -149,7 +149,7 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
         raise UserError(f"--z-std must be > 0 (a standard deviation), got {z_std}")
     wants = label is not None or labels is not None or hair or eyes or cond_items or vary
     named = {k: v for k, v in (("hair", hair), ("eyes", eyes)) if v is not None}
-    seeds = np.arange(n, dtype=np.int64) + int(seed) * 100000
+    seeds = latent_seeds(seed, n)
     if best and is_export(source):
         raise UserError(f"--best takes a run directory (its RUN/best checkpoint), not the export {source}")
     if is_export(source):
@@ -170,7 +170,7 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
         if z_std is None:
             images = loaded.signatures["generate"](**tf_inputs)["images"].numpy()
         else:  # the export's generate has the run's sigma built in: draw the same seeds' z here, scaled
-            from keras_gans.models.base import seeds_to_latent
+            from keras_gans.models.latent import seeds_to_latent
 
             serve = loaded.signatures["serving_default"]
             latent = int(serve.structured_input_signature[1]["z"].shape[-1])

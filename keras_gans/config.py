@@ -25,9 +25,7 @@ from typing import Any
 import yaml
 
 from keras_gans.config_schema import DEFAULTS, FAMILY_SECTIONS, MOVED, SECTIONS, VALID_KEYS, flatten
-from keras_gans.config_values import (  # noqa: F401  (re-exported: callers and tests import them from here)
-    CHOICES, LISTS_OR_STRINGS, NULLABLE, PER_LAYER, RANGES, check_value, check_values, key_spec,
-)
+from keras_gans.config_values import check_values
 from keras_gans.errors import UserError
 from keras_gans.io_utils import atomic_write_text
 

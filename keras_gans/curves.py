@@ -12,8 +12,12 @@ import numpy as np
 from keras_gans.io_utils import read_csv, save_figure
 
 
-def draw_curves(run_dir, out: str | Path | None = None) -> Path | None:
-    """Draw RUN/curves.png (or `out`) from the run's CSV logs; None when there is nothing to draw yet."""
+_READ = object()  # draw_curves' default target: read it from RUN/config.yaml
+
+
+def draw_curves(run_dir, out: str | Path | None = None, target=_READ) -> Path | None:
+    """Draw RUN/curves.png (or `out`) from the run's CSV logs; None when there is nothing to draw yet. `target` is
+    augment.target's line beside r_t (None: no line); left out, it is read from RUN/config.yaml."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,7 +42,7 @@ def draw_curves(run_dir, out: str | Path | None = None) -> Path | None:
     if rest:
         groups["other"] = rest
     groups = {t: ks for t, ks in groups.items() if ks}
-    target = augment_target(run_dir)
+    target = read_augment_target(run_dir) if target is _READ else target
     # metrics measured every eval.every epochs (fid, label_score) live in history.csv only: one more panel
     hist = read_csv(run_dir / "history.csv") if xkey == "step" else []
     eval_keys = [k for k in ("fid", "label_score") if any(r.get(k) not in ("", None) for r in hist)]
@@ -68,12 +72,19 @@ def draw_curves(run_dir, out: str | Path | None = None) -> Path | None:
     return save_figure(fig, Path(out) if out else run_dir / "curves.png", dpi=100)
 
 
-def augment_target(run_dir):
-    """augment.target from RUN/config.yaml (drawn beside r_t), or None."""
+def augment_target(cfg: dict) -> float | None:
+    """augment.target of a config (drawn beside r_t) when the augmentation is adaptive, else None."""
+    try:
+        return float(cfg["augment"]["target"]) if cfg["augment"]["adaptive"] else None
+    except (KeyError, TypeError, ValueError):  # an older run's config: draw without the line
+        return None
+
+
+def read_augment_target(run_dir) -> float | None:
+    """augment_target of RUN/config.yaml, or None."""
     try:
         import yaml
 
-        cfg = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
-        return float(cfg["augment"]["target"]) if cfg["augment"]["adaptive"] else None
-    except Exception:  # no config, an older run: draw without the line
+        return augment_target(yaml.safe_load((Path(run_dir) / "config.yaml").read_text()))
+    except Exception:  # no config, an unreadable one: draw without the line
         return None

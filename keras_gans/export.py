@@ -17,9 +17,7 @@ import keras
 import tensorflow as tf
 
 from keras_gans.errors import UserError
-from keras_gans.images import to_uint8_tensor as to_uint8  # noqa: F401  (the name the signatures were built with)
 from keras_gans.io_utils import atomic_dir
-from keras_gans.models.signatures import to_png
 
 
 def next_version(base: Path) -> int:
@@ -36,7 +34,7 @@ def export_model(model, out_dir: str | Path = "saved_models", name: str | None =
         raise UserError(f"export version must be a positive integer, got {version}")
     path = base / str(version)
     archive = keras.export.ExportArchive()
-    model.export_endpoints(archive, to_uint8, to_png)
+    model.export_endpoints(archive)
     _save_each_variable_once(archive)
     with atomic_dir(path) as tmp:
         archive.write_out(str(tmp), verbose=False)

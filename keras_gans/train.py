@@ -1,7 +1,7 @@
 """One training driver for every model family: config -> data -> model -> callbacks -> fit -> export.
 
-The family (a GenerativeModel subclass) owns the train_step; this module owns everything around it that must
-be the same for all of them: the run directory, the data pipeline, checkpoints and exact resume, the NaN guard,
+The core (GenerativeModel) owns train_step as a template and each family supplies its step_updates; this module
+owns everything around the step that must be the same for all of them: the run directory, the data pipeline, checkpoints and exact resume, the NaN guard,
 the callbacks and the final export. Its parts live beside it: `runtime` (threads, seeds, precision, strategy),
 `resume` (what a --resume may change), `build` (the compiled model, and `load_run` to rebuild one from a run).
 """
@@ -20,21 +20,9 @@ from keras_gans.errors import UserError
 from keras_gans.resume import changed_learning_rates
 from keras_gans.runtime import configure_runtime, is_chief, make_strategy
 
-# Their old home: tests, benchmarks and users import these as keras_gans.train.NAME.
-from keras_gans.build import load_run  # noqa: F401
-from keras_gans.resume import RESUME_MAY_CHANGE, may_change_on_resume, preset_origin, resume_config  # noqa: F401
-from keras_gans.runtime import auto_precision, resolve_precision  # noqa: F401
-
 
 def default_run_dir(cfg: dict) -> Path:
     return Path("runs") / f"{cfg['name']}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def load_image_set(cfg: dict, progress: bool = True):
-    """Kept for callers of train.load_image_set; the data layer owns it (keras_gans.data.source)."""
-    from keras_gans.data.source import load_image_set as load
-
-    return load(cfg, progress)
 
 
 def prepare(cfg: dict):
@@ -49,7 +37,9 @@ def prepare(cfg: dict):
     return family, arrays, info
 
 
-def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, steps: int, chief: bool, extra=()):
+def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, steps: int, chief: bool, budget,
+                   extra=()):
+    """(the run's callbacks, its watchdog); `budget` is the run's one TimeBudget (the driver builds it)."""
     import keras
     import tensorflow as tf
 
@@ -70,14 +60,12 @@ def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, step
             *_keep_best(cfg, run_dir),
             cb.HistoryCSV(run_dir, initial_epoch),
             cb.StepLog(run_dir, c["log_every"], initial_step=initial_epoch * steps),
-            cb.Curves(run_dir),
+            cb.Curves(run_dir, cfg),
         ]
         if c["tensorboard"]:
             cbs.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"))
-    t = cfg["train"]
-    budget = cb.TimeBudget(t.get("max_minutes"), t.get("max_cpu_minutes"), run_dir if chief else None)
     cbs.insert(0, budget)
-    cbs.append(cb.Checkpointer(run_ckpt, c["checkpoint_every"], t["epochs"], chief, budget=budget))
+    cbs.append(cb.Checkpointer(run_ckpt, c["checkpoint_every"], cfg["train"]["epochs"], chief, budget=budget))
     if chief and c["export_every"]:
         cbs.append(cb.PeriodicExport(c["export_dir"], cfg["name"], c["export_every"], run_dir=run_dir))
     return cbs, watchdog
@@ -192,27 +180,61 @@ def _latest_checkpoint_epoch(ckpts: Path) -> int | None:
 
 
 def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, origin):
-    ckpt_index = run_dir / "checkpoints" / "checkpoint"
-    if not resume and ckpt_index.is_file():
-        raise UserError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --run-dir")
-    if resume and not ckpt_index.is_file():
-        print(f"--resume: no checkpoint in {run_dir} yet; starting the run", flush=True)
-        resume = False
-
+    """The driver's steps, in order: the run folder, the runtime, the data and its step plan (computed once), the
+    model, the run's files and checkpoint, the progress line, the time budget (built once), fit under the NaN
+    guard, the export."""
+    resume = _check_run_dir(run_dir, resume)
     cfg = resolve_paths(cfg)  # the config the run uses and records: absolute paths, then the data's channels
     policy = configure_runtime(cfg)
     strategy = make_strategy(cfg["train"]["strategy"])
     chief = is_chief(strategy)
     family, arrays, info = prepare(cfg)
     cfg = resolve_data_keys(cfg, info)  # settled before the model is built; RUN/config.yaml records this one
-    check_data_size(cfg, arrays, family.real_batches_per_step(cfg))
+    plan = _step_plan(cfg, family, arrays)  # the one images-per-step / steps-per-epoch rule for this run
+    check_data_size(cfg, plan)
+    model = build_model(cfg, info, strategy)
+    run_ckpt, initial_epoch = _open_run(cfg, run_dir, model, info, chief, resume, origin)
+    epochs = int(cfg["train"]["epochs"])
+    verbose, epoch_log = _progress(cfg, verbose, epochs)
+    _print_header(cfg, info, plan, initial_epoch, policy, strategy, run_dir)
+    from keras_gans.callbacks import TimeBudget
 
-    from keras_gans.checkpoint import RunCheckpoint
-    from keras_gans.data.pipeline import make_train_dataset
+    t = cfg["train"]  # every worker reads the run's time.json; only the chief records to it
+    budget = TimeBudget(t.get("max_minutes"), t.get("max_cpu_minutes"), run_dir, record=chief).prime()
+    initial_epoch = _skip_spent_budget(budget, initial_epoch, epochs)
+    loop = _FitLoop(cfg, run_dir, model, run_ckpt, chief, strategy, family, arrays, plan, budget, epoch_log,
+                    extra_callbacks, verbose)
+    history, final_epoch = loop.run(initial_epoch, epochs)
+    if chief and cfg["callbacks"]["export_at_end"]:
+        _export_at_end(cfg, model, run_dir, final_epoch or epochs)
+    return model, run_dir, history
+
+
+def _check_run_dir(run_dir: Path, resume: bool) -> bool:
+    """Whether this is a resume: a new run never writes over a run folder; a --resume of one without a checkpoint
+    yet starts it."""
+    ckpt_index = run_dir / "checkpoints" / "checkpoint"
+    if not resume and ckpt_index.is_file():
+        raise UserError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --run-dir")
+    if resume and not ckpt_index.is_file():
+        print(f"--resume: no checkpoint in {run_dir} yet; starting the run", flush=True)
+        return False
+    return resume
+
+
+
+def _step_plan(cfg: dict, family, arrays: dict):
+    """The run's one images-per-step / steps-per-epoch rule; the family says how many real batches a step takes."""
     from keras_gans.data.plan import step_plan
 
-    model = build_model(cfg, info, strategy)
-    # Only now, with the config, the data and the model known to work, does the run directory come to exist.
+    return step_plan(cfg, min(len(v) for v in arrays.values()), family.real_batches_per_step(cfg))
+
+
+def _open_run(cfg: dict, run_dir: Path, model, info: dict, chief: bool, resume: bool, origin):
+    """(the run's checkpoint, the epoch to start from): the run folder comes to exist only now, with the config,
+    the data and the model known to work; its config, data_info and command files are written by the chief."""
+    from keras_gans.checkpoint import RunCheckpoint
+
     new_lrs = changed_learning_rates(cfg, run_dir) if resume else {}
     run_dir.mkdir(parents=True, exist_ok=True)
     if chief:
@@ -229,88 +251,123 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     # A worker resumes from the chief's checkpoints (the run directory must be shared or copied to every machine).
     initial_epoch = (run_ckpt if chief else RunCheckpoint(model, run_dir)).restore() if resume else 0
     _apply_learning_rates(model, new_lrs)
+    return run_ckpt, initial_epoch
 
-    t = cfg["train"]
-    n_images = min(len(v) for v in arrays.values())
-    # the one images-per-step / steps-per-epoch rule (the model reads it too)
-    plan = step_plan(cfg, n_images, family.real_batches_per_step(cfg))
-    steps = plan.steps_per_epoch
-    epochs = int(t["epochs"])
+
+def _progress(cfg: dict, verbose, epochs: int):
+    """(Keras's fit verbosity, an EpochLog or None): a log gets one plain line per epoch, not a bar redrawn with
+    ANSI codes."""
     if verbose is None:
-        verbose = t["verbose"]
+        verbose = cfg["train"]["verbose"]
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    epoch_log = None
     if verbose and (verbose == 2 or not sys.stdout.isatty()):
         from keras_gans.callbacks import EpochLog
 
-        epoch_log = EpochLog(epochs)  # a log gets one plain line per epoch, not a bar redrawn with ANSI codes
-        verbose = 0
+        return 0, EpochLog(epochs)
+    return verbose, None
+
+
+def _print_header(cfg: dict, info: dict, plan, initial_epoch: int, policy, strategy, run_dir: Path):
+    t = cfg["train"]
     print(
-        f"training {cfg['name']} ({cfg['model']}, loss {cfg['loss']['type']}) on {n_images} images "
-        f"{'x'.join(map(str, info['image_shape']))}, {steps} steps/epoch, {_epochs_span(initial_epoch, epochs)}, "
-        f"batch {t['batch_size']}, precision {policy}, {strategy.num_replicas_in_sync} replica(s) -> {run_dir}",
+        f"training {cfg['name']} ({cfg['model']}, loss {cfg['loss']['type']}) on {plan.n_images} images "
+        f"{'x'.join(map(str, info['image_shape']))}, {plan.steps_per_epoch} steps/epoch, "
+        f"{_epochs_span(initial_epoch, int(t['epochs']))}, batch {t['batch_size']}, precision {policy}, "
+        f"{strategy.num_replicas_in_sync} replica(s) -> {run_dir}",
         flush=True,
     )
-    history: dict = {}
-    retries = 0
-    final_epoch = None  # set by a rollback to the best checkpoint
-    from keras_gans.callbacks import TimeBudget
 
-    budget = TimeBudget(t.get("max_minutes"), t.get("max_cpu_minutes"), run_dir).prime()
+
+def _skip_spent_budget(budget, initial_epoch: int, epochs: int) -> int:
+    """The epoch to start from: all of them done when earlier invocations spent the time budget already."""
     if initial_epoch < epochs and budget.spent(before_this_run=True):
         wall, cpu = budget.used()
         print(f"time budget already spent ({wall:.0f} s wall, {cpu:.0f} s CPU at epoch {initial_epoch}): nothing to "
               "train; raise train.max_minutes / train.max_cpu_minutes to continue", file=sys.stderr, flush=True)
-        initial_epoch = epochs
-    while initial_epoch < epochs:
-        ds = make_train_dataset(
-            arrays, plan.images_per_step, steps, seed=t["seed"], start_epoch=initial_epoch,
-            flip=cfg["data"]["flip"], image_keys=family.image_keys,
-        )
-        cbs, watchdog = make_callbacks(cfg, run_dir, model, run_ckpt, initial_epoch, steps, chief, extra_callbacks)
-        if epoch_log is not None:
-            cbs.append(epoch_log)  # last: its line shows what the other callbacks added to the logs
-        from keras_gans import distributed
+        return epochs
+    return initial_epoch
 
-        ds = distributed.replica_order(ds, strategy.num_replicas_in_sync, plan.d_slices)
-        fit = model.fit if t["strategy"] != "multiworker" else distributed.partial_fit(model, strategy)
-        h = fit(ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=cbs, verbose=verbose)
+
+class _FitLoop:
+    """model.fit from an epoch to the end, under the NaN guard: a non-finite loss restores the last good checkpoint
+    with lower learning rates (watchdog.on_nan=restore), a collapse rolls back to the best one
+    (watchdog.on_collapse=rollback); anything else stops with what to do."""
+
+    def __init__(self, cfg, run_dir, model, run_ckpt, chief, strategy, family, arrays, plan, budget, epoch_log,
+                 extra_callbacks, verbose):
+        self.cfg, self.run_dir, self.model, self.run_ckpt, self.chief = cfg, run_dir, model, run_ckpt, chief
+        self.strategy, self.family, self.arrays, self.plan, self.budget = strategy, family, arrays, plan, budget
+        self.epoch_log, self.extra, self.verbose = epoch_log, extra_callbacks, verbose
+
+    def run(self, initial_epoch: int, epochs: int) -> tuple[dict, int | None]:
+        """(the fit history over every try, the epoch a rollback ended on or None)."""
+        history: dict = {}
+        retries = 0
+        while initial_epoch < epochs:
+            watchdog = self.fit_once(initial_epoch, epochs, history)
+            if watchdog.stopped_reason is None:
+                break
+            if self.cfg["watchdog"]["on_collapse"] == "rollback" and watchdog.stopped_reason.startswith("d_loss has stayed"):
+                if not self.chief:
+                    return history, None
+                return history, rollback_to_best(self.model, self.run_dir, self.run_ckpt, watchdog.stopped_reason)
+            retries += 1
+            initial_epoch = self.restore_after_nan(watchdog.stopped_reason, retries)
+        return history, None
+
+    def fit_once(self, initial_epoch: int, epochs: int, history: dict):
+        """One model.fit from initial_epoch; its history is appended to `history`; returns its watchdog."""
+        from keras_gans import distributed
+        from keras_gans.data.pipeline import make_train_dataset
+
+        cfg, t, plan = self.cfg, self.cfg["train"], self.plan
+        ds = make_train_dataset(
+            self.arrays, plan.images_per_step, plan.steps_per_epoch, seed=t["seed"], start_epoch=initial_epoch,
+            flip=cfg["data"]["flip"], image_keys=self.family.image_keys,
+        )
+        cbs, watchdog = make_callbacks(cfg, self.run_dir, self.model, self.run_ckpt, initial_epoch,
+                                       plan.steps_per_epoch, self.chief, self.budget, self.extra)
+        if self.epoch_log is not None:
+            cbs.append(self.epoch_log)  # last: its line shows what the other callbacks added to the logs
+        ds = distributed.replica_order(ds, self.strategy.num_replicas_in_sync, plan.d_slices)
+        fit = self.model.fit if t["strategy"] != "multiworker" else distributed.partial_fit(self.model, self.strategy)
+        h = fit(ds, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=plan.steps_per_epoch, callbacks=cbs,
+                verbose=self.verbose)
         for k, v in (h.history or {}).items():
             history.setdefault(k, []).extend(v)
-        if watchdog.stopped_reason is None:
-            break
-        w = cfg["watchdog"]
-        if w["on_collapse"] == "rollback" and watchdog.stopped_reason.startswith("d_loss has stayed"):
-            final_epoch = rollback_to_best(model, run_dir, run_ckpt, watchdog.stopped_reason) if chief else None
-            break
-        if w["on_nan"] != "restore" or not watchdog.stopped_reason.startswith("non-finite"):
+        return watchdog
+
+    def restore_after_nan(self, reason: str, retries: int) -> int:
+        """The epoch to continue from after a stop for `reason`: the last good checkpoint, learning rates lowered."""
+        w, ckpts = self.cfg["watchdog"], self.run_dir / "checkpoints"
+        if w["on_nan"] != "restore" or not reason.startswith("non-finite"):
             raise UserError(
-                f"training stopped: {watchdog.stopped_reason}. The last good checkpoint is in {run_dir / 'checkpoints'}; "
+                f"training stopped: {reason}. The last good checkpoint is in {ckpts}; "
                 "lower the learning rates (--set train.g_lr=... train.d_lr=...) and continue with --resume, "
                 "or set watchdog.on_nan=restore to do this automatically"
             )
-        retries += 1
         if retries > int(w["nan_retries"]):
             raise UserError(
                 f"training stopped: the loss became non-finite again after {w['nan_retries']} restores with lower "
-                f"learning rates; the last good checkpoint is in {run_dir / 'checkpoints'}"
+                f"learning rates; the last good checkpoint is in {ckpts}"
             )
-        initial_epoch = run_ckpt.restore() if run_ckpt.latest else _reinitialise(model)
-        for opt in model.optimizers().values():
+        initial_epoch = self.run_ckpt.restore() if self.run_ckpt.latest else _reinitialise(self.model)
+        for opt in self.model.optimizers().values():
             opt.learning_rate.assign(opt.learning_rate * float(w["nan_lr_factor"]))
         print(f"NaN guard: restored epoch {initial_epoch}, learning rates x{w['nan_lr_factor']} "
               f"(retry {retries}/{w['nan_retries']})", file=sys.stderr, flush=True)
+        return initial_epoch
 
-    if chief and cfg["callbacks"]["export_at_end"]:
-        from keras_gans.export import export_to_run
 
-        record = export_to_run(model, run_dir, final_epoch or epochs, cfg["callbacks"]["export_dir"])
-        print(f"exported SavedModel to {run_dir / 'export' / str(record['version'])}", flush=True)
-        if record.get("published"):
-            print(f"published it to {record['published']} (callbacks.export_dir is set; without it the export "
-                  "stays in the run: publish with `python cli.py export RUN`)", flush=True)
-    return model, run_dir, history
+def _export_at_end(cfg: dict, model, run_dir: Path, epoch: int):
+    from keras_gans.export import export_to_run
+
+    record = export_to_run(model, run_dir, epoch, cfg["callbacks"]["export_dir"])
+    print(f"exported SavedModel to {run_dir / 'export' / str(record['version'])}", flush=True)
+    if record.get("published"):
+        print(f"published it to {record['published']} (callbacks.export_dir is set; without it the export "
+              "stays in the run: publish with `python cli.py export RUN`)", flush=True)
 
 
 def _apply_learning_rates(model, lrs: dict):
@@ -323,22 +380,21 @@ def _apply_learning_rates(model, lrs: dict):
                 pass
 
 
-def check_data_size(cfg: dict, arrays: dict, d_slices: int = 1):
+def check_data_size(cfg: dict, plan):
     """Stop (UserError) where training cannot work, warn where it works badly: fewer images than one batch means
-    every batch repeats the same few images (BatchNorm statistics and D's judgement then say little)."""
+    every batch repeats the same few images (BatchNorm statistics and D's judgement then say little). `plan` is the
+    run's step plan (keras_gans.data.plan.step_plan)."""
     import warnings
-
-    from keras_gans.data.plan import step_plan
 
     t = cfg["train"]
     batch = int(t["batch_size"])
-    n = min(len(v) for v in arrays.values())
+    n = plan.n_images
     if n < 1:
         raise UserError("no training images are left (check data.max_images and the label files)")
-    per_step = step_plan(cfg, n, d_slices).images_per_step
+    per_step = plan.images_per_step
     if n < per_step:
         what = f"{n} training image{'s' if n != 1 else ''}"
-        slices = f" x {d_slices} real batches (gan.d_steps)" if d_slices > 1 else ""
+        slices = f" x {plan.d_slices} real batches (gan.d_steps)" if plan.d_slices > 1 else ""
         warnings.warn(
             f"only {what} for {per_step} images per step (train.batch_size {batch}{slices}): "
             f"each batch repeats every image about {per_step / n:.0f} times; add images or lower train.batch_size "

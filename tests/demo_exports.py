@@ -37,7 +37,7 @@ def make_exports(out: Path) -> dict[str, Path]:
 
     from keras_gans.config import validate
     from keras_gans.export import export_model
-    from keras_gans.train import build_model
+    from keras_gans.build import build_model
 
     out = Path(out)
     cfg = tiny_config()

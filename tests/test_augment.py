@@ -157,7 +157,8 @@ def test_adaptive_p_rises_in_training_when_d_wins_and_resumes(tmp_path):
     history.csv logs it; the checkpoint keeps p, so a resumed run (which restores the same RunCheckpoint) starts
     from it."""
     from keras_gans.checkpoint import RunCheckpoint
-    from keras_gans.train import build_model, train
+    from keras_gans.build import build_model
+    from keras_gans.train import train
 
     cfg = _adaptive_cfg(epochs=2)
     model, run, hist = train(cfg, tmp_path / "run", verbose=0)
@@ -180,7 +181,7 @@ def test_fixed_policy_with_gradient_penalty_trains_and_logs_no_p():
     from keras_gans.data.builtin import load_digits
     from keras_gans.data.pipeline import make_train_dataset
     from keras_gans.models.gan import GAN
-    from keras_gans.train import build_model
+    from keras_gans.build import build_model
 
     cfg = tiny_config(augment={"policy": "translation,cutout,color", "p": 0.5},
                       loss={"type": "wgan"}, gan={"gp_weight": 10.0}, net={"d_norm": "layer"})
@@ -192,7 +193,7 @@ def test_fixed_policy_with_gradient_penalty_trains_and_logs_no_p():
 
 
 def test_curves_draw_aug_p_in_its_own_panel(tmp_path):
-    from keras_gans.callbacks import draw_curves
+    from keras_gans.curves import draw_curves
 
     (tmp_path / "history.csv").write_text("epoch,d_loss,g_loss,aug_p,ada_rt\n1,1.0,1.0,0.1,0.7\n2,0.9,1.1,0.2,0.65\n")
     (tmp_path / "config.yaml").write_text("augment: {adaptive: true, target: 0.6}\n")
@@ -235,7 +236,8 @@ def test_cyclegan_trains_with_augmentation_one_p_per_discriminator():
 
     cfg = cycle_config()
     cfg["augment"].update({"policy": "translation,cutout", "adaptive": True, "ada_images": 20})
-    from keras_gans.train import build_model, prepare
+    from keras_gans.build import build_model
+    from keras_gans.train import prepare
 
     _, arrays, info = prepare(cfg)
     model = build_model(cfg, info)

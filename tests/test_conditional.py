@@ -27,7 +27,7 @@ def _cfg(mode="acgan", hair_w=0.3, eyes_w=0.35, **conditional):
 
 
 def _model(cfg, channels=3):
-    from keras_gans.train import build_model
+    from keras_gans.build import build_model
 
     info = {"image_shape": [16, 16, channels], "n_images": 8,
             "conditions": [{"name": "hair", "type": "softmax", "classes": HAIR},
@@ -184,7 +184,7 @@ def test_train_acgan_smoke_then_sample_with_conditions(tmp_path):
     r = _cli("interpolate", str(run), "--pairs", "2", "--steps", "4", "--out", str(tmp_path / "i.png"))
     assert r.returncode == 0, r.stderr[-2000:]
     assert np.asarray(Image.open(tmp_path / "i.png")).shape[:2] == (2 * 66 + 2, 4 * 66 + 2)
-    from keras_gans.train import load_run
+    from keras_gans.build import load_run
 
     _, model, _ = load_run(run)
     inputs = model.interpolation_inputs(np.zeros((8, model.latent_dim), np.float32), 4)
@@ -279,7 +279,8 @@ def test_binary_attribute_requests():
 def test_sample_cond_binary_attribute_end_to_end(tmp_path, digits_dir):
     """A tiny ACGAN on an attribute table with one binary head: `sample --cond smiling=0/1` differ."""
     from keras_gans.cli import main
-    from keras_gans.train import load_run, train
+    from keras_gans.build import load_run
+    from keras_gans.train import train
 
     src = digits_dir
     files = sorted((src / "3").glob("*.png"))[:32]
@@ -310,7 +311,8 @@ def test_sample_cond_binary_attribute_end_to_end(tmp_path, digits_dir):
 
 def test_interpolate_from_to_with_a_fixed_condition(tmp_path):
     from keras_gans.cli import main
-    from keras_gans.train import load_run, train
+    from keras_gans.build import load_run
+    from keras_gans.train import train
 
     cfg = tiny_config(model="acgan", conditional={"mode": "acgan", "heads": [{"name": "label", "type": "softmax"}]})
     cfg["train"]["steps_per_epoch"] = 1

@@ -16,7 +16,7 @@ PKG = Path(__file__).resolve().parent.parent / "keras_gans"
 
 
 def test_family_sections_are_composed_in_place():
-    from keras_gans import config
+    from keras_gans import config, config_values
     from keras_gans.models import conditional_config, cyclegan_config, gan_config, vae_config
 
     assert set(config.FAMILY_SECTIONS) == {gan_config, cyclegan_config, vae_config, conditional_config}
@@ -24,7 +24,7 @@ def test_family_sections_are_composed_in_place():
         assert config.DEFAULTS[section.SECTION] == section.DEFAULTS
         for key in list(section.NULLABLE) + list(section.CHOICES) + list(section.RANGES):
             assert key.startswith(section.SECTION + ".") and key in config.VALID_KEYS, key
-            assert config.key_spec(key)["choices"] == section.CHOICES.get(key)
+            assert config_values.key_spec(key)["choices"] == section.CHOICES.get(key)
     # the shared sections in their order, the families' between callbacks and augment, in models.FAMILIES order
     order = list(config.DEFAULTS)
     assert order[:7] == ["name", "model", "data", "net", "loss", "train", "callbacks"]
@@ -44,7 +44,7 @@ def test_models_never_import_config():
 
 
 def test_the_registries_answer_a_wrong_name_with_the_nearest():
-    from keras_gans.config import check_value
+    from keras_gans.config_values import check_value
 
     with pytest.raises(UserError, match="model must be one of gan, cgan, .*got 'gann' .did you mean 'gan'"):
         tiny_config(model="gann")
@@ -68,7 +68,7 @@ def test_a_family_rule_applies_to_its_family_only():
 
 
 def test_conditional_words_are_checked_per_key():
-    from keras_gans.config import check_value
+    from keras_gans.config_values import check_value
 
     assert check_value("conditional.fake_labels", "random") == "random"
     with pytest.raises(UserError, match="conditional.fake_labels must be one of real, random"):

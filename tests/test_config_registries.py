@@ -27,7 +27,7 @@ PKG = REPO / "keras_gans"
 # ----- the registries ---------------------------------------------------------------------------------------------
 def test_allowed_values_are_the_registries_lists():
     from keras_gans import registry
-    from keras_gans.config import CHOICES, key_spec
+    from keras_gans.config_values import CHOICES, key_spec
     from keras_gans.models import FAMILIES
 
     assert list(CHOICES["model"]) == list(FAMILIES)
@@ -83,7 +83,7 @@ def test_a_family_registered_at_run_time_gets_its_section(monkeypatch):
     """A family added to models.FAMILIES with a NAME_config module beside it: its section is in the schema, and
     `model: NAME` is a valid value, without an edit to config_schema or config_values."""
     from keras_gans import config_schema, models
-    from keras_gans.config import check_value
+    from keras_gans.config_values import check_value
 
     section = types.ModuleType("fakefam_config")
     section.SECTION, section.FAMILIES = "fakefam", ("fakefam",)

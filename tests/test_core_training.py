@@ -20,7 +20,7 @@ def test_train_step_losses_finite_and_weights_change(tmp_path):
     from keras_gans.data.builtin import load_digits
     from keras_gans.data.pipeline import make_train_dataset
     from keras_gans.models.gan import GAN
-    from keras_gans.train import build_model
+    from keras_gans.build import build_model
 
     cfg = tiny_config()
     arrays, info = GAN.prepare_data(cfg, load_digits(16))
@@ -44,7 +44,7 @@ def test_d_to_g_ratio_is_honoured(d_steps, g_steps):
     from keras_gans.data.builtin import load_digits
     from keras_gans.data.pipeline import make_train_dataset
     from keras_gans.models.gan import GAN
-    from keras_gans.train import build_model
+    from keras_gans.build import build_model
 
     cfg = tiny_config(gan={"d_steps": d_steps, "g_steps": g_steps})
     arrays, info = GAN.prepare_data(cfg, load_digits(16))

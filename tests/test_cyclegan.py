@@ -15,7 +15,8 @@ from conftest import cycle_config, shared_data, tiny_config
 
 
 def tiny_model(**cyc):
-    from keras_gans.train import build_model, prepare
+    from keras_gans.build import build_model
+    from keras_gans.train import prepare
 
     cfg = cycle_config(**cyc)
     _, arrays, info = prepare(cfg)

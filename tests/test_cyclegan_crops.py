@@ -97,7 +97,8 @@ def test_training_crops_of_prints_hold_no_margin(margin_folder, tmp_path):
     import tensorflow as tf
 
     from keras_gans.images import from_uint8, to_uint8
-    from keras_gans.train import build_model, prepare
+    from keras_gans.build import build_model
+    from keras_gans.train import prepare
 
     cfg = cycle_config(load_size=48, style_margin=0.1, photo_domain="B")
     cfg["data"].update({"path": str(margin_folder), "cache_dir": str(tmp_path / "cache"), "image_size": 24})
@@ -152,7 +153,8 @@ def test_transfer_runs_g_at_the_working_size_and_returns_the_input_size():
 
 def test_model_transfer_and_export_use_the_work_size(monkeypatch):
     from keras_gans.models import cyclegan as cyc
-    from keras_gans.train import build_model, prepare
+    from keras_gans.build import build_model
+    from keras_gans.train import prepare
 
     cfg = cycle_config(load_size=24, work_size=32)
     _, arrays, info = prepare(copy.deepcopy(cfg))

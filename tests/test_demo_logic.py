@@ -199,7 +199,7 @@ def test_real_export_through_its_signatures(tmp_path):
     from conftest import tiny_config
 
     from keras_gans.export import export_model
-    from keras_gans.train import build_model
+    from keras_gans.build import build_model
 
     model = build_model(tiny_config(), {"image_shape": [16, 16, 1], "n_images": 8})
     path = export_model(model, tmp_path / "sm", "digits", 1)

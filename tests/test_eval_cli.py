@@ -61,7 +61,7 @@ def test_evaluate_writes_eval_json(tiny_run, classifier, digits_dir):
 def test_interpolate_rows_run_between_sample_endpoints(tiny_run, tmp_path):
     from keras_gans.cli import main
     from keras_gans.images import make_grid
-    from keras_gans.train import load_run
+    from keras_gans.build import load_run
 
     out = tmp_path / "interp.png"
     r = CliRunner().invoke(main, ["interpolate", str(tiny_run), "--steps", "5", "--pairs", "3", "--out", str(out),
@@ -112,8 +112,9 @@ def test_interpolate_uses_the_runs_z_std_and_accepts_z_std(tmp_path):
     import tensorflow as tf
 
     from keras_gans.cli import main
-    from keras_gans.models.base import seeds_to_latent
-    from keras_gans.train import load_run, train
+    from keras_gans.models.latent import seeds_to_latent
+    from keras_gans.build import load_run
+    from keras_gans.train import train
 
     cfg = tiny_config(net={"z_std": 3.0, "weights_init": 0.3})
     cfg["train"]["steps_per_epoch"] = 1

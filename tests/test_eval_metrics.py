@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from keras_gans.metrics import (
-    class_histogram, conditional_accuracy, fid_from_features, frechet_distance, inception_score, kid, mode_collapse,
-    multilabel_accuracy, prdc,
-)
+from keras_gans.metrics.fid import fid_from_features, frechet_distance
+from keras_gans.metrics.kid import kid
+from keras_gans.metrics.scores import class_histogram, conditional_accuracy, inception_score, mode_collapse, multilabel_accuracy, prdc
 
 
 def _random_cov(rng, d):

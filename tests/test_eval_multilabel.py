@@ -14,7 +14,7 @@ from PIL import Image
 from tests.conftest import shared_data, tiny_config
 
 def test_topk_score_is_the_lab_evaluators_count():
-    from keras_gans.metrics.multilabel import topk_hits, topk_score
+    from keras_gans.metrics.scores import topk_hits, topk_score
     from keras_gans.metrics.scores import multilabel_accuracy
 
     scores = np.array([[0.9, 0.8, 0.1, 0.0],   # asks a, b: top-2 = a, b -> 2 hits
@@ -118,7 +118,7 @@ def test_train_classifier_multilabel_writes_its_vocabulary(shapes_run):
 
 
 def test_label_score_over_training_in_history_and_curves(shapes_run, tmp_path):
-    from keras_gans.callbacks import draw_curves
+    from keras_gans.curves import draw_curves
 
     run, _, _ = shapes_run
     rows = list(csv.DictReader(open(run / "history.csv")))
@@ -141,8 +141,9 @@ def test_label_score_over_training_in_history_and_curves(shapes_run, tmp_path):
 def test_evaluate_label_sets_score_and_grid(shapes_run, tmp_path):
     from keras_gans.cli import main
     from keras_gans.metrics.features import ClassifierFeatures
-    from keras_gans.metrics.multilabel import read_label_sets, targets_for_sets, topk_score
-    from keras_gans.train import load_run
+    from keras_gans.metrics.multilabel import read_label_sets, targets_for_sets
+    from keras_gans.metrics.scores import topk_score
+    from keras_gans.build import load_run
 
     run, clf, labels = shapes_run
     grid = tmp_path / "grid.png"

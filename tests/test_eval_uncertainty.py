@@ -25,7 +25,7 @@ def _mmd2_by_hand(x, y):
 
 
 def test_kid_mean_and_std_over_subsets_match_a_hand_computation():
-    from keras_gans.metrics import kid
+    from keras_gans.metrics.kid import kid
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(9, 3)), rng.normal(size=(8, 3)) + 0.7

@@ -62,7 +62,7 @@ print(json.dumps({{k: str(v.dtype.name) for k, v in out.items()}}))
 
 def test_next_version_and_atomic_layout(tmp_path):
     from keras_gans.export import export_model
-    from keras_gans.train import build_model
+    from keras_gans.build import build_model
     from keras_gans.data.builtin import load_digits
     from keras_gans.models.gan import GAN
 

@@ -23,7 +23,7 @@ def _latent_inputs(sig, seeds, labels: dict):
     """The inputs of serving_default for `seeds`: z drawn as the export's `generate` draws it, and the labels."""
     import tensorflow as tf
 
-    from keras_gans.models.base import seeds_to_latent
+    from keras_gans.models.latent import seeds_to_latent
 
     latent = int(sig.structured_input_signature[1]["z"].shape[-1])
     z = seeds_to_latent(tf.constant(np.asarray(seeds, np.int64)), latent).numpy()

@@ -21,7 +21,7 @@ INFO = {"image_shape": [16, 16, 1], "n_images": 64}
 
 def _model(cfg, build=True):
     from keras_gans.models.gan import GAN
-    from keras_gans.train import configure_runtime
+    from keras_gans.runtime import configure_runtime
 
     configure_runtime(cfg)
     model = GAN(cfg, INFO)

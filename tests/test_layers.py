@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parent.parent
 LAYERS = {
     # 0 foundation: no project imports but each other
     "keras_gans": 0, "keras_gans.errors": 0, "keras_gans.io_utils": 0, "keras_gans.images": 0,
-    "keras_gans.losses": 0, "keras_gans.registry": 0, "keras_gans.threads": 0, "keras_gans.runtime": 0, "keras_gans.checkpoint": 0,
+    "keras_gans.losses": 0, "keras_gans.registry": 0, "keras_gans.threads": 0, "keras_gans.runtime": 0,
+    "keras_gans.checkpoint": 0, "keras_gans.seeds": 0,
     # 1 data (every file read, the step plan), nets, conditioning, augment, optimizers and other building blocks
     "keras_gans.data": 1, "keras_gans.nets": 1, "keras_gans.conditioning": 1, "keras_gans.augment": 1,
     "keras_gans.optimizers": 1, "keras_gans.image_pool": 1, "keras_gans.translate": 1,
@@ -199,15 +200,3 @@ def test_known_list_is_current():
     real = {(m, t) for m, ts in edges.items() for t in ts} | set(private)
     stale = sorted(KNOWN - real)
     assert not stale, f"these KNOWN entries are fixed: remove them from tests/test_layers.py: {stale}"
-
-
-def test_split_modules_keep_their_old_import_paths():
-    """Moved out of train.py / callbacks.py into modules of their own; the old paths still name the same objects."""
-    from keras_gans import build, callbacks, curves, resume, runtime, train
-
-    assert train.load_run is build.load_run and train.build_model is build.build_model
-    assert train.RESUME_MAY_CHANGE is resume.RESUME_MAY_CHANGE and train.resume_config is resume.resume_config
-    assert train.preset_origin is resume.preset_origin and train.may_change_on_resume("callbacks.n_samples")
-    assert train.configure_runtime is runtime.configure_runtime and train.auto_precision is runtime.auto_precision
-    assert train.resolve_precision("float32") == "float32" and train.make_strategy is runtime.make_strategy
-    assert callbacks.draw_curves is curves.draw_curves

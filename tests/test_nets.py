@@ -387,7 +387,7 @@ def test_class_loss_mean_is_sum_over_k():
 def test_z_std_scales_training_and_sampling_noise():
     import tensorflow as tf
 
-    from keras_gans.models.base import seeds_to_latent
+    from keras_gans.models.latent import seeds_to_latent
     from keras_gans.models.gan import GAN
 
     info = {"image_shape": [16, 16, 1], "n_images": 64}
@@ -417,7 +417,7 @@ def test_sample_z_std_matches_export_and_run(tmp_path):
     from keras_gans.cli import main
     from keras_gans.config import save_config
     from keras_gans.export import export_model
-    from keras_gans.train import build_model
+    from keras_gans.build import build_model
 
     import keras
 

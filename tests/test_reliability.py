@@ -52,7 +52,7 @@ def _check_clean_run(run, epochs):
         assert (run / "samples" / f"epoch_{e:04d}.png").is_file()
         Image.open(run / "samples" / f"epoch_{e:04d}.png").load()  # every grid is a whole PNG
     assert not [p for p in run.rglob(".*.tmp-*")]  # no temporaries left
-    from keras_gans.train import load_run
+    from keras_gans.build import load_run
 
     _, _, epoch = load_run(run)
     assert epoch == epochs

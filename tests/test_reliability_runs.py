@@ -77,7 +77,7 @@ def test_export_stays_in_run_and_resume_is_repeatable(tmp_path, monkeypatch):
     # ... keys that may change (train.epochs, train.g_lr) continue the run, and take effect
     _ok(run_cli("train", "dcgan", "--run-dir", run, "--resume", "--epochs", 2, "--set", "train.g_lr=1e-4"))
     assert (run / "checkpoints" / "ckpt-2.index").is_file()
-    from keras_gans.train import load_run
+    from keras_gans.build import load_run
 
     _, model, epoch = load_run(run)
     assert epoch == 2 and float(model.g_optimizer.learning_rate.numpy()) == pytest.approx(1e-4)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from keras_gans.config import DEFAULTS, LISTS_OR_STRINGS, VALID_KEYS, check_value, flatten, key_spec
+from keras_gans.config import DEFAULTS, VALID_KEYS, flatten
+from keras_gans.config_values import LISTS_OR_STRINGS, check_value, key_spec
 from conftest import run_cli
 
 

@@ -190,7 +190,7 @@ def latent_export(tmp_path_factory):
     from conftest import tiny_config
 
     from keras_gans.export import export_model
-    from keras_gans.train import build_model
+    from keras_gans.build import build_model
 
     out = tmp_path_factory.mktemp("exports")
     return export_model(build_model(tiny_config(), {"image_shape": [16, 16, 1], "n_images": 8}), out, "latent", 1)

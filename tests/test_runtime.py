@@ -66,7 +66,7 @@ def test_threads_config_key_reaches_configure_runtime():
 
     from keras_gans.config import load_config
     from keras_gans.errors import UserError
-    from keras_gans.train import configure_runtime
+    from keras_gans.runtime import configure_runtime
 
     assert load_config("dcgan")["train"]["threads"] == "auto"
     with pytest.raises(UserError, match="train.threads"):
@@ -88,7 +88,7 @@ def test_cpu_class_names_the_flags_that_matter():
 
 
 def test_auto_precision_follows_the_cpu_flags():
-    from keras_gans.train import auto_precision, resolve_precision
+    from keras_gans.runtime import auto_precision, resolve_precision
 
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
     expected = "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"

@@ -40,7 +40,7 @@ def test_kl_equals_closed_form_and_monte_carlo():
 
 @pytest.fixture(scope="module")
 def small_vae():
-    from keras_gans.train import build_model
+    from keras_gans.build import build_model
 
     cfg = vae_config()
     return build_model(cfg, {"image_shape": [16, 16, 1], "n_images": 8})
@@ -122,8 +122,8 @@ def test_cli_train_writes_samples_recon_grid_and_schedule(tiny_run):
     from PIL import Image
 
     from keras_gans.callbacks import read_csv
-    from keras_gans.models.vae import spread
-    from keras_gans.train import load_run
+    from keras_gans.models.vae_callbacks import spread
+    from keras_gans.build import load_run
 
     run, _ = tiny_run
     for e in (1, 2, 3):
@@ -155,7 +155,7 @@ def test_export_round_trip(tiny_run):
     import tensorflow as tf
 
     from keras_gans.images import to_uint8
-    from keras_gans.train import load_run
+    from keras_gans.build import load_run
 
     run, sm = tiny_run
     path = json.loads((run / "export.json").read_text())["path"]
@@ -180,7 +180,7 @@ def test_export_round_trip(tiny_run):
 def test_latent_map_and_reconstruct_commands(tiny_run, tmp_path, digits_dir):
     from keras_gans.data.images import find_images, load_images
     from keras_gans.metrics.reconstruction import reconstruction_mse
-    from keras_gans.train import load_run
+    from keras_gans.build import load_run
 
     run, _ = tiny_run
     digits = digits_dir

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from keras_gans.errors import UserError
+from keras_gans.seeds import latent_seeds
 from keras_gans.models.capabilities import CONDITIONAL, ENCODER, LATENT, has, require
 
 
@@ -53,28 +54,11 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets,
     """Score RUN's generator against real images (and/or label sets); print a table and write RUN/eval.json."""
     from keras_gans.io_utils import atomic_write_text
     from keras_gans.metrics.features import check_feature_classifier, get_extractor
-    from keras_gans.metrics.report import (NEEDS_REAL, compute_metrics, format_metric_lines, format_table,
-                                           metric_lines, parse_metrics)
-    import numpy as np
+    from keras_gans.metrics.report import NEEDS_REAL, compute_metrics, format_metric_lines, format_table, metric_lines
 
     from keras_gans.build import load_run
 
-    if data and not Path(data).exists():  # before anything else: no model or extractor is loaded for nothing
-        raise UserError(f"--data {data}: no such folder or file (the real images to compare with)")
-    if not data and not label_sets:
-        raise UserError("evaluate needs --data (real images) or --label-sets (a conditional run's label-set score)")
-    if label_sets and not features.endswith(".keras"):
-        raise UserError("--label-sets is scored by a multi-label classifier: pass --features CLASSIFIER.keras "
-                        "(from `python cli.py train-classifier --multilabel`)")
-    metrics, explicit = parse_metrics(metrics_text)
-    if not data:
-        if explicit:
-            raise UserError(f"--metrics {metrics_text} needs --data (the real images to compare with)")
-        metrics = []
-    elif label_sets and not explicit:  # the classifier's sigmoid scores are not class probabilities for IS/collapse
-        metrics = ["fid", "kid", "pr"]
-    want_recon = "recon" in metrics
-    metrics = [m for m in metrics if m != "recon"]
+    metrics, explicit, want_recon = _chosen_metrics(data, label_sets, features, metrics_text)
     extractor = get_extractor(features) if metrics or label_sets else None
     clf_line = check_feature_classifier(extractor, allow_weak_features) if extractor is not None else None
     cfg, model, epoch = load_run(run, best=best)
@@ -86,21 +70,11 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets,
         from keras_gans.models.latent import apply_truncation
 
         apply_truncation(require(model, LATENT, "evaluate --truncation"), truncation)
-    size, channels = int(model.image_shape[0]), int(model.image_shape[-1])
     real = floor_real = None
+    n_pool = 0
     if NEEDS_REAL & set(metrics) or "collapse" in metrics or want_recon:
         with_floor = not no_floor and bool(NEEDS_REAL & set(metrics))
-        pool = load_real_images(data, size, channels, 2 * n if with_floor else n, seed)
-        real = pool
-        if with_floor and len(pool) >= 4:
-            from keras_gans.metrics.uncertainty import split_halves
-
-            a, b, m = split_halves(len(pool), n, seed)
-            # 2N real images: the model is compared with half A (N), the floor is A vs B (N each). Fewer: the model
-            # with all of them (as without a floor), A first; the floor A vs B at m = half of them (noted).
-            rest = np.setdiff1d(np.arange(len(pool)), np.concatenate([a, b]))
-            real = pool[a] if m == n else pool[np.concatenate([a, b, rest])]
-            floor_real = pool[b]
+        real, floor_real, n_pool = _real_halves(data, model.image_shape, n, seed, with_floor)
     t0 = time.time()
     fake, labels = None, None
     res, notes = {}, []
@@ -120,23 +94,12 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets,
         res["recon_mse"] = float(reconstruction_mse(model, real))
     floor = res.get("floor")
     if floor and floor["n"] < (len(real) if real is not None else 0):
-        notes.append(f"the floor is measured at n={floor['n']} (only {len(pool)} real images, not 2 x {n}): FID's "
+        notes.append(f"the floor is measured at n={floor['n']} (only {n_pool} real images, not 2 x {n}): FID's "
                      "floor at the model's n would be lower")
     n_gen, n_real = int(len(fake)) if fake is not None else 0, int(len(real)) if real is not None else 0
     desc = extractor.describe() if extractor else None
-    conditions = {
-        "n_generated": n_gen, "n_real": n_real, "n_floor": int(floor["n"]) if floor else 0, "seed": int(seed),
-        "data": str(Path(data).resolve()) if data else None, "features": desc["name"] if desc else None,
-        "features_sha256": desc.get("sha256") if desc else None, "resize": desc.get("resize") if desc else None,
-        "image_shape": list(map(int, model.image_shape)), "truncation": float(truncation),
-    }
-    result = {
-        "run": str(Path(run).resolve()), "epoch": int(epoch), "best": bool(best), "model": cfg["model"],
-        "name": cfg["name"], "data": conditions["data"], "n_generated": n_gen, "n_real": n_real,
-        "seed": int(seed), "image_shape": conditions["image_shape"], "features": desc, "conditions": conditions,
-        "conditional": bool(labels), "metrics": res, "notes": notes, "seconds": round(time.time() - t0, 1),
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
+    result = _eval_record(run, cfg, model, epoch, best, data, desc, n_gen, n_real, floor, seed, truncation, labels,
+                          res, notes, t0)
     out = Path(run) / ("eval_best.json" if best else "eval.json")
     atomic_write_text(out, json.dumps(result, indent=1))
     rows = [("run", f"{run} (epoch {epoch}{', best checkpoint' if best else ''})"),
@@ -159,6 +122,63 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets,
     if label_sets:
         click.echo(f"wrote {grid_path}")
     click.echo(f"wrote {out}")
+
+
+def _chosen_metrics(data, label_sets, features: str, metrics_text: str) -> tuple[list[str], bool, bool]:
+    """(the metrics to compute but recon, whether the user named them, whether recon is wanted); the inputs'
+    checks come first, so no model or extractor is loaded for nothing."""
+    from keras_gans.metrics.report import parse_metrics
+
+    if data and not Path(data).exists():
+        raise UserError(f"--data {data}: no such folder or file (the real images to compare with)")
+    if not data and not label_sets:
+        raise UserError("evaluate needs --data (real images) or --label-sets (a conditional run's label-set score)")
+    if label_sets and not features.endswith(".keras"):
+        raise UserError("--label-sets is scored by a multi-label classifier: pass --features CLASSIFIER.keras "
+                        "(from `python cli.py train-classifier --multilabel`)")
+    metrics, explicit = parse_metrics(metrics_text)
+    if not data:
+        if explicit:
+            raise UserError(f"--metrics {metrics_text} needs --data (the real images to compare with)")
+        metrics = []
+    elif label_sets and not explicit:  # the classifier's sigmoid scores are not class probabilities for IS/collapse
+        metrics = ["fid", "kid", "pr"]
+    return [m for m in metrics if m != "recon"], explicit, "recon" in metrics
+
+
+def _real_halves(data: str, image_shape, n: int, seed: int, with_floor: bool):
+    """(real images to compare with, the other real half for the real-vs-real floor or None, images read)."""
+    import numpy as np
+
+    pool = load_real_images(data, int(image_shape[0]), int(image_shape[-1]), 2 * n if with_floor else n, seed)
+    if not (with_floor and len(pool) >= 4):
+        return pool, None, len(pool)
+    from keras_gans.metrics.uncertainty import split_halves
+
+    a, b, m = split_halves(len(pool), n, seed)
+    # 2N real images: the model is compared with half A (N), the floor is A vs B (N each). Fewer: the model
+    # with all of them (as without a floor), A first; the floor A vs B at m = half of them (noted).
+    rest = np.setdiff1d(np.arange(len(pool)), np.concatenate([a, b]))
+    real = pool[a] if m == n else pool[np.concatenate([a, b, rest])]
+    return real, pool[b], len(pool)
+
+
+def _eval_record(run, cfg, model, epoch, best, data, desc, n_gen, n_real, floor, seed, truncation, labels, res,
+                 notes, t0) -> dict:
+    """RUN/eval.json's content: the scores and the conditions they were measured under (what `compare` checks)."""
+    conditions = {
+        "n_generated": n_gen, "n_real": n_real, "n_floor": int(floor["n"]) if floor else 0, "seed": int(seed),
+        "data": str(Path(data).resolve()) if data else None, "features": desc["name"] if desc else None,
+        "features_sha256": desc.get("sha256") if desc else None, "resize": desc.get("resize") if desc else None,
+        "image_shape": list(map(int, model.image_shape)), "truncation": float(truncation),
+    }
+    return {
+        "run": str(Path(run).resolve()), "epoch": int(epoch), "best": bool(best), "model": cfg["model"],
+        "name": cfg["name"], "data": conditions["data"], "n_generated": n_gen, "n_real": n_real,
+        "seed": int(seed), "image_shape": conditions["image_shape"], "features": desc, "conditions": conditions,
+        "conditional": bool(labels), "metrics": res, "notes": notes, "seconds": round(time.time() - t0, 1),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
 
 
 def _label_set_score(model, extractor, path, seed: int, repeats: int, grid_path: Path):
@@ -241,7 +261,7 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
     import numpy as np
 
     from keras_gans.images import save_grid, to_uint8
-    from keras_gans.models.base import seeds_to_latent
+    from keras_gans.models.latent import seeds_to_latent
     from keras_gans.build import load_run
 
     if (from_seed is None) != (to_seed is None):
@@ -257,7 +277,7 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
         seeds, pairs = np.array([from_seed, to_seed], np.int64), 1
     else:
         pairs = pairs or 4
-        seeds = np.arange(2 * pairs, dtype=np.int64) + int(seed) * 100000
+        seeds = latent_seeds(seed, 2 * pairs)
     z = seeds_to_latent(seeds, int(cfg["net"]["latent_dim"]), z_std).numpy()
     from keras_gans.models.latent import interpolate_latents
 
@@ -299,24 +319,37 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
 def compare(runs, out, n, seed, allow_mismatch, cell):
     """Side by side: each run's samples on the same seeds (one figure), a table of their eval.json metrics, and
     (runs that differ only in train.seed) mean ± std over seeds (summary.md/.csv, spread.png)."""
-    import csv
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from keras_gans.config import load_run_config
-    from keras_gans.images import make_grid
-    from keras_gans.io_utils import atomic_write_text, save_figure
-    from keras_gans.metrics.report import flat_metrics
-    from keras_gans.metrics.spread import conditions_of, draw_spread, mismatch, summarize
-    from keras_gans.build import load_run
+    from keras_gans.metrics.spread import mismatch
 
     out = Path(out)
     # Everything that can refuse is read before anything is drawn or written.
+    evals, named, groups_of = _read_evals(runs)
+    diff = mismatch(named)
+    if diff and not allow_mismatch:
+        raise UserError(f"the runs' metrics were measured under different conditions ({diff}); evaluate them alike "
+                        "(the same --data, --n, --features, --truncation) or pass --allow-mismatch")
+    grids, rows = _compare_rows(runs, evals, latent_seeds(seed, n), cell, diff)
+    _compare_figure(grids, out / "compare.png")
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    md = _write_table(out, "metrics", rows, fields)
+    click.echo("\n".join(md))
+    wrote = [out / "compare.png", out / "metrics.md", out / "metrics.csv"]
+    wrote += _seed_summary(runs, rows, groups_of, fields, out)
+    if diff:
+        click.echo(f"note: metrics measured under different conditions ({diff}); ranked anyway (--allow-mismatch)")
+    missing = [row["run"] for row in rows if "fid" not in row and "accuracy" not in row and "is" not in row
+               and "kid" not in row]
+    if missing:
+        click.echo(f"note: no eval.json metrics for {', '.join(missing)} (run `python cli.py evaluate RUN --data ...` first)")
+    click.echo("wrote " + ", ".join(map(str, wrote)))
+
+
+def _read_evals(runs):
+    """({run: its eval.json}, [(name, measured conditions)], {run: (config key but name and train.seed, label,
+    train.seed)})."""
+    from keras_gans.config import load_run_config
+    from keras_gans.metrics.spread import conditions_of
+
     evals, named, groups_of = {}, [], {}
     for r in runs:
         ev = Path(r) / "eval.json"
@@ -331,11 +364,16 @@ def compare(runs, out, n, seed, allow_mismatch, cell):
         key_cfg.pop("name", None)
         key_cfg.get("train", {}).pop("seed", None)
         groups_of[r] = (json.dumps(key_cfg, sort_keys=True), f"{cfg['name']} ({cfg['model']})", cfg["train"]["seed"])
-    diff = mismatch(named)
-    if diff and not allow_mismatch:
-        raise UserError(f"the runs' metrics were measured under different conditions ({diff}); evaluate them alike "
-                        "(the same --data, --n, --features, --truncation) or pass --allow-mismatch")
-    seeds = np.arange(n, dtype=np.int64) + int(seed) * 100000
+    return evals, named, groups_of
+
+
+def _compare_rows(runs, evals: dict, seeds, cell: int, diff):
+    """([(title, each run's grid on the same seeds)], [each run's table row: its eval.json metrics])."""
+    from keras_gans.build import load_run
+    from keras_gans.images import make_grid
+    from keras_gans.metrics.report import flat_metrics
+    from keras_gans.metrics.spread import conditions_of
+
     grids, rows = [], []
     for r in runs:
         cfg, model, epoch = load_run(r)
@@ -351,6 +389,17 @@ def compare(runs, out, n, seed, allow_mismatch, cell):
             if diff:
                 row["conditions"] = " ".join(f"{k}={v}" for k, v in c.items() if k not in ("data", "features_sha256"))
         rows.append(row)
+    return grids, rows
+
+
+def _compare_figure(grids, path: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_gans.io_utils import save_figure
+
     cols, dpi = len(grids), 110
     # each panel at least as wide as its grid's pixels (drawn nearest neighbour): the figure shows every pixel
     side = max(3.2, max(max(g.shape[:2]) for _, g in grids) / dpi * 1.1)
@@ -361,59 +410,63 @@ def compare(runs, out, n, seed, allow_mismatch, cell):
         ax.set_title(title, fontsize=8)
         ax.axis("off")
     fig.tight_layout()
-    save_figure(fig, out / "compare.png", dpi=dpi)
-    fields = list(dict.fromkeys(k for row in rows for k in row))
+    save_figure(fig, path, dpi=dpi)
 
-    def fmt(v):
-        return f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
 
-    def write(name, table, columns):
-        md = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        md += ["| " + " | ".join(fmt(row.get(k)).replace("|", "/") for k in columns) + " |" for row in table]
-        atomic_write_text(out / f"{name}.md", "\n".join(md) + "\n")
-        s = io.StringIO()
-        w = csv.DictWriter(s, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-        w.writeheader()
-        for row in table:
-            w.writerow({k: fmt(row.get(k)) for k in columns})
-        atomic_write_text(out / f"{name}.csv", s.getvalue())
-        return md
+def _fmt(v):
+    return f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
 
-    md = write("metrics", rows, fields)
-    click.echo("\n".join(md))
-    wrote = [out / "compare.png", out / "metrics.md", out / "metrics.csv"]
-    # runs that differ only in train.seed: mean ± std over seeds
+
+def _write_table(out: Path, name: str, table, columns) -> list[str]:
+    """OUT/NAME.md and OUT/NAME.csv of `table` (rows of dicts) in `columns`; returns the markdown lines."""
+    import csv
+    import io
+
+    from keras_gans.io_utils import atomic_write_text
+
+    md = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    md += ["| " + " | ".join(_fmt(row.get(k)).replace("|", "/") for k in columns) + " |" for row in table]
+    atomic_write_text(out / f"{name}.md", "\n".join(md) + "\n")
+    s = io.StringIO()
+    w = csv.DictWriter(s, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    w.writeheader()
+    for row in table:
+        w.writerow({k: _fmt(row.get(k)) for k in columns})
+    atomic_write_text(out / f"{name}.csv", s.getvalue())
+    return md
+
+
+def _seed_summary(runs, rows, groups_of: dict, fields, out: Path) -> list[Path]:
+    """Runs that differ only in train.seed: mean ± std over seeds (summary.md/.csv, spread.png); the files written."""
+    from keras_gans.io_utils import atomic_write_text
+    from keras_gans.metrics.spread import draw_spread, summarize
+
     groups: dict = {}
     for r, row in zip(runs, rows):
         key, label, _ = groups_of[r]
         groups.setdefault(key, (label, []))[1].append({**row, "seed": row["train_seed"]})
-    if any(len(members) > 1 for _, members in groups.values()):
-        numeric = [k for k in fields if k not in ("run", "model", "epoch", "train_seed", "features", "n", "n_real",
-                                                  "eval_seed", "conditions", "modes_covered")
-                   and not k.endswith("_std")]  # a std over subsets is not a result to average over seeds
-        labelled = {}
-        for label, members in groups.values():
-            while label in labelled:
-                label += "'"
-            labelled[label] = members
-        summary = summarize(labelled, numeric)
-        columns = ["config", "runs", "seeds"] + [k for k in numeric if any(k in s for s in summary)]
-        click.echo("mean ± std over training seeds (sample std):")
-        md_lines = write("summary", summary, columns)
-        click.echo("\n".join(md_lines))
-        write("summary", summary, columns + [f"{k}_{x}" for k in columns[3:] for x in ("mean", "std")])
-        atomic_write_text(out / "summary.md", "\n".join(md_lines) + "\n")  # the markdown without the raw columns
-        wrote += [out / "summary.md", out / "summary.csv"]
-        main = [k for k in ("fid", "kid", "precision", "recall", "accuracy", "label_score") if k in columns]
-        if draw_spread(summary, main, out / "spread.png", "spread over training seeds") is not None:
-            wrote.append(out / "spread.png")
-    if diff:
-        click.echo(f"note: metrics measured under different conditions ({diff}); ranked anyway (--allow-mismatch)")
-    missing = [row["run"] for row in rows if "fid" not in row and "accuracy" not in row and "is" not in row
-               and "kid" not in row]
-    if missing:
-        click.echo(f"note: no eval.json metrics for {', '.join(missing)} (run `python cli.py evaluate RUN --data ...` first)")
-    click.echo("wrote " + ", ".join(map(str, wrote)))
+    if not any(len(members) > 1 for _, members in groups.values()):
+        return []
+    numeric = [k for k in fields if k not in ("run", "model", "epoch", "train_seed", "features", "n", "n_real",
+                                              "eval_seed", "conditions", "modes_covered")
+               and not k.endswith("_std")]  # a std over subsets is not a result to average over seeds
+    labelled = {}
+    for label, members in groups.values():
+        while label in labelled:
+            label += "'"
+        labelled[label] = members
+    summary = summarize(labelled, numeric)
+    columns = ["config", "runs", "seeds"] + [k for k in numeric if any(k in s for s in summary)]
+    click.echo("mean ± std over training seeds (sample std):")
+    md_lines = _write_table(out, "summary", summary, columns)
+    click.echo("\n".join(md_lines))
+    _write_table(out, "summary", summary, columns + [f"{k}_{x}" for k in columns[3:] for x in ("mean", "std")])
+    atomic_write_text(out / "summary.md", "\n".join(md_lines) + "\n")  # the markdown without the raw columns
+    wrote = [out / "summary.md", out / "summary.csv"]
+    main = [k for k in ("fid", "kid", "precision", "recall", "accuracy", "label_score") if k in columns]
+    if draw_spread(summary, main, out / "spread.png", "spread over training seeds") is not None:
+        wrote.append(out / "spread.png")
+    return wrote
 
 
 @click.command("truncation-curve")

@@ -169,19 +169,56 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
     """Train (or reuse) every config of the sweep (seeds times each, on train.seed, +1, ...) and write the
     comparison files; returns the table rows (one per run)."""
     import keras
-    import numpy as np
 
-    from keras_gans.config import apply_overrides, load_config, validate
-    from keras_gans.build import load_run
-    from keras_gans.train import train
+    from keras_gans.io_utils import progbar
+    from keras_gans.seeds import latent_seeds
 
     out_dir = Path(out_dir)
+    seeds = max(1, int(seeds))
+    configs = resolve_configs(presets, grid, out_dir, common, export, seeds)
+    fid = _SweepFID(features, fid_n, out_dir, seeds)
+    sample_seeds = latent_seeds(0, n_samples)  # `sample --seed 0`'s images
+    rows, panels = [], []
+    progress = progbar(len(configs), "config")  # plain lines when stdout is a log
+    for i, c in enumerate(configs):
+        cfg, run_dir = c["cfg"], c["run_dir"]
+        print(f"\n[sweep {i + 1}/{len(configs)}] {c['label']} (seed {cfg['train']['seed']}) -> {run_dir}", flush=True)
+        model, status, seconds = _train_or_reuse(cfg, run_dir)
+        images = model.sample_from_seeds(sample_seeds) if model is not None else None
+        last = _last_row(run_dir)
+        row = {
+            "config": c["label"], "seed": cfg["train"]["seed"], "preset": c["preset"],
+            "overrides": " ".join(f"{k}={_fmt_value(v)}" for k, v in c["overrides"].items()),
+            "status": status, "epochs": last.get("epoch", ""), "seconds": _round(seconds),
+            "run_dir": str(run_dir),
+        }
+        for k in COLUMNS:
+            if k not in row:
+                row[k] = _round(last.get(k, ""))
+        row.update(fid.cells(cfg, model))
+        rows.append(row)
+        panels.append((c["label"] + (f" seed {cfg['train']['seed']}" if seeds > 1 else ""), images, status))
+        del model
+        keras.backend.clear_session()
+        write_tables(rows, out_dir)
+        progress.update(i + 1)
+    draw_comparison(panels, out_dir / "comparison.png")
+    wrote = [out_dir / "comparison.csv", out_dir / "comparison.md", out_dir / "comparison.png"]
+    if seeds > 1:
+        wrote += write_summary(rows, out_dir)
+    print("\nwrote " + ", ".join(map(str, wrote)))
+    return rows
+
+
+def resolve_configs(presets, grid, out_dir: Path, common: dict | None, export: bool, seeds: int) -> list[dict]:
+    """Every config of the sweep, resolved and validated before anything trains (a typo fails in a second, not
+    after the first run): each with its label, preset, overrides, `cfg` and `run_dir`."""
+    from keras_gans.config import load_config, validate
+
     configs = expand(presets, grid)
     common = dict(common or {})
-    seeds = max(1, int(seeds))
     if seeds > 1:  # one entry per (config, seed); the label stays the config's, the run folder gets the seed
         configs = [{**c, "seed_index": k} for c in configs for k in range(seeds)]
-    # Resolve every config before training anything: a typo fails in a second, not after the first run.
     for i, c in enumerate(configs):
         cfg = load_config(c["preset"], {**common, **c["overrides"]})
         cfg["name"] = f"{cfg['name']}_sweep{i // seeds + 1}"
@@ -201,92 +238,80 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
     labels = [(c["label"], c.get("seed_index")) for c in configs]
     if len(set(labels)) != len(labels):
         raise UserError("the sweep has two identical configs (a preset named twice?); give each preset once")
+    return configs
 
-    feature_info: dict = {}
-    fid_fn = fid_function(features, feature_info)
-    if fid_fn is not None:
-        from keras_gans.io_utils import atomic_write_text
 
-        out_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out_dir / "sweep.json", json.dumps({
-            "seeds": seeds, "conditions": {"n_generated": fid_n, "n_real": fid_n, "reference": "training images, "
-                                           "random subset by seed 0", "features": feature_info.get("name"),
-                                           "features_sha256": feature_info.get("sha256"),
-                                           "resize": feature_info.get("resize"), "generated_seed": 0},
-            "features": feature_info}, indent=1, default=str))
-    references: dict[str, np.ndarray] = {}  # real images per data section (a grid may change data.image_size)
-    sample_seeds = np.arange(n_samples, dtype=np.int64)
-    rows, panels = [], []
-    fid_undefined_said = False
-    from keras_gans.io_utils import progbar
+def _train_or_reuse(cfg: dict, run_dir: Path):
+    """(the trained model or None, the row's status, training seconds): a run with a checkpoint is reused; one the
+    watchdog stopped (or bad data) is recorded and the sweep goes on."""
+    from keras_gans.build import load_run
+    from keras_gans.train import train
 
-    progress = progbar(len(configs), "config")  # plain lines when stdout is a log
-    for i, c in enumerate(configs):
-        cfg, run_dir = c["cfg"], c["run_dir"]
-        print(f"\n[sweep {i + 1}/{len(configs)}] {c['label']} (seed {cfg['train']['seed']}) -> {run_dir}", flush=True)
-        status, model, t0 = "ok", None, time.time()
-        done = (run_dir / "checkpoints" / "checkpoint").is_file()
-        try:
-            if done:
-                _, model, epoch = load_run(run_dir)
-                status = f"reused (epoch {epoch})"
-            else:
-                model, _, _ = train(cfg, run_dir)
-        except UserError as e:  # the watchdog stopped it, or bad data: record it and go on
-            status = f"stopped: {e}"
-            if (run_dir / "checkpoints" / "checkpoint").is_file():
-                try:
-                    _, model, _ = load_run(run_dir)
-                except Exception:  # noqa: BLE001 - the row still records why it stopped
-                    model = None
-        seconds = round(time.time() - t0, 1)
-        timing = run_dir / "sweep.json"
-        if done and timing.is_file():  # reused: report the training time measured when it ran
-            seconds = json.loads(timing.read_text()).get("seconds", "")
-        elif not done and model is not None:
-            timing.write_text(json.dumps({"seconds": seconds}))
-        images = None
-        if model is not None:
-            images = model.sample_from_seeds(sample_seeds)
-        last = _last_row(run_dir)
-        row = {
-            "config": c["label"], "seed": cfg["train"]["seed"], "preset": c["preset"],
-            "overrides": " ".join(f"{k}={_fmt_value(v)}" for k, v in c["overrides"].items()),
-            "status": status, "epochs": last.get("epoch", ""), "seconds": _round(seconds),
-            "run_dir": str(run_dir),
-        }
-        for k in COLUMNS:
-            if k not in row:
-                row[k] = _round(last.get(k, ""))
-        row["fid"] = row["kid"] = row["fid_n"] = ""
-        if fid_fn is not None and model is not None:
+    status, model, t0 = "ok", None, time.time()
+    done = (run_dir / "checkpoints" / "checkpoint").is_file()
+    try:
+        if done:
+            _, model, epoch = load_run(run_dir)
+            status = f"reused (epoch {epoch})"
+        else:
+            model, _, _ = train(cfg, run_dir)
+    except UserError as e:  # the watchdog stopped it, or bad data: record it and go on
+        status = f"stopped: {e}"
+        if (run_dir / "checkpoints" / "checkpoint").is_file():
             try:
-                real = reference_images(cfg, fid_n, references)
-                fake, _ = model.evaluation_samples(len(real))
-                value = fid_fn(real, fake)
-                row["fid_n"] = len(real)
-                row["fid"] = "" if value is None else f"{float(value):.4g}"
-                row["kid"] = f"{float(fid_fn.kid):.4g}"
-                if value is None and not fid_undefined_said:
-                    print(f"sweep: FID left empty: {len(real)} images per side are not more than the "
-                          f"{feature_info.get('dim')} feature dimensions (FID is not defined there); read KID, or "
-                          "raise --fid-n", file=sys.stderr)
-                    fid_undefined_said = True
-            except Exception as e:  # noqa: BLE001 - FID is optional here; say why it is missing, once
-                print(f"sweep: FID skipped ({type(e).__name__}: {e})", file=sys.stderr)
-                fid_fn = None
-        rows.append(row)
-        panels.append((c["label"] + (f" seed {cfg['train']['seed']}" if seeds > 1 else ""), images, status))
-        del model
-        keras.backend.clear_session()
-        write_tables(rows, out_dir)
-        progress.update(i + 1)
-    draw_comparison(panels, out_dir / "comparison.png")
-    wrote = [out_dir / "comparison.csv", out_dir / "comparison.md", out_dir / "comparison.png"]
-    if seeds > 1:
-        wrote += write_summary(rows, out_dir)
-    print("\nwrote " + ", ".join(map(str, wrote)))
-    return rows
+                _, model, _ = load_run(run_dir)
+            except Exception:  # noqa: BLE001 - the row still records why it stopped
+                model = None
+    seconds = round(time.time() - t0, 1)
+    timing = run_dir / "sweep.json"
+    if done and timing.is_file():  # reused: report the training time measured when it ran
+        seconds = json.loads(timing.read_text()).get("seconds", "")
+    elif not done and model is not None:
+        timing.write_text(json.dumps({"seconds": seconds}))
+    return model, status, seconds
+
+
+class _SweepFID:
+    """The sweep's FID/KID columns (--features): the extractor once, SWEEP/sweep.json with the conditions, the real
+    images once per data section; an FID that cannot be computed is said once and left empty."""
+
+    def __init__(self, features, fid_n: int, out_dir: Path, seeds: int):
+        self.info: dict = {}
+        self.fn = fid_function(features, self.info)
+        self.references: dict[str, np.ndarray] = {}  # real images per data section (a grid may change image_size)
+        self.undefined_said = False
+        if self.fn is not None:
+            from keras_gans.io_utils import atomic_write_text
+
+            out_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out_dir / "sweep.json", json.dumps({
+                "seeds": seeds, "conditions": {"n_generated": fid_n, "n_real": fid_n, "reference": "training images, "
+                                               "random subset by seed 0", "features": self.info.get("name"),
+                                               "features_sha256": self.info.get("sha256"),
+                                               "resize": self.info.get("resize"), "generated_seed": 0},
+                "features": self.info}, indent=1, default=str))
+        self.fid_n = fid_n
+
+    def cells(self, cfg: dict, model) -> dict:
+        row = {"fid": "", "kid": "", "fid_n": ""}
+        if self.fn is None or model is None:
+            return row
+        try:
+            real = reference_images(cfg, self.fid_n, self.references)
+            fake, _ = model.evaluation_samples(len(real))
+            value = self.fn(real, fake)
+            row["fid_n"] = len(real)
+            row["fid"] = "" if value is None else f"{float(value):.4g}"
+            row["kid"] = f"{float(self.fn.kid):.4g}"
+            if value is None and not self.undefined_said:
+                print(f"sweep: FID left empty: {len(real)} images per side are not more than the "
+                      f"{self.info.get('dim')} feature dimensions (FID is not defined there); read KID, or "
+                      "raise --fid-n", file=sys.stderr)
+                self.undefined_said = True
+        except Exception as e:  # noqa: BLE001 - FID is optional here; say why it is missing, once
+            print(f"sweep: FID skipped ({type(e).__name__}: {e})", file=sys.stderr)
+            self.fn = None
+        return row
 
 
 def write_summary(rows: list[dict], out_dir: Path) -> list[Path]:

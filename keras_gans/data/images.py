@@ -236,10 +236,6 @@ def image_channels(img: Image.Image) -> int:
     return 3
 
 
-def load_image(path: str, size: int, channels: int, resize: str = "crop") -> np.ndarray:
-    return to_array(resize_image(open_image(path), size, resize), channels)
-
-
 def _cache_key(paths: list[str], size: int, channels: int | None, resize: str = "crop", margin: float = 0.0) -> str:
     # the resize mode and margin are part of the key (crop without a margin keeps the key it always had, so
     # existing caches stay valid)
@@ -307,25 +303,16 @@ def load_images(
     if resize not in RESIZE_MODES:
         raise UserError(f"data.resize must be one of {', '.join(RESIZE_MODES)}; got {resize!r}")
     warn_if_upscaled(paths, size)
+    cache_file = None
     if cache_dir is not False:
         cache = Path(cache_dir) if cache_dir else default_cache_dir()
         cache_file = cache / f"{_cache_key(paths, size, channels, resize, margin)}.npz"
-        if cache_file.is_file():
-            cached = None
-            try:
-                with np.load(cache_file, allow_pickle=False) as z:
-                    kept = [str(p) for p in z["paths"]]
-                    skipped = [tuple(s) for s in z["skipped"].tolist()] if z["skipped"].size else []
-                    cached = ImageSet(z["images"], kept, skipped)
-            except Exception:  # a damaged cache is only a cache: decode again
-                pass
-            if cached is not None:
-                # The cache remembers the bad files, so the policy holds on every run, not only the first.
-                _apply_bad_file_policy(cached.skipped, on_bad_file)
-                _warn_skipped(cached.skipped)
-                return cached
-    else:
-        cache_file = None
+        cached = _read_cache(cache_file)
+        if cached is not None:
+            # The cache remembers the bad files, so the policy holds on every run, not only the first.
+            _apply_bad_file_policy(cached.skipped, on_bad_file)
+            _warn_skipped(cached.skipped)
+            return cached
 
     def decode(p: str):
         """One pass per file: decode, resize, convert; only the small result is kept (not the full image)."""
@@ -353,30 +340,52 @@ def load_images(
     if not good:
         raise UserError(f"none of the {len(paths)} image files could be decoded (first: {skipped[0][0]}: {skipped[0][1]})")
     if channels is None:  # each array kept its own channel count: they must agree
-        counts = {1: sum(c == 1 for _, _, c in good), 3: sum(c == 3 for _, _, c in good)}
-        if counts[1] and counts[3]:
-            raise UserError(
-                f"the folder mixes {counts[1]} grayscale and {counts[3]} colour images; "
-                "choose one with --set data.channels=3 (or 1) and all images are converted"
-            )
+        _check_one_channel_count([c for _, _, c in good])
     arrays = [a for _, a, _ in good]
     images = np.stack(arrays).astype(np.uint8)
     _warn_skipped(skipped)
     result = ImageSet(images, [p for p, _, _ in good], skipped)
     if cache_file is not None:
-        try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(cache_file) as tmp:
-                with open(tmp, "wb") as f:
-                    np.savez(
-                        f,
-                        images=images,
-                        paths=np.array(result.paths),
-                        skipped=np.array(skipped, dtype=str).reshape(-1, 2),
-                    )
-        except OSError:
-            pass  # a read-only cache folder only costs the next run a re-decode
+        _write_cache(cache_file, result)
     return result
+
+
+def _read_cache(cache_file: Path) -> ImageSet | None:
+    """The decoded set a cache file holds, or None (no file, or a damaged one: it is only a cache)."""
+    if not cache_file.is_file():
+        return None
+    try:
+        with np.load(cache_file, allow_pickle=False) as z:
+            kept = [str(p) for p in z["paths"]]
+            skipped = [tuple(s) for s in z["skipped"].tolist()] if z["skipped"].size else []
+            return ImageSet(z["images"], kept, skipped)
+    except Exception:  # a damaged cache is only a cache: decode again
+        return None
+
+
+def _write_cache(cache_file: Path, result: ImageSet):
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cache_file) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(
+                    f,
+                    images=result.images,
+                    paths=np.array(result.paths),
+                    skipped=np.array(result.skipped, dtype=str).reshape(-1, 2),
+                )
+    except OSError:
+        pass  # a read-only cache folder only costs the next run a re-decode
+
+
+def _check_one_channel_count(native: list[int]):
+    """A folder of grayscale and colour images needs data.channels to say which."""
+    counts = {1: sum(c == 1 for c in native), 3: sum(c == 3 for c in native)}
+    if counts[1] and counts[3]:
+        raise UserError(
+            f"the folder mixes {counts[1]} grayscale and {counts[3]} colour images; "
+            "choose one with --set data.channels=3 (or 1) and all images are converted"
+        )
 
 
 def _apply_bad_file_policy(skipped, on_bad_file: str):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.data.plan import steps_per_epoch  # noqa: F401  (its home is the step plan; kept importable here)
 
 
 def epoch_batches(n: int, batch: int, steps: int, seed: int, epoch: int) -> list[np.ndarray]:

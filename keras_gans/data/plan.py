@@ -28,11 +28,6 @@ class StepPlan:
     def images_per_step(self) -> int:
         return self.batch_size * self.d_slices
 
-    def as_info(self) -> dict:
-        """The json-able form recorded in RUN/data_info.json."""
-        return {"batch_size": self.batch_size, "d_slices": self.d_slices, "images_per_step": self.images_per_step,
-                "steps_per_epoch": self.steps_per_epoch}
-
 
 def step_plan(cfg: dict, n_images: int, d_slices: int = 1) -> StepPlan:
     """The plan for n_images training images, d_slices real batches per step (the family's

@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from keras_gans.errors import UserError
+from keras_gans.seeds import latent_seeds
 
 MIXED = "mixed"  # softmax choice: balanced over the classes (image i gets class i % K), as `sample` does
 NO_VARY = "none"
@@ -124,7 +125,7 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
         return dec(z=tf.constant(np.asarray(z, np.float32)), **kw)["images"].numpy()
 
     def latents(seeds):
-        from keras_gans.models.base import seeds_to_latent
+        from keras_gans.models.latent import seeds_to_latent
 
         return seeds_to_latent(tf.constant(np.asarray(seeds, np.int64)), latent_dim).numpy()
 
@@ -179,7 +180,7 @@ def new_seed(rng: np.random.Generator | None = None) -> int:
 
 def grid_seeds(seed: int, n: int) -> np.ndarray:
     """Image i of seed S uses latent seed S*100000+i (the `sample --seed` rule)."""
-    return np.arange(n, dtype=np.int64) + np.int64(seed) * 100000
+    return latent_seeds(seed, n)
 
 
 def control_for(meta: dict) -> str:

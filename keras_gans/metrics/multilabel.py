@@ -19,7 +19,8 @@ import numpy as np
 
 from keras_gans.errors import UserError
 from keras_gans.models.capabilities import CONDITIONAL, has
-from keras_gans.metrics.scores import topk_hits, topk_score  # noqa: F401  (imported from here by callers)
+from keras_gans.seeds import latent_seeds
+from keras_gans.metrics.scores import topk_hits
 
 
 def read_label_sets(path, categories=()) -> list[list[str]]:
@@ -150,7 +151,7 @@ class LabelSetEvaluator:
     def images(self, model, repeat: int = 0) -> np.ndarray:
         metas = model.condition_meta if has(model, CONDITIONAL) else []
         req = requests_for_sets(metas, self.sets)
-        seeds = np.arange(len(self.sets), dtype=np.int64) + (self.seed * 100 + repeat) * 100_000
+        seeds = latent_seeds(self.seed * 100 + repeat, len(self.sets))  # seed*100+repeat: 100 repeats per seed
         return model.sample_from_seeds(seeds, **req)
 
     def evaluate(self, model) -> tuple[dict, np.ndarray]:

@@ -83,18 +83,8 @@ def compute_metrics(extractor, real, fake, labels=None, metrics=ALL_METRICS, exp
     if floor_real is not None and f_real is not None and {"fid", "kid", "pr"} & set(metrics):
         if progress:
             print(f"features of {len(floor_real)} other real images ({extractor.name}): the real-vs-real floor")
-        f_b = extractor.features(floor_real, progress=progress)
-        m = min(len(f_b), len(f_real))
-        f_a, f_b = f_real[:m], f_b[:m]  # the same n on both sides (f_real is a random subset already)
-        floor: dict = {"n": int(m)}
-        if "fid" in metrics:
-            floor["fid"] = fid_from_features(f_a, f_b) if fid_defined(m, m, f_b.shape[1]) else None
-        if "kid" in metrics:
-            fm, fs = kid(f_a, f_b, subsets=kid_subsets, subset_size=kid_subset_size, seed=seed)
-            floor["kid"] = {"mean": fm, "std": fs}
-        if "pr" in metrics:
-            floor["pr"] = prdc(f_a, f_b, k=k)
-        res["floor"] = floor
+        res["floor"] = _floor(metrics, f_real, extractor.features(floor_real, progress=progress), seed, kid_subsets,
+                              kid_subset_size, k)
     if "is" in metrics:
         mean, std = inception_score(p_fake, is_splits)
         res["is"] = {"mean": mean, "std": std, "splits": is_splits}
@@ -107,18 +97,36 @@ def compute_metrics(extractor, real, fake, labels=None, metrics=ALL_METRICS, exp
         if p_real is not None:
             res["collapse"]["real"] = mode_collapse(p_real)
     if "accuracy" in metrics:
-        (key, req), = labels.items()
-        req = np.asarray(req)
-        if req.ndim == 1:
-            if int(req.max()) >= p_fake.shape[1]:
-                raise UserError(f"requested label {int(req.max())} is beyond the classifier's {p_fake.shape[1]} classes")
-            pred = p_fake.argmax(1)
-            per_class = {int(c): float(np.mean(pred[req == c] == c)) for c in np.unique(req)}
-            res["accuracy"] = {"value": conditional_accuracy(p_fake, req), "key": key, "kind": "single-label",
-                               "per_class": per_class}
-        else:
-            res["accuracy"] = {"value": multilabel_accuracy(p_fake, req), "key": key, "kind": "multi-label top-k"}
+        res["accuracy"] = _accuracy(p_fake, labels)
     return res, notes
+
+
+def _floor(metrics, f_real, f_b, seed, kid_subsets, kid_subset_size, k) -> dict:
+    """FID/KID/PR between two disjoint halves of the real images, at the same n: the best a generator can score."""
+    m = min(len(f_b), len(f_real))
+    f_a, f_b = f_real[:m], f_b[:m]  # the same n on both sides (f_real is a random subset already)
+    floor: dict = {"n": int(m)}
+    if "fid" in metrics:
+        floor["fid"] = fid_from_features(f_a, f_b) if fid_defined(m, m, f_b.shape[1]) else None
+    if "kid" in metrics:
+        fm, fs = kid(f_a, f_b, subsets=kid_subsets, subset_size=kid_subset_size, seed=seed)
+        floor["kid"] = {"mean": fm, "std": fs}
+    if "pr" in metrics:
+        floor["pr"] = prdc(f_a, f_b, k=k)
+    return floor
+
+
+def _accuracy(p_fake, labels: dict) -> dict:
+    """Conditional accuracy: the classifier's agreement with the one requested label group (per class too)."""
+    (key, req), = labels.items()
+    req = np.asarray(req)
+    if req.ndim != 1:
+        return {"value": multilabel_accuracy(p_fake, req), "key": key, "kind": "multi-label top-k"}
+    if int(req.max()) >= p_fake.shape[1]:
+        raise UserError(f"requested label {int(req.max())} is beyond the classifier's {p_fake.shape[1]} classes")
+    pred = p_fake.argmax(1)
+    per_class = {int(c): float(np.mean(pred[req == c] == c)) for c in np.unique(req)}
+    return {"value": conditional_accuracy(p_fake, req), "key": key, "kind": "single-label", "per_class": per_class}
 
 
 def flat_metrics(res: dict) -> dict:

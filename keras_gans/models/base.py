@@ -27,8 +27,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.models.latent import scale_latent, seeds_to_latent  # noqa: F401  (their old home; callers import them here)
-from keras_gans.optimizers import make_optimizer  # noqa: F401  (its old home)
 from keras_gans.images import READABLE_CELL
 
 
@@ -182,9 +180,6 @@ class GenerativeModel(keras.Model):
         callback saves the grid and reads the mode-collapse (diversity) signal off the images."""
         raise NotImplementedError
 
-    def sample_grid(self, n: int) -> np.ndarray:
-        return self.sample_panel(n)[0]
-
     def train_callbacks(self, run_dir, chief: bool) -> list:
         """Extra Keras callbacks this family needs during `train` (schedules, extra images). They run before the
         sample/history callbacks, so numbers they add to the epoch logs land in history.csv. `chief` is False on
@@ -197,9 +192,9 @@ class GenerativeModel(keras.Model):
         items.update({f"opt_{k}": v for k, v in self.optimizers().items()})
         return items
 
-    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+    def export_endpoints(self, archive):
         """Add this family's TF Serving signatures to a keras.export.ExportArchive, with the builder in
-        models/signatures.py (uint8_fn / png_fn: unused, kept for callers that pass them)."""
+        models/signatures.py."""
         raise NotImplementedError
 
     @classmethod

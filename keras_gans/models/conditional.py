@@ -35,6 +35,7 @@ from keras_gans.models.capabilities import CONDITIONAL, LATENT
 from keras_gans.models.gan import GAN
 from keras_gans.models.latent import seeds_to_latent
 from keras_gans.models.signatures import add_json_signature, add_latent_signatures
+from keras_gans.seeds import latent_seeds
 
 
 def _tensors(arrays: dict) -> dict:
@@ -322,12 +323,12 @@ class ConditionalGAN(GAN):
         out = []
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
-            seeds = np.arange(start, stop, dtype=np.int64) + int(seed) * 1_000_000
+            seeds = latent_seeds(seed, stop - start, start)
             out.append(self.sample_from_seeds(seeds, **{k: v[start:stop] for k, v in labels.items()}))
         return np.concatenate(out), labels
 
     # ----- export ------------------------------------------------------------------------------------------------
-    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+    def export_endpoints(self, archive):
         """serving_default(z, <conditions by name>) -> images; generate(seed, <conditions>) -> images, image_bytes;
         conditions(request [batch]) -> json [batch]: the conditions' names, types and classes as JSON (read by
         `sample` on an export)."""

@@ -35,7 +35,7 @@ from keras_gans.models.signatures import add_json_signature, add_translator_sign
 from keras_gans.nets.patchgan import build_patchgan
 from keras_gans.nets.resnet import build_resnet_generator
 from keras_gans.optimizers import LinearDecay, from_train_config
-from keras_gans.translate import transfer_images, working_size  # noqa: F401  (working_size: re-exported, its old home)
+from keras_gans.translate import transfer_images
 
 DIRECTIONS = ("a2b", "b2a")
 
@@ -297,7 +297,7 @@ class CycleGAN(GenerativeModel):
         tiles = np.stack(cols, axis=1).reshape((-1,) + cols[0].shape[1:])
         return make_grid(tiles, nrow=6, min_cell=self.grid_cell), np.concatenate([cols[1], cols[4]])
 
-    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+    def export_endpoints(self, archive):
         """One SavedModel, both directions: `serving_default` = photo -> style as image bytes (image_bytes string
         [batch] -> PNG image_bytes string [batch]; `a2b_bytes` when cyclegan.photo_domain is A, else `b2a_bytes`),
         `a2b_bytes` / `b2a_bytes`, the uint8 tensor signatures `a2b` / `b2a` (images uint8 [batch, H, W, C], any H

@@ -297,5 +297,5 @@ class GAN(LatentSampler, GenerativeModel):
     def generate(self, inputs, training=False):
         return self.sampling_generator(inputs, training=training)
 
-    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+    def export_endpoints(self, archive):
         add_latent_signatures(archive, self.sampling_generator, self.latent_dim, self.z_std)

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from keras_gans.images import make_grid, to_uint8
 from keras_gans.models.capabilities import LATENT
+from keras_gans.seeds import latent_seeds
 
 SAMPLE_SALT = 977  # fixed-noise grids never share noise with training steps
 
@@ -85,7 +86,7 @@ class LatentSampler:
         evenly over the classes, so `evaluate` can score conditional accuracy and per-class collapse."""
         out = []
         for start in range(0, n, batch_size):
-            seeds = np.arange(start, min(n, start + batch_size), dtype=np.int64) + int(seed) * 1_000_000
+            seeds = latent_seeds(seed, min(n, start + batch_size) - start, start)
             out.append(self.sample_from_seeds(seeds))
         return np.concatenate(out), None
 

@@ -70,5 +70,5 @@ class TemplateGAN(LatentSampler, GenerativeModel):
     def generate(self, inputs, training=False):
         return self.generator(inputs, training=training)
 
-    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+    def export_endpoints(self, archive):
         add_latent_signatures(archive, self.generator, self.latent_dim, self.z_std)

@@ -33,7 +33,6 @@ from keras_gans.models.kl_schedule import kl_weight_at
 from keras_gans.models.latent import LatentSampler
 from keras_gans.models.signatures import add_latent_signatures
 from keras_gans.models.vae_callbacks import KLSchedule, ReconstructionGrid, VAECurves, recon_grid
-from keras_gans.models.vae_callbacks import draw_vae_curves, spread  # noqa: F401  (re-exported: their old home)
 from keras_gans.nets.encoder import build_encoder
 from keras_gans.optimizers import from_train_config
 
@@ -118,7 +117,7 @@ class VAE(LatentSampler, GenerativeModel):
             cbs.append(VAECurves(run_dir))
         return cbs
 
-    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+    def export_endpoints(self, archive):
         """The latent signatures on the decoder, plus encode(images uint8) -> z_mean, z_log_var."""
         add_latent_signatures(archive, self.decoder, self.latent_dim, self.z_std)
         enc = self.encoder
