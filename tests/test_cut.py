@@ -51,16 +51,16 @@ def test_patch_nce_hand_computed():
 
     # q = k = identity, tau 1: each row's logits are [q.k_own = 1, own diagonal masked to -10, other = 0]
     eye = np.eye(2, dtype="float32")[None]
-    expected = math.log(1 + math.exp(-1) + math.exp(-11))  # -log(e^1 / (e^1 + e^-10 + e^0)) = 0.31326
+    expected = math.log(1 + math.exp(-1) + math.exp(-11))  # -log(e^1 / (e^1 + e^-10 + e^0)) = 0.31327
     assert float(patch_nce(eye, eye, 1.0)[0]) == pytest.approx(expected, rel=1e-5)
-    assert expected == pytest.approx(0.31326, abs=1e-5)
+    assert expected == pytest.approx(0.31327, abs=1e-5)
     # a case where the two rows differ, tau 0.5:
     # q0.k0 = 0.8, q0.k1 = 0 -> logits [1.6, -20, 0];  q1.k1 = 0.8, q1.k0 = 0.96 -> logits [1.6, 1.92, -20]
     q = np.array([[[1.0, 0.0], [0.6, 0.8]]], "float32")
     k = np.array([[[0.8, 0.6], [0.0, 1.0]]], "float32")
     row0 = math.log(1 + math.exp(-1.6) + math.exp(-21.6))
     row1 = math.log(1 + math.exp(0.32) + math.exp(-21.6))
-    assert (row0, row1) == (pytest.approx(0.18389, abs=1e-5), pytest.approx(0.86592, abs=1e-5))
+    assert (row0, row1) == (pytest.approx(0.18390, abs=1e-5), pytest.approx(0.86589, abs=1e-5))
     assert float(patch_nce(q, k, 0.5)[0]) == pytest.approx((row0 + row1) / 2, rel=1e-5)
     # one value per example: a batch of two gives the two examples' own losses
     both = patch_nce(np.concatenate([eye, q]), np.concatenate([eye, k]), 0.5).numpy()
@@ -250,7 +250,8 @@ def test_few_steps_train_every_net(trained):
     assert len(rows) == 2
     for k in ("g_loss", "d_loss", "adv_loss", "nce_loss", "nce_idt_loss", "d_real", "d_fake", "g_grad_norm", "lr"):
         assert np.isfinite(float(rows[-1][k])), k
-    assert 0.0 < float(rows[0]["nce_loss"]) < math.log(16 + 1) + 1.0  # 16 patches: chance is about log(17)
+    # the heads and G learn to tell the patches apart: the PatchNCE loss falls from the first epoch to the second
+    assert 0.0 < float(rows[1]["nce_loss"]) < float(rows[0]["nce_loss"])
     assert float(rows[0]["lr"]) == pytest.approx(2e-4) and float(model.g_optimizer.learning_rate) == 0.0
     assert set(before) == {"g", "d", "heads"}
     for name, net in model.sub_models().items():

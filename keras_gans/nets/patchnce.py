@@ -27,7 +27,7 @@ from keras_gans.nets.blocks import initializer
 
 def encoder_taps(g: keras.Model, names, name: str = "encoder_taps") -> keras.Model:
     """image -> [feature map of each named layer of g] (g's own weights; computes only up to the deepest one)."""
-    return keras.Model(g.inputs, [g.get_layer(n).output for n in names], name=name)
+    return keras.Model(g.input, [g.get_layer(n).output for n in names], name=name)
 
 
 def patch_ids(hw, num_patches: int, noise):
