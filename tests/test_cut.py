@@ -13,26 +13,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_user_error, run_cli, tiny_config
+from conftest import assert_user_error, cycle_config, run_cli
 from keras_gans.errors import UserError
 
 TINY_LAYERS = ["in_pad", "down1", "down2", "res1_add", "res2_add"]
 
 
 def cut_config(tmp_path=None, **cut) -> dict:
-    """A CUT that trains in seconds: 16 px built-in scenes, two-block nets, 16 patches, 32-unit heads."""
-    from keras_gans.config import validate
+    """A CUT that trains in seconds: the tiny CycleGAN's data, nets and schedule (16 px built-in scenes) with two
+    residual blocks, 16 patches per layer and 32-unit heads."""
+    from keras_gans.config import DEFAULTS, validate
+    from keras_gans.models.cyclegan_config import TRANSLATOR_KEYS
 
-    cfg = tiny_config(
-        callbacks={"export_dir": str(tmp_path / "sm") if tmp_path else "saved_models", "n_samples": 4},
-        train={"batch_size": 2, "steps_per_epoch": 2, "epochs": 2},
-    )
-    cfg["name"] = "cut"
-    cfg["model"] = "cut"
-    cfg["loss"]["type"] = "lsgan"
-    cfg["data"].update({"builtin": "scenes", "image_size": 16, "channels": 3})
-    cfg["cut"].update({"g_filters": 4, "n_blocks": 2, "d_filters": 4, "d_layers": 2, "n_test_samples": 2,
-                       "scenes_per_domain": 6, "nce_layers": list(TINY_LAYERS), "num_patches": 16, "head_units": 32})
+    cfg = cycle_config(tmp_path)
+    cfg["name"], cfg["model"], cfg["loss"]["type"] = "cut", "cut", "lsgan"
+    cfg["cut"].update({k: cfg["cyclegan"][k] for k in TRANSLATOR_KEYS})
+    cfg["cyclegan"] = copy.deepcopy(DEFAULTS["cyclegan"])
+    cfg["cut"].update({"n_blocks": 2, "nce_layers": list(TINY_LAYERS), "num_patches": 16, "head_units": 32})
     cfg["cut"].update(cut)
     return validate(cfg)
 

@@ -25,7 +25,6 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gans import augment, losses
-from keras_gans.data.crops import random_crops
 from keras_gans.errors import UserError
 from keras_gans.images import from_uint8, make_grid, to_uint8
 from keras_gans.models.base import GenerativeModel
@@ -165,12 +164,7 @@ class CUT(GenerativeModel):
                 "d_fake": mean(fake_scores), "real_scores": real_scores}
 
     # ----- training ---------------------------------------------------------------------------------------------
-    def crops(self, images, salt: int):
-        """Random image_size crops of a batch stored at load_size (the batch itself without load_size)."""
-        if self.crop_size is None:
-            return images
-        b = tf.shape(images)[0]
-        return random_crops(images, self.crop_size, self.uniform([b], salt), self.uniform([b], salt + 1))
+    crops = CycleGAN.crops  # random image_size crops of a batch stored at cut.load_size, as cyclegan's
 
     def step_updates(self, data):
         src, tgt = self.crops(data[self.source_key], 201), self.crops(data[self.target_key], 203)
