@@ -34,7 +34,7 @@ FAMILY_SLOT = "<families>"
 # The shared sections, in the order users see in RUN/config.yaml; the families' sections go in at FAMILY_SLOT.
 SHARED: dict[str, Any] = {
     "name": "dcgan",  # run / export name
-    "model": "gan",  # model family: one of models.FAMILIES (gan | cgan | acgan | vae | cyclegan | template)
+    "model": "gan",  # model family: one of models.FAMILIES (gan | cgan | acgan | vae | cyclegan | cut | template)
     "data": {
         "path": None,  # image folder; None = the built-in default for this model
         "builtin": "digits",  # built-in data set used when path is None

@@ -174,7 +174,8 @@ class Domains:
 def load_domains(cfg: dict, progress: bool = True) -> Domains:
     """data.path = a folder in the CycleGAN layout (trainA/ trainB/, optional testA/ testB/), or the built-in set
     data.builtin (labelled by 'domain', e.g. `scenes`)."""
-    d, c = cfg["data"], cfg["cyclegan"]
+    d, c = cfg["data"], cfg.get(str(cfg.get("model")))  # the domain keys: in the family's section (cyclegan, cut)
+    c = c if isinstance(c, dict) and "photo_domain" in c else cfg["cyclegan"]
     size, channels, k = d["image_size"], d["channels"] or 3, c["n_test_samples"]
     store = int(c.get("load_size") or size)  # cyclegan.load_size: stored larger, cropped to image_size each step
     limit = int(d["max_images"]) if d["max_images"] else None

@@ -15,6 +15,7 @@ FAMILIES: dict[str, str] = {
     "acgan": "keras_gans.models.conditional:ConditionalGAN",
     "vae": "keras_gans.models.vae:VAE",
     "cyclegan": "keras_gans.models.cyclegan:CycleGAN",
+    "cut": "keras_gans.models.cut:CUT",  # contrastive unpaired translation (CUT / FastCUT)
     "template": "keras_gans.models.template:TemplateGAN",  # the smallest family, to copy (docs/extending.md)
 }
 

@@ -48,24 +48,24 @@ def style_directions(photo_domain: str) -> dict:
 
 
 # ----- learning rate ----------------------------------------------------------------------------------------------
-def decay_epochs(cfg: dict) -> int:
-    de = cfg["cyclegan"]["decay_epochs"]
+def decay_epochs(cfg: dict, section: str = "cyclegan") -> int:
+    de = cfg[section]["decay_epochs"]
     return int(de) if de is not None else (int(cfg["train"]["epochs"]) + 1) // 2
 
 
-def lr_schedule(cfg: dict, base_lr: float, steps_per_epoch: int) -> LinearDecay:
+def lr_schedule(cfg: dict, base_lr: float, steps_per_epoch: int, section: str = "cyclegan") -> LinearDecay:
     epochs = int(cfg["train"]["epochs"])
-    return LinearDecay(base_lr, epochs * steps_per_epoch, decay_epochs(cfg) * steps_per_epoch)
+    return LinearDecay(base_lr, epochs * steps_per_epoch, decay_epochs(cfg, section) * steps_per_epoch)
 
 
 # ----- data -------------------------------------------------------------------------------------------------------
-def _encode_samples(images: np.ndarray) -> list[str]:
+def encode_samples(images: np.ndarray) -> list[str]:
     from keras_gans.images import encode_png
 
     return [base64.b64encode(encode_png(im)).decode("ascii") for im in images]
 
 
-def _decode_samples(items: list[str], channels: int) -> np.ndarray:
+def decode_samples(items: list[str], channels: int) -> np.ndarray:
     from PIL import Image
 
     arrays = []
@@ -134,16 +134,18 @@ class CycleGAN(GenerativeModel):
         self.d_optimizer = from_train_config(t, lr_schedule(cfg, t["d_lr"], steps))
         samples = data_info.get("samples") or {}
         ch = shape[-1]
-        self.sample_a = _decode_samples(samples["a"], ch) if samples.get("a") else np.zeros((0,) + tuple(shape), np.uint8)
-        self.sample_b = _decode_samples(samples["b"], ch) if samples.get("b") else np.zeros((0,) + tuple(shape), np.uint8)
+        self.sample_a = decode_samples(samples["a"], ch) if samples.get("a") else np.zeros((0,) + tuple(shape), np.uint8)
+        self.sample_b = decode_samples(samples["b"], ch) if samples.get("b") else np.zeros((0,) + tuple(shape), np.uint8)
 
     # ----- data -------------------------------------------------------------------------------------------------
     @classmethod
     def prepare_data(cls, cfg: dict, domains: Domains):
+        """The arrays {'a', 'b'} and data_info (image shape, domain sizes, steps per epoch, the sample grids' test
+        images as PNG text); a family on the same two domains (cut) borrows it."""
         from keras_gans.data.plan import step_plan
 
         if len(domains.a) == 0 or len(domains.b) == 0:
-            raise UserError(f"cyclegan needs images in both domains; {domains.source} gave {len(domains.a)} A and "
+            raise UserError(f"{cls.family} needs images in both domains; {domains.source} gave {len(domains.a)} A and "
                             f"{len(domains.b)} B images")
         steps = step_plan(cfg, len(domains), cls.real_batches_per_step(cfg)).steps_per_epoch
         size = int(cfg["data"]["image_size"])  # the nets train at image_size (crops of load_size images)
@@ -155,7 +157,7 @@ class CycleGAN(GenerativeModel):
             "n_b": len(domains.b),
             "source": domains.source,
             "steps_per_epoch": steps,
-            "samples": {"a": _encode_samples(domains.test_a), "b": _encode_samples(domains.test_b)},
+            "samples": {"a": encode_samples(domains.test_a), "b": encode_samples(domains.test_b)},
         }
         return {"a": domains.a, "b": domains.b}, info
 

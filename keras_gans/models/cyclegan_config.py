@@ -44,26 +44,47 @@ CHOICES = {
 RANGES = {"cyclegan.pool_size": (0, None, True, True), "cyclegan.style_margin": (0, 0.5, True, False)}
 
 
+# Keys an image-to-image family on two unpaired domains shares with cyclegan (nets, data, crops, working size,
+# export side): a family that reuses them (cut) takes their defaults and tables from here and runs
+# validate_translator on its own section, so each rule is written once.
+TRANSLATOR_KEYS = ("g_filters", "n_blocks", "d_filters", "d_layers", "norm", "upsample", "decay_epochs",
+                   "n_test_samples", "scenes_per_domain", "photo_domain", "load_size", "style_margin", "work_size")
+
+
+def translator_tables(section: str) -> tuple[dict, dict, dict]:
+    """(NULLABLE, CHOICES, RANGES) of TRANSLATOR_KEYS, named under `section`."""
+    def rename(table):
+        return {f"{section}.{k.split('.', 1)[1]}": v for k, v in table.items() if k.split(".", 1)[1] in TRANSLATOR_KEYS}
+
+    return rename(NULLABLE), rename(CHOICES), rename(RANGES)
+
+
 def validate(cfg: dict):
     """The rules between cyclegan keys and the train, watchdog and data sections (only for model: cyclegan)."""
-    c, t = cfg["cyclegan"], cfg["train"]  # (types and ranges of every key: the per-key checks, config_values.py)
+    validate_translator(cfg, SECTION)
+
+
+def validate_translator(cfg: dict, section: str):
+    """The rules of TRANSLATOR_KEYS in cfg[section] (cyclegan, cut) against the train, watchdog and data sections
+    (types and ranges of every key: the per-key checks, config_values.py)."""
+    c, t = cfg[section], cfg["train"]
     if cfg["watchdog"]["on_nan"] == "restore":
-        raise UserError("watchdog.on_nan=restore rescales a constant learning rate, but cyclegan's follows its decay "
+        raise UserError(f"watchdog.on_nan=restore rescales a constant learning rate, but {section}'s follows its decay "
                         "schedule; use watchdog.on_nan=stop (then --resume with lower train.g_lr/d_lr) or warn")
     de = c["decay_epochs"]
     if de is not None and de > t["epochs"]:
-        raise UserError(f"cyclegan.decay_epochs must be null or an integer in 0..train.epochs ({t['epochs']}), got {de!r}")
+        raise UserError(f"{section}.decay_epochs must be null or an integer in 0..train.epochs ({t['epochs']}), got {de!r}")
     size = cfg["data"]["image_size"]
     if c["load_size"] is not None and c["load_size"] < size:
-        raise UserError(f"cyclegan.load_size must be null or an integer >= data.image_size ({size}): the crops of "
+        raise UserError(f"{section}.load_size must be null or an integer >= data.image_size ({size}): the crops of "
                         f"data.image_size are cut from images stored at load_size; got {c['load_size']!r}")
     ws = c["work_size"]
     if ws is not None and (ws < 16 or ws % 4):
-        raise UserError(f"cyclegan.work_size must be null or a multiple of 4 of at least 16, got {ws!r}")
+        raise UserError(f"{section}.work_size must be null or a multiple of 4 of at least 16, got {ws!r}")
     if size % 4 or size < min_image_size(c["d_layers"]):
         raise UserError(
-            f"data.image_size {size} does not fit cyclegan: it must be a multiple of 4 and at least "
-            f"{min_image_size(c['d_layers'])} for cyclegan.d_layers={c['d_layers']} (lower d_layers for tiny images)"
+            f"data.image_size {size} does not fit {section}: it must be a multiple of 4 and at least "
+            f"{min_image_size(c['d_layers'])} for {section}.d_layers={c['d_layers']} (lower d_layers for tiny images)"
         )
 
 
@@ -80,7 +101,7 @@ def min_image_size(d_layers: int) -> int:
         s += 4
 
 
-def work_size(cfg: dict) -> int:
+def work_size(cfg: dict, section: str = SECTION) -> int:
     """The shorter side G runs at when it translates an image of any size (transfer, export)."""
-    c = cfg["cyclegan"]
+    c = cfg[section]
     return int(c.get("work_size") or c.get("load_size") or cfg["data"]["image_size"])
