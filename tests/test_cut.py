@@ -165,13 +165,13 @@ def test_taps_share_the_generators_weights():
 
 # ----- config -------------------------------------------------------------------------------------------------------
 def test_section_is_composed_and_modes_set_their_defaults():
-    from keras_gans import config
+    from keras_gans import config, config_values
     from keras_gans.models import cut_config, cyclegan_config
 
     assert config.DEFAULTS["cut"] == cut_config.DEFAULTS and cut_config in config.FAMILY_SECTIONS
     for key in cyclegan_config.TRANSLATOR_KEYS:  # the shared keys take cyclegan's defaults and tables
         assert cut_config.DEFAULTS[key] == cyclegan_config.DEFAULTS[key], key
-        assert config.key_spec(f"cut.{key}")["choices"] == cyclegan_config.CHOICES.get(f"cyclegan.{key}"), key
+        assert config_values.key_spec(f"cut.{key}")["choices"] == cyclegan_config.CHOICES.get(f"cyclegan.{key}"), key
     assert cut_config.settings({"mode": "cut"}) == {"lambda_nce": 1.0, "nce_idt": True, "flip_equivariance": False}
     assert cut_config.settings({"mode": "fastcut"}) == {"lambda_nce": 10.0, "nce_idt": False, "flip_equivariance": True}
     assert cut_config.settings({"mode": "fastcut", "lambda_nce": 2.0, "nce_idt": True})["lambda_nce"] == 2.0
