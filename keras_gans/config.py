@@ -25,7 +25,7 @@ from keras_gans.config_values import (  # noqa: F401  (re-exported: callers and 
 )
 from keras_gans.errors import UserError
 from keras_gans.io_utils import atomic_write_text
-from keras_gans.models import FAMILIES, cyclegan_config
+from keras_gans.models import FAMILIES
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -148,7 +148,7 @@ def validate(cfg: dict) -> dict:
         raise UserError(f"train.strategy must be default, mirrored or multiworker; got {t['strategy']!r}")
     from keras_gans.augment import check_config as check_augment
 
-    check_augment(cfg)
+    check_augment(cfg, sections_read(cfg["model"]))
     check_compatibility(cfg)
     _validate_nets(cfg)
     e = cfg.get("eval") or {}
@@ -169,6 +169,15 @@ def validate(cfg: dict) -> dict:
 
         validate_schedule(t["schedule"], cfg)
     return cfg
+
+
+def sections_read(model: str) -> set[str]:
+    """The config sections family `model` reads: the shared ones it does not declare SHARED_NOT_READ, and the family
+    sections that belong to it (layers below the config, e.g. augment's checks, are told this as a value)."""
+    owned = {s.SECTION for s in FAMILY_SECTIONS}
+    not_read = {sec for s in FAMILY_SECTIONS if model in s.FAMILIES for sec in getattr(s, "SHARED_NOT_READ", ())}
+    own = {s.SECTION for s in FAMILY_SECTIONS if model in s.FAMILIES}
+    return {k for k, v in DEFAULTS.items() if isinstance(v, dict) and k not in owned and k not in not_read} | own
 
 
 def unread_keys(cfg: dict) -> list[str]:
@@ -241,11 +250,6 @@ def check_compatibility(cfg: dict):
     for section in FAMILY_SECTIONS:
         if model in section.FAMILIES:
             section.validate(cfg)
-
-
-def min_image_size(d_layers: int) -> int:
-    """Re-exported from its family's section (models/cyclegan_config.py)."""
-    return cyclegan_config.min_image_size(d_layers)
 
 
 # Presets whose nets or training changed visibly (issue 24: the classic experiments at their own settings): a new

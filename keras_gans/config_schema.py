@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_gans.models import conditional_config, cyclegan_config, vae_config
+from keras_gans.models import DEFAULT_FAMILY, family_sections
 
 # Sections a family declares next to its code (SECTION, FAMILIES, DEFAULTS, NULLABLE, CHOICES, RANGES, validate).
-FAMILY_SECTIONS = (cyclegan_config, vae_config, conditional_config)
+FAMILY_SECTIONS = family_sections()
 
 # The one schema. A key absent here does not exist. Sections group keys by the layer that reads them; a family's
 # own section is declared in its models/NAME_config.py and composed here (same keys, same order as always).
 DEFAULTS: dict[str, Any] = {
     "name": "dcgan",  # run / export name
-    "model": "gan",  # model family: gan | cgan | acgan | vae | cyclegan
+    "model": DEFAULT_FAMILY,  # model family: one of keras_gans.models.FAMILIES
     "data": {
         "path": None,  # image folder; None = the built-in default for this model
         "builtin": "digits",  # built-in data set used when path is None
@@ -117,9 +117,8 @@ DEFAULTS: dict[str, Any] = {
         "export_dir": None,  # null = the export stays in RUN/export/N; a folder = also publish to FOLDER/NAME/N
         "export_at_end": True,
     },
-    "cyclegan": cyclegan_config.DEFAULTS,  # model: cyclegan (keras_gans/models/cyclegan_config.py)
-    "vae": vae_config.DEFAULTS,  # model: vae (keras_gans/models/vae_config.py)
-    "conditional": conditional_config.DEFAULTS,  # model: cgan | acgan (keras_gans/models/conditional_config.py)
+    # the families' own sections, each declared in keras_gans/models/NAME_config.py
+    **{section.SECTION: section.DEFAULTS for section in FAMILY_SECTIONS},
     "augment": {  # differentiable augmentation of every image D sees (keras_gans/augment.py, docs/augment.md)
         "policy": "",  # "" = off | any of color,translation,cutout, comma-separated (DiffAugment, Zhao et al. 2020)
         "p": 1.0,  # probability each op is applied to each image (fixed mode); adaptive mode starts at 0

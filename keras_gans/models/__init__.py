@@ -16,7 +16,24 @@ FAMILIES: dict[str, str] = {
     "vae": "keras_gans.models.vae:VAE",
     "cyclegan": "keras_gans.models.cyclegan:CycleGAN",
     "template": "keras_gans.models.template:TemplateGAN",  # the smallest family, to copy (docs/extending.md)
+    "template_translator": "keras_gans.models.template_translator:TemplateTranslator",  # ... and image-to-image
 }
+# The light modules (no TensorFlow) that declare a family's own config section (SECTION, FAMILIES, DEFAULTS, NULLABLE,
+# CHOICES, RANGES, validate); the config schema composes them, in this order.
+SECTION_MODULES = (
+    "keras_gans.models.cyclegan_config",
+    "keras_gans.models.vae_config",
+    "keras_gans.models.conditional_config",
+    "keras_gans.models.template_translator_config",
+)
+
+
+def family_sections() -> tuple:
+    """The families' config-section modules (SECTION_MODULES), imported."""
+    return tuple(importlib.import_module(m) for m in SECTION_MODULES)
+
+
+DEFAULT_FAMILY = "gan"  # the config's `model` when a preset names none
 
 
 def family_class(name: str):
@@ -31,5 +48,26 @@ def family_class(name: str):
         raise
 
 
+def family_has(name: str, capability: str) -> bool:
+    """Whether family `name` declares the capability (models/capabilities.py); imports the family's module."""
+    from keras_gans.models.capabilities import has
+
+    return has(family_class(name), capability)
+
+
+def without_family(name: str) -> str:
+    """A preset or run name without a leading family name, for people and for short preset names:
+    'F_ukiyoe' -> 'ukiyoe' for any family F, a bare family name -> '', any other name as it is."""
+    name = str(name)
+    for family in sorted(FAMILIES, key=len, reverse=True):
+        if name == family:
+            return ""
+        if name.startswith(family + "_"):
+            return name[len(family) + 1:]
+    return name
+
+
 def create_model(cfg: dict, data_info: dict):
-    return family_class(cfg["model"])(cfg, data_info)
+    """The model of cfg['model'], built by its family from the config (`from_config`: nets and optimizers made there
+    and passed to the model)."""
+    return family_class(cfg["model"]).from_config(cfg, data_info)

@@ -241,6 +241,18 @@ class ConditionalGAN(GAN):
 
     # ----- sampling ----------------------------------------------------------------------------------------------
     @property
+    def heads_note(self) -> str | None:
+        """What D's outputs mean, for `nets` (the heads are logits; the losses apply sigmoid / softmax)."""
+        if not self.heads:
+            return None
+        loss = self.cfg["loss"]["type"]
+        parts = [f"score: 1 {'logit, sigmoid in the BCE loss' if loss == 'bce' else 'raw ' + loss + ' score'}"]
+        if self.mode == "acgan":
+            for h in self.heads:
+                how = "softmax cross-entropy" if h.type == "softmax" else f"sigmoid BCE, {self.class_loss} over the labels"
+                parts.append(f"{h.name}: {h.k} logits, {how}, weight {h.weight:g}")
+        return "D outputs -> " + "; ".join(parts)
+
     def condition_meta(self) -> list[dict]:
         return [h.meta() for h in self.heads]
 

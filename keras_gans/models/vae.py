@@ -43,6 +43,7 @@ EPS_SALT = 70
 class VAE(LatentSampler, GenerativeModel):
     family = "vae"
     capabilities = frozenset({LATENT, ENCODER})
+    lr_keys = {"vae": "train.g_lr"}  # one optimizer, at train.g_lr
     net_names = ("encoder", "decoder")
     tracker_names = ("loss", "recon_loss", "kl_loss", "kl_weight", "grad_norm")
 

@@ -1,16 +1,31 @@
-"""Layer builders: each architecture (a module in ARCHS) offers `generator_trunk` (latent tensor -> image tensor),
-`discriminator_trunk` (image tensor -> flat features) and `discriminator_features` (D's last feature map or None,
-and the flat features). Models add their inputs, conditioning and heads."""
+"""Layer builders, by name. Two registries:
+
+- ARCHS: latent nets. Each architecture (a module) offers `generator_trunk` (latent tensor -> image tensor),
+  `discriminator_trunk` (image tensor -> flat features) and `discriminator_features` (D's last feature map or None,
+  and the flat features). Models add their inputs, conditioning and heads.
+- IMAGE_NETS: image -> image nets, whole Keras models (`build_image_net(name, image_shape, **settings)`): the
+  ResNet translator generator and the PatchGAN discriminator. A translator family picks its G and D here by name."""
 
 from __future__ import annotations
 
 import keras
 from keras import layers
 
-from keras_gans.nets import dcgan, mlp
+from keras_gans.nets import dcgan, mlp, patchgan, resnet
 from keras_gans.nets.blocks import initializer, maybe_sn
 
 ARCHS = {"dcgan": dcgan, "mlp": mlp}
+IMAGE_NETS = {  # name -> builder(image_shape, **settings) -> keras.Model
+    "resnet": resnet.build_resnet_generator,  # image [-1, 1] -> image [-1, 1], any size (fully convolutional)
+    "patchgan": patchgan.build_patchgan,  # image -> a map of raw real/fake scores, one per patch
+}
+
+
+def build_image_net(name: str, image_shape, **settings):
+    """The image -> image net registered as `name` in IMAGE_NETS, built for image_shape with its own settings."""
+    if name not in IMAGE_NETS:
+        raise ValueError(f"unknown image net '{name}' ({', '.join(IMAGE_NETS)})")
+    return IMAGE_NETS[name](image_shape, **settings)
 
 
 def _arch(cfg_net: dict, which: str):
