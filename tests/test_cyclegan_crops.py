@@ -152,7 +152,7 @@ def test_transfer_runs_g_at_the_working_size_and_returns_the_input_size():
 
 
 def test_model_transfer_and_export_use_the_work_size(monkeypatch):
-    from keras_gans.models import cyclegan as cyc
+    from keras_gans.models import translator  # the translator families' shared transfer (models/translator.py)
     from keras_gans.train import build_model, prepare
 
     cfg = cycle_config(load_size=24, work_size=32)
@@ -162,8 +162,8 @@ def test_model_transfer_and_export_use_the_work_size(monkeypatch):
     out = model.transfer(np.zeros((1, 40, 60, 3), np.uint8), "a2b")
     assert out.shape == (1, 40, 60, 3)
     sizes = []
-    real = cyc.transfer_images
-    monkeypatch.setattr(cyc, "transfer_images", lambda g, x, size: sizes.append(size) or real(g, x, size))
+    real = translator.transfer_images
+    monkeypatch.setattr(translator, "transfer_images", lambda g, x, size: sizes.append(size) or real(g, x, size))
     model.transfer(np.zeros((1, 40, 60, 3), np.uint8), "a2b")
     model.transfer(np.zeros((1, 40, 60, 3), np.uint8), "a2b", work_size=48)
     assert sizes == [32, 48]

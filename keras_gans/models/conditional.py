@@ -240,7 +240,6 @@ class ConditionalGAN(GAN):
         return extra, logs
 
     # ----- sampling ----------------------------------------------------------------------------------------------
-    @property
     def heads_note(self) -> str | None:
         """What D's outputs mean, for `nets` (the heads are logits; the losses apply sigmoid / softmax)."""
         if not self.heads:
@@ -253,6 +252,7 @@ class ConditionalGAN(GAN):
                 parts.append(f"{h.name}: {h.k} logits, {how}, weight {h.weight:g}")
         return "D outputs -> " + "; ".join(parts)
 
+    @property
     def condition_meta(self) -> list[dict]:
         return [h.meta() for h in self.heads]
 

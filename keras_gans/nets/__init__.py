@@ -21,11 +21,12 @@ IMAGE_NETS = {  # name -> builder(image_shape, **settings) -> keras.Model
 }
 
 
-def build_image_net(name: str, image_shape, **settings):
-    """The image -> image net registered as `name` in IMAGE_NETS, built for image_shape with its own settings."""
-    if name not in IMAGE_NETS:
-        raise ValueError(f"unknown image net '{name}' ({', '.join(IMAGE_NETS)})")
-    return IMAGE_NETS[name](image_shape, **settings)
+def build_image_net(kind: str, image_shape, **settings):
+    """The image -> image net registered as `kind` in IMAGE_NETS, built for image_shape with its own settings
+    (name=... names the Keras model)."""
+    if kind not in IMAGE_NETS:
+        raise ValueError(f"unknown image net '{kind}' ({', '.join(IMAGE_NETS)})")
+    return IMAGE_NETS[kind](image_shape, **settings)
 
 
 def _arch(cfg_net: dict, which: str):
