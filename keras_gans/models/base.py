@@ -61,6 +61,11 @@ class GenerativeModel(keras.Model):
         its checkpoint, never from get_config.)"""
         return cls(cfg, data_info)
 
+    @staticmethod
+    def uses_sync_bn(cfg: dict) -> bool:
+        """Batch norm synchronised across replicas (any strategy but the default one)."""
+        return cfg["train"]["strategy"] != "default"
+
     @classmethod
     def data_options(cls, cfg: dict):
         """What the data layer needs to know besides the shared data section to load this family's data_kind (e.g.
@@ -73,7 +78,7 @@ class GenerativeModel(keras.Model):
         self.data_info = data_info
         self.image_shape = tuple(data_info["image_shape"])
         self.seed = int(cfg["train"]["seed"])
-        self.sync_bn = cfg["train"]["strategy"] != "default"
+        self.sync_bn = self.uses_sync_bn(cfg)
         # sample grids written during training (RUN/samples): cells enlarged to >= this many px (0 = raw size)
         self.grid_cell = int(cfg.get("callbacks", {}).get("grid_cell", READABLE_CELL) or 0)
         # Counts train steps; seeds the stateless noise. Checkpointed with the model.
