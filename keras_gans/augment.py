@@ -178,10 +178,11 @@ class Augmenter:
         return {f"aug_p{suffix}": new_p / float(n), f"ada_rt{suffix}": r_t / float(n)}
 
 
-def colour_conditioned(cfg: dict) -> bool:
-    """True when a conditional model is asked to name colours: heads named hair/eye/colour, or whose classes
-    contain colour words (anime hair colours, i-CLEVR's 'red cube')."""
-    if cfg.get("model") not in ("cgan", "acgan"):
+def colour_conditioned(cfg: dict, reads=None) -> bool:
+    """True when a conditional model (one that reads the `conditional` section: `reads`, the sections its family
+    reads) is asked to name colours: heads named hair/eye/colour, or whose classes contain colour words (anime hair
+    colours, i-CLEVR's 'red cube')."""
+    if reads is not None and "conditional" not in reads:
         return False
     for h in (cfg.get("conditional") or {}).get("heads") or []:
         text = " ".join([str(h.get("name", "")), str(h.get("source") or "")]).lower()
@@ -194,17 +195,17 @@ def colour_conditioned(cfg: dict) -> bool:
     return False
 
 
-def check_config(cfg: dict) -> None:
-    """The augment section's rules between keys (its keys' types and ranges are checked per key before this); warn
-    when colour augmentation meets colour conditions."""
+def check_config(cfg: dict, reads=None) -> None:
+    """Validate the augment section; warn when colour augmentation meets colour conditions. `reads`: the config
+    sections the run's family reads (config.sections_read; None = all): this layer names no family."""
     from keras_gans.errors import UserError
 
     a = cfg["augment"]
     policy = parse_policy(a["policy"])
-    if policy and cfg.get("model") == "vae":
-        raise UserError("augment.policy: the VAE has no discriminator to augment for; leave augment.policy empty "
-                        "(data.flip augments a VAE's training images)")
-    if policy and "color" in policy and colour_conditioned(cfg):
+    if policy and reads is not None and "augment" not in reads:
+        raise UserError(f"augment.policy: model {cfg.get('model')} has no discriminator to augment for; leave "
+                        "augment.policy empty (data.flip augments its training images)")
+    if policy and "color" in policy and colour_conditioned(cfg, reads):
         warnings.warn(
             "augment.policy includes 'color' on a colour-conditioned model: colour augmentation changes the very "
             "hair/eye colours D is asked to name; use 'translation,cutout'", stacklevel=2
@@ -212,7 +213,8 @@ def check_config(cfg: dict) -> None:
     # (each key's type and range, augment.target's [0, 1] included: the per-key checks, config_values.py)
     if a["adaptive"] and not policy:
         raise UserError("augment.adaptive needs augment.policy (e.g. translation,cutout)")
-    if a["adaptive"] and (cfg.get("loss") or {}).get("type") == "wgan" and cfg.get("model") != "cyclegan":
+    reads_loss = reads is None or "loss" in reads  # a family with its own losses ignores loss.type
+    if a["adaptive"] and (cfg.get("loss") or {}).get("type") == "wgan" and reads_loss:
         warnings.warn(
             "augment.adaptive reads the sign of D's score on real images; a WGAN critic's score has no fixed zero, "
             "so r_t means little there: prefer a fixed augment.p with loss.type=wgan", stacklevel=2

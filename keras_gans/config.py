@@ -177,12 +177,21 @@ def validate(cfg: dict) -> dict:
     check_compatibility(cfg)  # the family's own rules (conditional heads included) before augment's TensorFlow import
     from keras_gans.augment import check_config as check_augment
 
-    check_augment(cfg)
+    check_augment(cfg, sections_read(cfg["model"]))
     e = cfg["eval"]
     if e["every"] and e["label_sets"] and not (e["classifier"] or str(e["features"] or "").endswith(".keras")):
         raise UserError("eval.label_sets needs a multi-label classifier: set eval.classifier=FILE.keras "
                         "(from `python cli.py train-classifier --multilabel`)")
     return cfg
+
+
+def sections_read(model: str) -> set[str]:
+    """The config sections family `model` reads: the shared ones it does not declare SHARED_NOT_READ, and the family
+    sections that belong to it (layers below the config, e.g. augment's checks, are told this as a value)."""
+    owned = {s.SECTION for s in FAMILY_SECTIONS}
+    not_read = {sec for s in FAMILY_SECTIONS if model in s.FAMILIES for sec in getattr(s, "SHARED_NOT_READ", ())}
+    own = {s.SECTION for s in FAMILY_SECTIONS if model in s.FAMILIES}
+    return {k for k, v in DEFAULTS.items() if isinstance(v, dict) and k not in owned and k not in not_read} | own
 
 
 def unread_keys(cfg: dict) -> list[str]:

@@ -5,28 +5,9 @@ Light: no TensorFlow, so a bad key is reported in a second."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from keras_gans import models
-
-
-def family_sections() -> tuple:
-    """The config modules of the registered families, once each, in models.FAMILIES order: for a family at
-    "pkg.mod:Class", the module "pkg.mod_config" where it exists. Each declares SECTION, FAMILIES, DEFAULTS,
-    NULLABLE, CHOICES, RANGES and validate (and optionally SHARED_NOT_READ, SHARED_FIXED, MOVED)."""
-    out = []
-    for target in models.FAMILIES.values():
-        name = target.split(":")[0] + "_config"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name == name:
-                continue  # a family without a section of its own (template: it reads the shared sections)
-            raise
-        if module not in out:
-            out.append(module)
-    return tuple(out)
+from keras_gans.models import DEFAULT_FAMILY, family_sections
 
 
 FAMILY_SLOT = "<families>"
@@ -34,7 +15,7 @@ FAMILY_SLOT = "<families>"
 # The shared sections, in the order users see in RUN/config.yaml; the families' sections go in at FAMILY_SLOT.
 SHARED: dict[str, Any] = {
     "name": "dcgan",  # run / export name
-    "model": "gan",  # model family: one of models.FAMILIES (gan | cgan | acgan | vae | cyclegan | cut | template)
+    "model": DEFAULT_FAMILY,  # model family: one of keras_gans.models.FAMILIES
     "data": {
         "path": None,  # image folder; None = the built-in default for this model
         "builtin": "digits",  # built-in data set used when path is None

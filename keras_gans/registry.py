@@ -14,6 +14,12 @@ LOSSES = ("bce", "lsgan", "wgan", "hinge")
 # net.arch / net.g_arch / net.d_arch -> the module that builds the trunks (keras_gans/nets/__init__.py)
 ARCHS = {"dcgan": "keras_gans.nets.dcgan", "mlp": "keras_gans.nets.mlp"}
 
+# image -> image nets a translator family builds by name (keras_gans/nets/__init__.py build_image_net)
+IMAGE_NETS = {
+    "resnet": "keras_gans.nets.resnet:build_resnet_generator",  # image [-1, 1] -> image [-1, 1], any size
+    "patchgan": "keras_gans.nets.patchgan:build_patchgan",  # image -> a map of raw real/fake scores, one per patch
+}
+
 # train.optimizer -> built by keras_gans/optimizers.py make_optimizer
 OPTIMIZERS = ("adam", "rmsprop")
 

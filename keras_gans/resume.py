@@ -83,16 +83,17 @@ def resume_config(run_dir: str | Path, preset: str | None, overrides: dict, conf
 
 
 def changed_learning_rates(cfg: dict, run_dir: Path) -> dict:
-    """{optimizer name: lr} for train.g_lr / d_lr that this resume changes (compared with RUN/config.yaml before it
+    """{config key: lr} for train.g_lr / d_lr that this resume changes (compared with RUN/config.yaml before it
     is rewritten). The checkpoint restores the optimizers' learning rates (a NaN-guard reduction must survive a
-    resume), so a new value asked for on the command line has to be applied after the restore."""
+    resume), so a new value asked for on the command line has to be applied after the restore: to the optimizers
+    whose family declares that key (the family's `lr_keys`)."""
     try:
         old = load_run_config(run_dir)["train"]
     except UserError:
         return {}
     t = cfg["train"]
     out = {}
-    for key, names in (("g_lr", ("g", "vae")), ("d_lr", ("d",))):
+    for key in ("g_lr", "d_lr"):
         if float(t[key]) != float(old[key]):
-            out.update({n: float(t[key]) for n in names})
+            out[f"train.{key}"] = float(t[key])
     return out

@@ -33,7 +33,8 @@ def prepare(cfg: dict):
     from keras_gans.data.source import load_training_data
 
     family = family_class(cfg["model"])
-    arrays, info = family.prepare_data(cfg, load_training_data(cfg, family.data_kind))
+    arrays, info = family.prepare_data(cfg, load_training_data(cfg, family.data_kind,
+                                                               options=family.data_options(cfg)))
     return family, arrays, info
 
 
@@ -371,11 +372,13 @@ def _export_at_end(cfg: dict, model, run_dir: Path, epoch: int):
 
 
 def _apply_learning_rates(model, lrs: dict):
+    """lrs: {config key: lr}; each optimizer takes the key its family declares for it (`lr_keys`)."""
     for name, opt in model.optimizers().items():
-        if name in lrs:
+        key = model.lr_keys.get(name)
+        if key in lrs:
             try:
-                opt.learning_rate.assign(lrs[name])
-                print(f"--resume: optimizer '{name}' learning rate set to {lrs[name]:g}", flush=True)
+                opt.learning_rate.assign(lrs[key])
+                print(f"--resume: optimizer '{name}' learning rate set to {lrs[key]:g}", flush=True)
             except AttributeError:  # a schedule (cyclegan's decay): it is rebuilt from the config already
                 pass
 

@@ -282,7 +282,7 @@ def test_bad_augment_settings_are_user_errors():
         load_config("dcgan", {"augment.policy": "cutout", "augment.p": 1.5})
     with pytest.raises(UserError, match="needs augment.policy"):
         load_config("dcgan", {"augment.adaptive": True})
-    with pytest.raises(UserError, match="VAE has no discriminator"):
+    with pytest.raises(UserError, match="vae has no discriminator"):
         load_config("vae", {"augment.policy": "translation"})
     load_config("vae", {})  # the default (off) is fine
 

@@ -150,6 +150,7 @@ def _write(path, size, colour, fmt="PNG"):
 def test_cyclegan_layout_and_clear_errors(tmp_path):
     from keras_gans.errors import UserError
     from keras_gans.data.source import load_domains
+    from keras_gans.models import family_class
 
     root = tmp_path / "set"
     for i in range(3):
@@ -159,7 +160,7 @@ def test_cyclegan_layout_and_clear_errors(tmp_path):
     _write(root / "testB" / "t.png", (16, 16), (0, 255, 0))
     cfg = cycle_config()
     cfg["data"]["path"] = str(root)
-    d = load_domains(cfg, progress=False)
+    d = load_domains(cfg, progress=False, options=family_class(cfg["model"]).data_options(cfg))
     assert d.a.shape == (3, 16, 16, 3) and d.b.shape == (5, 16, 16, 3)
     assert d.test_b.shape == (1, 16, 16, 3) and d.test_b[0, 8, 8, 1] == 255  # testB used for the grid
     assert len(d.test_a) == 2 and d.a[0, 8, 8, 0] > 150  # no testA: the last train images
@@ -168,7 +169,7 @@ def test_cyclegan_layout_and_clear_errors(tmp_path):
         p.unlink()
     (root / "trainB").rmdir()
     with pytest.raises(UserError, match="trainB"):
-        load_domains(cfg, progress=False)
+        load_domains(cfg, progress=False, options=family_class(cfg["model"]).data_options(cfg))
 
 
 def test_builtin_scenes_are_two_distinct_domains():
@@ -189,10 +190,11 @@ def test_builtin_scenes_are_two_distinct_domains():
 def test_monet2photo_loads_in_layout():
     root = shared_data("monet2photo")
     from keras_gans.data.source import load_domains
+    from keras_gans.models import family_class
 
     cfg = cycle_config()
     cfg["data"].update({"path": str(root), "max_images": 6})
-    d = load_domains(cfg, progress=False)
+    d = load_domains(cfg, progress=False, options=family_class(cfg["model"]).data_options(cfg))
     assert d.a.shape == d.b.shape == (6, 16, 16, 3) and d.test_a.shape == (2, 16, 16, 3)
 
 
@@ -299,7 +301,7 @@ def test_transfer_usage_errors(tmp_path):
 
     _write(tmp_path / "x.png", (8, 8), (0, 0, 0))
     res = CliRunner().invoke(main, ["transfer", "dcgan", "--input", str(tmp_path / "x.png"), "--output", str(tmp_path)])
-    assert res.exit_code == 2 and "cyclegan preset" in res.stderr
+    assert res.exit_code == 2 and "transfer needs a translator preset (cyclegan, cyclegan_ukiyoe" in res.stderr
     res = CliRunner().invoke(main, ["transfer", "ukiyoe", "--input", str(tmp_path / "x.png"), "--output",
                                     str(tmp_path / "o"), "--set-nothing"])
     assert res.exit_code == 2

@@ -60,15 +60,16 @@ def margin_folder(tmp_path):
 
 def test_style_side_is_stored_as_its_interior_at_load_size(margin_folder, tmp_path):
     from keras_gans.data.source import load_domains
+    from keras_gans.models import family_class
 
     cfg = cycle_config(load_size=48, style_margin=0.1, photo_domain="B")
     cfg["data"].update({"path": str(margin_folder), "cache_dir": str(tmp_path / "cache")})
-    d = load_domains(cfg, progress=False)
+    d = load_domains(cfg, progress=False, options=family_class(cfg["model"]).data_options(cfg))
     assert d.a.shape == (6, 48, 48, 3) and d.b.shape == (6, 48, 48, 3)
     assert white_share(d.a) == 0.0 and white_share(d.test_a) == 0.0  # no margin pixel in any print
     assert white_share(d.b) > 0.05  # the photos are not cut: their own frame stays
     cfg["cyclegan"]["style_margin"] = 0.0  # the same folder without the interior: the margins are there
-    assert white_share(load_domains(cfg, progress=False).a) > 0.05
+    assert white_share(load_domains(cfg, progress=False, options=family_class(cfg["model"]).data_options(cfg)).a) > 0.05
 
 
 def test_random_crops_exact_and_every_offset_reachable():
@@ -152,7 +153,7 @@ def test_transfer_runs_g_at_the_working_size_and_returns_the_input_size():
 
 
 def test_model_transfer_and_export_use_the_work_size(monkeypatch):
-    from keras_gans.models import cyclegan as cyc
+    from keras_gans.models import translator  # the translator families' shared transfer (models/translator.py)
     from keras_gans.build import build_model
     from keras_gans.train import prepare
 
@@ -163,8 +164,8 @@ def test_model_transfer_and_export_use_the_work_size(monkeypatch):
     out = model.transfer(np.zeros((1, 40, 60, 3), np.uint8), "a2b")
     assert out.shape == (1, 40, 60, 3)
     sizes = []
-    real = cyc.transfer_images
-    monkeypatch.setattr(cyc, "transfer_images", lambda g, x, size: sizes.append(size) or real(g, x, size))
+    real = translator.transfer_images
+    monkeypatch.setattr(translator, "transfer_images", lambda g, x, size: sizes.append(size) or real(g, x, size))
     model.transfer(np.zeros((1, 40, 60, 3), np.uint8), "a2b")
     model.transfer(np.zeros((1, 40, 60, 3), np.uint8), "a2b", work_size=48)
     assert sizes == [32, 48]

@@ -180,7 +180,7 @@ def test_translate_image_sends_png_and_keeps_size():
         Image.fromarray(255 - img).save(buf, format="PNG")
         return [buf.getvalue()]
 
-    m = logic.DemoModel("cyclegan", "fake", translate=translate, directions=["a2b", "b2a"])
+    m = logic.DemoModel("translator", "fake", translate=translate, directions=["a2b", "b2a"])
     rgba = np.random.default_rng(0).integers(0, 256, (31, 47, 4)).astype(np.uint8)
     out = logic.translate_image(m, rgba, "b2a")
     assert out.shape == (31, 47, 3) and calls == ["b2a"]

@@ -24,7 +24,7 @@ def _model(cfg, build=True):
     from keras_gans.runtime import configure_runtime
 
     configure_runtime(cfg)
-    model = GAN(cfg, INFO)
+    model = GAN.from_config(cfg, INFO)
     if build:
         model.build_optimizers()
     return model
@@ -287,7 +287,7 @@ def test_d_g_z1_and_z2_are_d_before_and_after_its_update():
     from keras_gans.models.gan import GAN
 
     cfg = tiny_config(gan={"reuse_fake": True})  # one batch of fakes for D's and G's update, as the tutorial
-    m = GAN(cfg, {"image_shape": [16, 16, 1]})
+    m = GAN.from_config(cfg, {"image_shape": [16, 16, 1]})
     m.compile()
     m.build_optimizers()
     real = tf.random.stateless_uniform([16, 16, 16, 1], seed=[3, 4], minval=-1, maxval=1)

@@ -391,8 +391,8 @@ def test_z_std_scales_training_and_sampling_noise():
     from keras_gans.models.gan import GAN
 
     info = {"image_shape": [16, 16, 1], "n_images": 64}
-    m1 = GAN(tiny_config(net={"latent_dim": 64}), info)
-    m2 = GAN(tiny_config(net={"latent_dim": 64, "z_std": 0.5}), info)
+    m1 = GAN.from_config(tiny_config(net={"latent_dim": 64}), info)
+    m2 = GAN.from_config(tiny_config(net={"latent_dim": 64, "z_std": 0.5}), info)
     z = m2.latent_noise(512, 10).numpy()
     assert abs(z.std() - 0.5) < 0.01 and abs(z.mean()) < 0.01
     np.testing.assert_allclose(z, 0.5 * m1.latent_noise(512, 10).numpy(), rtol=1e-6)

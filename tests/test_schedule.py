@@ -35,7 +35,7 @@ def test_schedule_callback_sets_the_values_in_force_at_the_step_counter():
     cfg = tiny_config(model="acgan", conditional={"mode": "acgan", "heads": [{"name": "label", "type": "softmax"}]})
     cfg["gan"]["schedule"] = [{"step": 2, "d_steps": 3, "adv_weight": 0.25},
                                 {"step": 4, "g_steps": 2, "d_lr": 1e-5, "head_weights": {"label": 3.0}}]
-    m = ConditionalGAN(cfg, {"image_shape": [16, 16, 1], "conditions": [
+    m = ConditionalGAN.from_config(cfg, {"image_shape": [16, 16, 1], "conditions": [
         {"name": "label", "type": "softmax", "classes": [str(i) for i in range(10)]}]})
     assert m.max_d == 3 and float(m.weight("adv_weight", 1.0).numpy()) == 1.0  # step 0: the config's values
     m.step_counter.assign(4)

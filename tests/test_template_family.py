@@ -47,7 +47,8 @@ def test_every_family_declares_its_capabilities_and_commands_ask_for_them():
     from keras_gans.models.capabilities import CONDITIONAL, ENCODER, LATENT, TRANSLATOR, has, require
 
     expected = {"gan": {LATENT}, "cgan": {LATENT, CONDITIONAL}, "acgan": {LATENT, CONDITIONAL},
-                "vae": {LATENT, ENCODER}, "cyclegan": {TRANSLATOR}, "cut": {TRANSLATOR}, "template": {LATENT}}
+                "vae": {LATENT, ENCODER}, "cyclegan": {TRANSLATOR}, "cut": {TRANSLATOR}, "template": {LATENT},
+                "template_translator": {TRANSLATOR}}
     assert set(FAMILIES) == set(expected)
     for name, caps in expected.items():
         cls = family_class(name)

@@ -64,7 +64,9 @@ def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets,
     cfg, model, epoch = load_run(run, best=best)
     has_encoder = has(model, ENCODER)
     if want_recon and explicit and not has_encoder:
-        raise UserError(f"cannot compute 'recon': it needs a model with an encoder (model: vae), not '{cfg['model']}'")
+        from keras_gans.models.capabilities import WHAT
+
+        raise UserError(f"cannot compute 'recon': it needs a model with {WHAT[ENCODER]}, not '{cfg['model']}'")
     want_recon = want_recon and has_encoder
     if truncation != 1.0:
         from keras_gans.models.latent import apply_truncation

@@ -1,5 +1,5 @@
-"""`python cli.py nets PRESET [--set KEY=VALUE ...]`: print the nets a preset builds (G and D; a VAE's encoder and
-decoder; CycleGAN's two generators and two discriminators), layer by layer with output shapes and parameter counts,
+"""`python cli.py nets PRESET [--set KEY=VALUE ...]`: print the nets a preset builds (the nets each family declares
+in `net_names`: G and D; an encoder and a decoder; a translator's generators and discriminators), layer by layer with output shapes and parameter counts,
 from the config alone: no data is read and nothing is trained. The image size, channels and conditions come from
 the preset (docs/nets.md)."""
 
@@ -18,7 +18,10 @@ def data_info_from_config(cfg: dict) -> dict:
     size = int(d["image_size"])
     channels = d["channels"] or (BUILTIN_CHANNELS.get(d["builtin"], 3) if not d["path"] else 3)
     info = {"image_shape": [size, size, int(channels)], "n_images": 0}
-    if cfg["model"] in ("cgan", "acgan"):
+    from keras_gans.models import family_has
+    from keras_gans.models.capabilities import CONDITIONAL
+
+    if family_has(cfg["model"], CONDITIONAL):
         from keras_gans.conditioning import head_specs
 
         conditions = []
@@ -48,20 +51,10 @@ def build_from_config(cfg: dict):
 
 
 def heads_note(model) -> str | None:
-    """What D's outputs mean (the heads are logits; the losses apply sigmoid / softmax)."""
+    """What D's outputs mean, as the conditional model says it (`heads_note`); None for other models."""
     from keras_gans.models.capabilities import CONDITIONAL, has
 
-    if not has(model, CONDITIONAL) or not model.heads:
-        return None
-    heads = model.heads
-    loss = model.cfg["loss"]["type"]
-    parts = [f"score: 1 {'logit, sigmoid in the BCE loss' if loss == 'bce' else 'raw ' + loss + ' score'}"]
-    if model.mode == "acgan":
-        reduction = model.class_loss
-        for h in heads:
-            how = "softmax cross-entropy" if h.type == "softmax" else f"sigmoid BCE, {reduction} over the labels"
-            parts.append(f"{h.name}: {h.k} logits, {how}, weight {h.weight:g}")
-    return "D outputs -> " + "; ".join(parts)
+    return model.heads_note() if has(model, CONDITIONAL) else None
 
 
 @click.command("nets")
@@ -78,7 +71,9 @@ def nets_command(preset, set_items):
     cfg = load_config(preset, cli_overrides(set_items))
     model, subs = build_from_config(cfg)
     shape = "x".join(map(str, data_info_from_config(cfg)["image_shape"]))
-    latent = "" if cfg["model"] == "cyclegan" else f", latent {cfg['net']['latent_dim']}"
+    from keras_gans.models.capabilities import LATENT, has
+
+    latent = f", latent {cfg['net']['latent_dim']}" if has(model, LATENT) else ""
     click.echo(f"{cfg['name']} ({cfg['model']}), images {shape}{latent}")
     for name, m in subs.items():
         click.echo("\n" + header(name, m))

@@ -1,4 +1,6 @@
-"""`python cli.py transfer PRESET --input FILE_OR_DIR --output DIR`: apply a trained CycleGAN generator to images.
+"""`python cli.py transfer PRESET|RUN|EXPORT --input FILE_OR_DIR --output DIR`: apply a trained image translator
+(any family that declares the TRANSLATOR capability, models/capabilities.py) to images. This command names no
+family: it asks the model (or the export's signatures) for its directions and its translation.
 
 Every input keeps its size and aspect: it is resized (aspect kept, shorter side = the model's training size, both
 sides multiples of 4) for the generator, which is fully convolutional, and the result is resized back to the
@@ -29,20 +31,63 @@ from keras_gans.errors import UserError
 WRITE_AS = {".jpg": ".jpg", ".jpeg": ".jpeg", ".png": ".png"}
 
 
-def resolve_preset(name: str) -> dict:
-    """PRESET may be a preset name (cyclegan_ukiyoe), its short form without 'cyclegan_' (ukiyoe) or a YAML path."""
+def _quiet_load(name: str) -> dict:
+    import warnings
+
     from keras_gans.config import load_config
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_config(name)
+
+
+def translator_presets(suffix: str = "") -> list[str]:
+    """The presets (ending with `suffix`) whose family declares TRANSLATOR."""
+    from keras_gans.config import list_presets
+    from keras_gans.models import family_has
+    from keras_gans.models.capabilities import TRANSLATOR
+
+    out = []
+    for p in list_presets():
+        if p.endswith(suffix):
+            try:
+                if family_has(_quiet_load(p)["model"], TRANSLATOR):
+                    out.append(p)
+            except UserError:
+                continue
+    return out
+
+
+def resolve_preset(name: str) -> dict:
+    """PRESET may be a translator's preset name, its short form without the family (the one translator preset
+    named FAMILY_ukiyoe for `ukiyoe`) or a YAML path."""
+    from keras_gans.config import load_config
+    from keras_gans.models import family_has
+    from keras_gans.models.capabilities import TRANSLATOR
 
     try:
         cfg = load_config(name)
     except UserError as first:
-        try:
-            cfg = load_config(f"cyclegan_{name}")
-        except UserError:
+        found = translator_presets(f"_{name}")
+        if len(found) != 1:
             raise first from None
-    if cfg["model"] != "cyclegan":
-        raise UserError(f"preset '{name}' is a {cfg['model']} model; transfer needs a cyclegan preset (e.g. ukiyoe)")
+        cfg = load_config(found[0])
+    if not family_has(cfg["model"], TRANSLATOR):
+        raise UserError(f"preset '{name}' is a {cfg['model']} model; transfer needs a translator preset "
+                        f"({', '.join(translator_presets())}), a translator's run or its export")
     return cfg
+
+
+def resolve_source(preset: str, run_dir: str | None, model_dir: str | None):
+    """(preset config or None, run_dir, model_dir): PRESET may also be a run directory or an export itself."""
+    p = Path(preset)
+    if p.is_dir() and ((p / "config.yaml").is_file() or is_export(p)):
+        if run_dir or model_dir:
+            raise UserError(f"{preset} is a run or an export already; drop --run / --model")
+        if (p / "config.yaml").is_file():
+            return None, str(p), None
+        return None, None, str(p)
+    return resolve_preset(preset), run_dir, model_dir
 
 
 def list_inputs(path: Path) -> list[tuple[Path, Path]]:
@@ -68,7 +113,9 @@ SHIPPED = Path(__file__).resolve().parents[2] / "saved_models"  # the trained ex
 def default_export(cfg: dict, preset: str) -> Path | None:
     """The export `transfer PRESET` uses without --run/--model: the newest in ./saved_models/NAME (what
     `export RUN` publishes), else the one shipped in the repository's saved_models/ (found from any folder)."""
-    names = [cfg["name"], preset, cfg["name"].removeprefix("cyclegan_")]
+    from keras_gans.models import without_family
+
+    names = [cfg["name"], preset, without_family(cfg["name"]) or cfg["name"]]
     for base in (Path(cfg["callbacks"]["export_dir"] or "saved_models"), SHIPPED):
         for name in dict.fromkeys(names):
             p = base / name
@@ -79,23 +126,26 @@ def default_export(cfg: dict, preset: str) -> Path | None:
 
 def resolve_direction(direction: str, photo_domain: str) -> str:
     """auto / to-style -> photo -> style; to-photo -> back; a2b / b2a as given."""
-    from keras_gans.models.cyclegan import style_directions
+    from keras_gans.models.translator import style_directions
 
     d = style_directions(photo_domain)
     return {"auto": d["photo2style"], "to-style": d["photo2style"], "to-photo": d["style2photo"]}.get(direction, direction)
 
 
-def load_translator(cfg: dict, run_dir: str | None, model_dir: str | None, direction: str, preset: str = ""):
-    """(function uint8 [1, H, W, C] -> uint8 [1, H, W, C], channels, description of the model used, direction)."""
+def load_translator(cfg: dict | None, run_dir: str | None, model_dir: str | None, direction: str, preset: str = ""):
+    """(function uint8 [1, H, W, C] -> uint8 [1, H, W, C], channels, description of the model used, direction).
+    cfg: the preset's config (None when PRESET was the run or the export itself)."""
     if run_dir and model_dir:
         raise UserError("pass either --run or --model, not both")
     if run_dir:
         from keras_gans.build import load_run
+        from keras_gans.models.capabilities import TRANSLATOR, require
 
         run_cfg, model, epoch = load_run(run_dir)
-        if run_cfg["model"] != "cyclegan":
-            raise UserError(f"{run_dir} is a {run_cfg['model']} run; transfer needs a cyclegan run")
-        direction = resolve_direction(direction, run_cfg["cyclegan"]["photo_domain"])
+        require(model, TRANSLATOR, "transfer")
+        direction = resolve_direction(direction, model.direction_meta()["photo_domain"])
+        if direction not in model.translator_directions:
+            raise UserError(f"{run_dir} translates {' and '.join(model.translator_directions)} only, not {direction}")
         return (lambda x: model.transfer(x, direction)), int(model.image_shape[-1]), f"run {run_dir} (epoch {epoch})", direction
     if not model_dir:
         default = default_export(cfg, preset)
@@ -112,11 +162,15 @@ def load_translator(cfg: dict, run_dir: str | None, model_dir: str | None, direc
     loaded = load_export(model_dir)
     if "directions" in loaded.signatures:
         photo_domain = read_json_signature(loaded.signatures, "directions")["photo_domain"]
-    else:  # exports written before the `directions` signature: the preset says which side is the photo
-        photo_domain = cfg["cyclegan"]["photo_domain"]
+    elif cfg is not None:  # exports written before the `directions` signature: the preset says which side is the photo
+        from keras_gans.models import family_class
+
+        photo_domain = family_class(cfg["model"]).photo_domain(cfg)
+    else:
+        photo_domain = "A"
     direction = resolve_direction(direction, photo_domain)
     if direction not in loaded.signatures:
-        raise UserError(f"{model_dir} has no '{direction}' signature: is it a cyclegan export?")
+        raise UserError(f"{model_dir} has no '{direction}' signature: is it an image translator's export?")
     sig = loaded.signatures[direction]
     channels = int(sig.structured_input_signature[1]["images"].shape[-1])
     return (lambda x: sig(images=tf.constant(x))["images"].numpy()), channels, f"export {model_dir}", direction
@@ -153,24 +207,25 @@ def transfer_file(path: Path, translate, channels: int):
 
 
 @click.command()
-@click.argument("preset")
+@click.argument("preset", metavar="PRESET|RUN|EXPORT")
 @click.option("--input", "input_path", required=True, type=click.Path(exists=True), help="An image file or a folder (recursive).")
 @click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False), help="Folder for the results.")
 @click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False), help="Use this training run's checkpoint.")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False),
               help="Use this SavedModel export (a version folder, an export base NAME/, or a run's own RUN/export).")
 @click.option("--direction", type=click.Choice(["auto", "to-style", "to-photo", "a2b", "b2a"]), default="auto",
-              show_default=True, help="auto / to-style: photo -> style (the side cyclegan.photo_domain names is the "
-              "photo side); to-photo: back; a2b / b2a: by folder side.")
+              show_default=True, help="auto / to-style: photo -> style (the side the model's photo_domain names is "
+              "the photo side); to-photo: back; a2b / b2a: by folder side.")
 @click.option("--format", "fmt", type=click.Choice(["same", "png", "jpg"]), default="same", show_default=True,
               help="same: JPEG stays JPEG, PNG stays PNG, anything else becomes PNG.")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
 def transfer(preset, input_path, output_dir, run_dir, model_dir, direction, fmt, quality):
-    """Translate images with a trained CycleGAN (PRESET: e.g. ukiyoe, or cyclegan) at their own size.
+    """Translate images with a trained image translator at their own size (PRESET: e.g. ukiyoe, or cyclegan; or a
+    training run's folder, or an export).
 
     Without --run/--model the newest export of the preset in ./saved_models/NAME/ is used, else the trained model
     shipped in the repository's saved_models/ (e.g. saved_models/ukiyoe)."""
-    cfg = resolve_preset(preset)
+    cfg, run_dir, model_dir = resolve_source(preset, run_dir, model_dir)
     src, out = Path(input_path), Path(output_dir)
     items = list_inputs(src)
     targets = [(p, out / output_name(rel, fmt)) for p, rel in items]

@@ -1,12 +1,13 @@
 """The one data entry point: a config in, the arrays a family trains on out.
 
 Every file a run reads goes through here: image folders, MNIST IDX files and the built-in sets
-(`load_image_set`), their labels for conditional models (`load_labelled`), CycleGAN's two domains
-(`load_domains`), the VAE's fixed hold-out split (`holdout_split`, `holdout_images`), the real images
+(`load_image_set`), their labels for conditional models (`load_labelled`), two unpaired domains for the
+image translators (`load_domains`), the VAE's fixed hold-out split (`holdout_split`, `holdout_images`), the real images
 evaluation compares with (`reference_images`) and the sets `train-classifier` learns from (`load_class_folders`,
 `load_multilabel`). A family declares which kind it trains on (its `data_kind`:
-"images", "labelled" or "domains") and `load_training_data` hands it that; the family then only maps the arrays
-onto its inputs (`prepare_data`), and never opens a file.
+"images", "labelled" or "domains") and, where the data section alone does not say enough, its `data_options`
+(e.g. `DomainOptions`); `load_training_data` hands it that. The family then only maps the arrays onto its inputs
+(`prepare_data`), and never opens a file. This layer names no family: what a family needs arrives as values.
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ from keras_gans.errors import UserError
 DATA_KINDS = ("images", "labelled", "domains")
 
 
-def load_training_data(cfg: dict, kind: str = "images", progress: bool = True):
+def load_training_data(cfg: dict, kind: str = "images", progress: bool = True, options=None):
     """What a family with data_kind `kind` trains on: an ImageSet ("images"), an ImageSet whose labels are read
-    and whose unlabelled images are dropped ("labelled"), or two unpaired Domains ("domains")."""
+    and whose unlabelled images are dropped ("labelled"), or two unpaired Domains ("domains", loaded as the
+    family's `options`, a DomainOptions, say)."""
     if kind == "images":
         return load_image_set(cfg, progress)
     if kind == "labelled":
         return load_labelled(cfg, progress)
     if kind == "domains":
-        return load_domains(cfg, progress)
+        return load_domains(cfg, progress, options)
     raise UserError(f"unknown data kind {kind!r}; known: {', '.join(DATA_KINDS)}")
 
 
@@ -156,7 +158,18 @@ def load_multilabel(root, image_size: int, channels: int | None = None, labels_f
     return images, targets, names
 
 
-# ----- domains (CycleGAN) -----------------------------------------------------------------------------------------
+# ----- domains (image translators) ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DomainOptions:
+    """How a two-domain family wants its domains loaded (its `data_options(cfg)`, read from its own section)."""
+
+    load_size: int | None = None  # stored with this shorter side (random data.image_size crops are cut in training)
+    n_test: int = 4  # test images per domain for the sample grids
+    photo_domain: str = "A"  # the side that holds the photos (A | B); the built-in photos go there
+    style_margin: float = 0.0  # fraction of each side of the style images left out (a print's paper margin)
+    per_domain: int = 400  # images per domain of a built-in two-domain set
+
+
 @dataclass
 class Domains:
     """Two unpaired image domains (uint8 arrays) and a few test images of each for the sample grids."""
@@ -171,13 +184,12 @@ class Domains:
         return min(len(self.a), len(self.b))
 
 
-def load_domains(cfg: dict, progress: bool = True) -> Domains:
-    """data.path = a folder in the CycleGAN layout (trainA/ trainB/, optional testA/ testB/), or the built-in set
-    data.builtin (labelled by 'domain', e.g. `scenes`)."""
-    d, c = cfg["data"], cfg.get(str(cfg.get("model")))  # the domain keys: in the family's section (cyclegan, cut)
-    c = c if isinstance(c, dict) and "photo_domain" in c else cfg["cyclegan"]
-    size, channels, k = d["image_size"], d["channels"] or 3, c["n_test_samples"]
-    store = int(c.get("load_size") or size)  # cyclegan.load_size: stored larger, cropped to image_size each step
+def load_domains(cfg: dict, progress: bool = True, options: DomainOptions | None = None) -> Domains:
+    """data.path = a folder in the two-domain layout (trainA/ trainB/, optional testA/ testB/), or the built-in set
+    data.builtin (labelled by 'domain', e.g. `scenes`); loaded as `options` say (the family's data_options)."""
+    d, o = cfg["data"], options or DomainOptions()
+    size, channels, k = d["image_size"], d["channels"] or 3, int(o.n_test)
+    store = int(o.load_size or size)  # stored larger, cropped to image_size each step
     limit = int(d["max_images"]) if d["max_images"] else None
     if d["path"]:
         root = Path(d["path"])
@@ -186,17 +198,17 @@ def load_domains(cfg: dict, progress: bool = True) -> Domains:
         missing = [s for s in ("trainA", "trainB") if not (root / s).is_dir()]
         if missing:
             raise UserError(
-                f"{root} has no {' or '.join(missing)}/: cyclegan expects the CycleGAN layout "
+                f"{root} has no {' or '.join(missing)}/: model {cfg['model']} expects the two-domain layout "
                 "trainA/ trainB/ (and optionally testA/ testB/), e.g. the unpacked ukiyoe2photo.zip"
             )
 
-        # cyclegan.style_margin: the style side (not the photos) is stored as its interior, so no crop can hold a
-        # paper margin or frame
-        style_side = "B" if c["photo_domain"] == "A" else "A"
+        # style_margin: the style side (not the photos) is stored as its interior, so no crop can hold a paper
+        # margin or frame
+        style_side = "B" if o.photo_domain == "A" else "A"
 
         def load(sub, n):
             paths = find_images(root / sub)[:n] if n else find_images(root / sub)
-            margin = float(c.get("style_margin") or 0.0) if sub.endswith(style_side) else 0.0
+            margin = float(o.style_margin or 0.0) if sub.endswith(style_side) else 0.0
             return load_images(paths, store, channels, d["on_bad_file"], cache_dir=d["cache_dir"], progress=progress,
                                margin=margin).images
 
@@ -208,16 +220,16 @@ def load_domains(cfg: dict, progress: bool = True) -> Domains:
     from keras_gans.data.builtin import load_builtin
 
     seed = int(cfg["train"]["seed"])
-    n = c["scenes_per_domain"]
+    n = int(o.per_domain)
     train_set = load_builtin(d["builtin"], store, channels, seed=seed, n=n)
     if "domain" not in train_set.labels:
         raise UserError(
-            f"cyclegan needs two image domains, but the built-in set '{d['builtin']}' has one; use "
+            f"model {cfg['model']} needs two image domains, but the built-in set '{d['builtin']}' has one; use "
             "data.builtin=scenes or pass --data DIR with trainA/ and trainB/"
         )
     test_set = load_builtin(d["builtin"], store, channels, seed=seed + 100_003, n=k)
     dom, tdom = train_set.labels["domain"], test_set.labels["domain"]
-    if c["photo_domain"] == "B":  # the built-in "photos" go on the side the config names as the photo side
+    if o.photo_domain == "B":  # the built-in "photos" go on the side the config names as the photo side
         dom, tdom = 1 - dom, 1 - tdom
     a, b = train_set.images[dom == 0], train_set.images[dom == 1]
     if limit:

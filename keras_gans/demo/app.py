@@ -121,13 +121,13 @@ def _write_output(workdir: Path, name: str, image) -> str:
 
 
 def build_app(model: logic.DemoModel, workdir: str | Path | None = None):
-    """The gr.Blocks page for one export: generator (latent / conditional) or CycleGAN."""
+    """The gr.Blocks page for one export: generator (latent / conditional) or image translator."""
     gr = import_gradio()
     workdir = Path(workdir or tempfile.mkdtemp(prefix="keras_gans_demo_"))
     with gr.Blocks(title=f"keras_gans demo: {model.name}", delete_cache=(KEEP_OUTPUTS_S, KEEP_OUTPUTS_S)) as app:
         gr.Markdown(f"## keras_gans demo\n{model.describe()}", elem_id="about")
-        if model.kind == "cyclegan":
-            _cyclegan_page(gr, model, workdir)
+        if model.kind == logic.TRANSLATOR:
+            _translator_page(gr, model, workdir)
         else:
             _generator_page(gr, model, workdir)
     return app
@@ -217,7 +217,7 @@ def _generator_page(gr, model, workdir: Path):
                preprocess=False)
 
 
-def _cyclegan_page(gr, model, workdir: Path):
+def _translator_page(gr, model, workdir: Path):
     choices = [(model.direction_labels.get(d, d), d) for d in model.directions]
     with gr.Row():
         direction = gr.Radio(choices, value=model.directions[0], label="direction", elem_id="direction",

@@ -3,7 +3,8 @@
 
 The page loads the export in process and calls its signatures with tensors (no JSON, no HTTP): the signatures a
 TF Serving client names, `generate` (seed [+ conditions]) for grids, `serving_default` (z [+ conditions]) for
-interpolation, `a2b_bytes` / `b2a_bytes` (PNG bytes) for CycleGAN. So the page is also a check of the export. Latent seeds follow `sample`: image i of seed S uses S*100000+i, so a
+interpolation, `a2b_bytes` / `b2a_bytes` (PNG bytes) for image translators. The kind of page comes from the
+signatures (models/capabilities.py's capability names), never from a family's name. So the page is also a check of the export. Latent seeds follow `sample`: image i of seed S uses S*100000+i, so a
 grid here equals `python cli.py sample EXPORT --seed S --n N`.
 """
 
@@ -18,6 +19,8 @@ import numpy as np
 
 from keras_gans.errors import UserError
 from keras_gans.seeds import latent_seeds
+
+from keras_gans.models.capabilities import CONDITIONAL, LATENT, TRANSLATOR
 
 MIXED = "mixed"  # softmax choice: balanced over the classes (image i gets class i % K), as `sample` does
 NO_VARY = "none"
@@ -42,7 +45,7 @@ class DemoModel:
     """What the page needs from an export. Built by load_model() from a SavedModel; tests may build one from numpy
     functions. Every callable takes and returns numpy arrays."""
 
-    kind: str  # latent | conditional | cyclegan
+    kind: str  # the capability the page serves: latent | conditional | translator
     name: str = "model"
     metas: list[dict] = field(default_factory=list)  # conditions: {name, type softmax|sigmoid, classes}
     generate: Callable | None = None  # (seeds int64 [n], {condition: array}) -> uint8 [n, H, W, C]
@@ -57,8 +60,8 @@ class DemoModel:
 
     def describe(self) -> str:
         sigs = ", ".join(self.signatures)
-        if self.kind == "cyclegan":
-            return f"CycleGAN export `{self.name}` ({self.channels} channels; signatures: {sigs})"
+        if self.kind == TRANSLATOR:
+            return f"image translator export `{self.name}` ({self.channels} channels; signatures: {sigs})"
         conds = "; ".join(f"{m['name']} ({m['type']}, {len(m['classes'])} classes)" for m in self.metas)
         what = f"conditional generator, conditions: {conds}" if self.metas else "latent generator"
         return f"{what} `{self.name}` (latent_dim {self.latent_dim}; signatures: {sigs})"
@@ -68,8 +71,11 @@ STYLE_NAMES = {"ukiyoe": "ukiyo-e"}  # how a style's preset name is written for 
 
 
 def style_name(name: str) -> str:
-    """The style side of a CycleGAN, for the page: 'cyclegan_ukiyoe' -> 'ukiyo-e', 'monet/1' -> 'monet'."""
-    base = str(name).split("/")[0].removeprefix("cyclegan_").removeprefix("cyclegan")
+    """The style side of a translator, for the page: 'FAMILY_ukiyoe' -> 'ukiyo-e', 'monet/1' -> 'monet', a bare
+    family name -> 'style'."""
+    from keras_gans.models import without_family
+
+    base = without_family(str(name).split("/")[0])
     base = base.strip("_-") or "style"
     return STYLE_NAMES.get(base, base.replace("_", " "))
 
@@ -101,11 +107,11 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
             out = sigs[f"{direction}_bytes"](image_bytes=tf.constant(list(blobs), tf.string))["image_bytes"]
             return [bytes(b) for b in out.numpy()]
 
-        return DemoModel("cyclegan", name, translate=translate, directions=dirs, channels=channels, signatures=names,
+        return DemoModel(TRANSLATOR, name, translate=translate, directions=dirs, channels=channels, signatures=names,
                          direction_labels={d: labels.get(d, d) for d in dirs})
     if "generate" not in sigs:
-        raise UserError(f"{name} has no 'generate' signature: the demo serves generator exports (GAN, conditional, "
-                        "VAE) and CycleGAN exports from `python cli.py export`")
+        raise UserError(f"{name} has no 'generate' signature: the demo serves generator exports (latent, conditional) "
+                        "and image translator exports from `python cli.py export`")
     from keras_gans.export import read_json_signature
 
     metas = read_json_signature(sigs, "conditions") or []
@@ -130,7 +136,7 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
         return seeds_to_latent(tf.constant(np.asarray(seeds, np.int64)), latent_dim).numpy()
 
     probe = generate(np.zeros([1], np.int64), _first_class_arrays(metas, 1))  # also warms the graph up
-    return DemoModel("conditional" if metas else "latent", name, metas, generate,
+    return DemoModel(CONDITIONAL if metas else LATENT, name, metas, generate,
                      decode if dec is not None else None, latents if dec is not None else None,
                      channels=int(probe.shape[-1]), latent_dim=latent_dim, signatures=names)
 

@@ -16,9 +16,11 @@ and overrides `train_step`. It gives every family the pieces that must be right 
 It assumes no latent generator: sampling from noise is the `LatentSampler` mixin (models/latent.py), and every
 family declares what it can do in `capabilities` (models/capabilities.py).
 
-A family subclasses it, builds its nets in `__init__`, declares `tracker_names`, `net_names` and
-`capabilities`, and writes `step_updates` (its losses and updates, each through `minimize`); `train_step` is the
-core's template around it (see docs/extending.md).
+A family subclasses it, builds itself from its config in one place (the classmethod `from_config(cfg, data_info)`:
+its nets from keras_gans.nets, its optimizers from the one factory, both passed to `__init__`, as the keras-io
+examples pass them to their models), declares `tracker_names`, `net_names`, `capabilities` and `lr_keys`, and
+writes `step_updates` (its losses and updates, each through `minimize`); `train_step` is the core's template
+around it (see docs/extending.md).
 """
 
 from __future__ import annotations
@@ -47,6 +49,26 @@ class GenerativeModel(keras.Model):
     tracker_names: tuple[str, ...] = ()
     image_keys: tuple[str, ...] = ("image",)  # dataset keys that hold images
     data_kind = "images"  # what keras_gans.data.source.load_training_data hands prepare_data: images|labelled|domains
+    lr_keys = {"g": "train.g_lr", "d": "train.d_lr"}  # optimizer name -> the config key of its learning rate
+
+    @classmethod
+    def from_config(cls, cfg: dict, data_info: dict):
+        """The family built from its config: what models.create_model (and so every command) calls. A family that
+        takes its nets and optimizers in `__init__` makes them here (template, cyclegan); the default passes the
+        config on. (Not Keras's get_config/from_config serialisation: a family is rebuilt from RUN/config.yaml and
+        its checkpoint, never from get_config.)"""
+        return cls(cfg, data_info)
+
+    @staticmethod
+    def uses_sync_bn(cfg: dict) -> bool:
+        """Batch norm synchronised across replicas (any strategy but the default one)."""
+        return cfg["train"]["strategy"] != "default"
+
+    @classmethod
+    def data_options(cls, cfg: dict):
+        """What the data layer needs to know besides the shared data section to load this family's data_kind (e.g.
+        keras_gans.data.source.DomainOptions for "domains"); None = the data section alone."""
+        return None
 
     def __init__(self, cfg: dict, data_info: dict, **kwargs):
         super().__init__(name=cfg.get("name", self.family).replace("-", "_"), **kwargs)
@@ -54,7 +76,7 @@ class GenerativeModel(keras.Model):
         self.data_info = data_info
         self.image_shape = tuple(data_info["image_shape"])
         self.seed = int(cfg["train"]["seed"])
-        self.sync_bn = cfg["train"]["strategy"] != "default"
+        self.sync_bn = self.uses_sync_bn(cfg)
         # sample grids written during training (RUN/samples): cells enlarged to >= this many px (0 = raw size)
         self.grid_cell = int(cfg.get("callbacks", {}).get("grid_cell", READABLE_CELL) or 0)
         # Counts train steps; seeds the stateless noise. Checkpointed with the model.

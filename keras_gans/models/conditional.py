@@ -84,47 +84,55 @@ class ConditionalGAN(GAN):
         return {"image": images, **out}, info
 
     # ----- nets --------------------------------------------------------------------------------------------------
-    def build_nets(self):
-        c = self.cfg["conditional"]
+    def read_section(self, cfg: dict, data_info: dict):
+        c = cfg["conditional"]
         self.mode = c["mode"]
-        self.heads = conditioning.heads_from_info(self.cfg, self.data_info)
+        self.heads = conditioning.heads_from_info(cfg, data_info)
         self.adv_weight = float(c["adv_weight"])
         self.embed_dim = int(c["embed_dim"] or 0)
         self.d_fake_class_loss = bool(c["d_fake_class_loss"])
         self.fake_labels = c.get("fake_labels") or "real"
         self.class_loss = c.get("class_loss") or "mean"
-        net = self.cfg["net"]
 
-        z = keras.Input((self.latent_dim,), name="z")
+    @classmethod
+    def build_nets(cls, cfg: dict, data_info: dict):
+        """(G taking z and the conditions, D taking the image (and, for concat / projection, the conditions) with
+        its score and, for the auxiliary-classifier mode, one logits head per condition)."""
+        c, net = cfg["conditional"], cfg["net"]
+        mode, embed_dim = c["mode"], int(c["embed_dim"] or 0)
+        heads = conditioning.heads_from_info(cfg, data_info)
+        image_shape, sync_bn = tuple(data_info["image_shape"]), cls.uses_sync_bn(cfg)
+
+        z = keras.Input((int(net["latent_dim"]),), name="z")
         g_in = {"z": z}
         parts = [z]
-        for h in self.heads:
-            g_in[h.name] = self._label_input(h)
-            parts.append(self._encode(h, g_in[h.name], f"g_{h.name}"))
+        for h in heads:
+            g_in[h.name] = cls._label_input(h)
+            parts.append(cls._encode(h, g_in[h.name], f"g_{h.name}", embed_dim))
         x = layers.Concatenate(name="g_condition")(parts)
-        self.generator = keras.Model(g_in, nets.generator_trunk(x, net, self.image_shape, self.sync_bn), name="generator")
+        generator = keras.Model(g_in, nets.generator_trunk(x, net, image_shape, sync_bn), name="generator")
 
-        img = keras.Input(self.image_shape, name="image")
+        img = keras.Input(image_shape, name="image")
         d_in = {"image": img}
         x = img
-        if self.mode in ("concat", "projection"):
-            for h in self.heads:
-                d_in[h.name] = self._label_input(h)
-        if self.mode == "concat":
-            size_h, size_w = self.image_shape[0], self.image_shape[1]
+        if mode in ("concat", "projection"):
+            for h in heads:
+                d_in[h.name] = cls._label_input(h)
+        if mode == "concat":
+            size_h, size_w = image_shape[0], image_shape[1]
             maps = []
-            for h in self.heads:
-                e = self._encode(h, d_in[h.name], f"d_{h.name}")
+            for h in heads:
+                e = cls._encode(h, d_in[h.name], f"d_{h.name}", embed_dim)
                 e = layers.Reshape((1, 1, e.shape[-1]))(e)
                 maps.append(layers.UpSampling2D((size_h, size_w), name=f"d_{h.name}_tile")(e))
             x = layers.Concatenate(axis=-1, name="d_condition")([img] + maps)
-        fmap, feats = nets.discriminator_features(x, net, self.sync_bn)
+        fmap, feats = nets.discriminator_features(x, net, sync_bn)
         score = nets.score_head(feats, net, feature_map=fmap)
         outputs = {}
-        if self.mode == "projection":
+        if mode == "projection":
             f32 = layers.Activation("linear", dtype="float32", name="d_features_f32")(feats)
             dim = f32.shape[-1]
-            for h in self.heads:
+            for h in heads:
                 if h.type == "softmax":
                     e = layers.Embedding(h.k, dim, dtype="float32", name=f"d_{h.name}_embed")(d_in[h.name])
                 else:
@@ -132,10 +140,10 @@ class ConditionalGAN(GAN):
                 proj = layers.Dot(axes=1, dtype="float32", name=f"d_{h.name}_proj")([e, f32])
                 score = layers.Add(dtype="float32", name=f"d_{h.name}_plus")([score, proj])
         outputs["score"] = score
-        if self.mode == "acgan":
-            for h in self.heads:
+        if mode == "acgan":
+            for h in heads:
                 outputs[h.name] = nets.score_head(feats, net, units=h.k, name=f"d_{h.name}")
-        self.discriminator = keras.Model(d_in, outputs, name="discriminator")
+        return generator, keras.Model(d_in, outputs, name="discriminator")
 
     @staticmethod
     def _label_input(h):
@@ -143,13 +151,14 @@ class ConditionalGAN(GAN):
             return keras.Input((), dtype="int32", name=h.name)
         return keras.Input((h.k,), dtype="float32", name=h.name)
 
-    def _encode(self, h, inp, prefix):
+    @staticmethod
+    def _encode(h, inp, prefix, embed_dim: int):
         if h.type == "softmax":
-            if self.embed_dim:
-                return layers.Embedding(h.k, self.embed_dim, name=f"{prefix}_embed")(inp)
+            if embed_dim:
+                return layers.Embedding(h.k, embed_dim, name=f"{prefix}_embed")(inp)
             return layers.CategoryEncoding(h.k, output_mode="one_hot", name=f"{prefix}_onehot")(inp)
-        if self.embed_dim:
-            return layers.Dense(self.embed_dim, use_bias=False, name=f"{prefix}_embed")(inp)
+        if embed_dim:
+            return layers.Dense(embed_dim, use_bias=False, name=f"{prefix}_embed")(inp)
         return inp
 
     # ----- the hooks GAN's train step calls ---------------------------------------------------------------------
@@ -241,6 +250,18 @@ class ConditionalGAN(GAN):
         return extra, logs
 
     # ----- sampling ----------------------------------------------------------------------------------------------
+    def heads_note(self) -> str | None:
+        """What D's outputs mean, for `nets` (the heads are logits; the losses apply sigmoid / softmax)."""
+        if not self.heads:
+            return None
+        loss = self.cfg["loss"]["type"]
+        parts = [f"score: 1 {'logit, sigmoid in the BCE loss' if loss == 'bce' else 'raw ' + loss + ' score'}"]
+        if self.mode == "acgan":
+            for h in self.heads:
+                how = "softmax cross-entropy" if h.type == "softmax" else f"sigmoid BCE, {self.class_loss} over the labels"
+                parts.append(f"{h.name}: {h.k} logits, {how}, weight {h.weight:g}")
+        return "D outputs -> " + "; ".join(parts)
+
     @property
     def condition_meta(self) -> list[dict]:
         return [h.meta() for h in self.heads]

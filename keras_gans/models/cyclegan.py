@@ -17,34 +17,21 @@ Every loss term is a tracker, so history.csv has one column each (cycle/identity
 
 from __future__ import annotations
 
-import base64
-import io
-
 import numpy as np
 import tensorflow as tf
 
 from keras_gans import augment, losses
 from keras_gans.data.crops import random_crops
+from keras_gans.data.source import DomainOptions, Domains
 from keras_gans.errors import UserError
 from keras_gans.image_pool import pool_query
 from keras_gans.images import from_uint8, make_grid, to_uint8
 from keras_gans.models.base import GenerativeModel
 from keras_gans.models.capabilities import TRANSLATOR
 from keras_gans.models.cyclegan_config import work_size as cfg_work_size
-from keras_gans.models.signatures import add_json_signature, add_translator_signatures
-from keras_gans.nets.patchgan import build_patchgan
-from keras_gans.nets.resnet import build_resnet_generator
+from keras_gans.models.translator import DIRECTIONS, Translator, decode_samples, encode_samples
+from keras_gans.nets import build_image_net
 from keras_gans.optimizers import LinearDecay, from_train_config
-from keras_gans.translate import transfer_images
-
-DIRECTIONS = ("a2b", "b2a")
-
-
-def style_directions(photo_domain: str) -> dict:
-    """{'photo2style': 'a2b' | 'b2a', 'style2photo': the other} for the side that holds the photos."""
-    to_style = "a2b" if str(photo_domain).upper() == "A" else "b2a"
-    return {"photo_domain": str(photo_domain).upper(), "photo2style": to_style,
-            "style2photo": "b2a" if to_style == "a2b" else "a2b"}
 
 
 # ----- learning rate ----------------------------------------------------------------------------------------------
@@ -58,25 +45,8 @@ def lr_schedule(cfg: dict, base_lr: float, steps_per_epoch: int, section: str = 
     return LinearDecay(base_lr, epochs * steps_per_epoch, decay_epochs(cfg, section) * steps_per_epoch)
 
 
-# ----- data -------------------------------------------------------------------------------------------------------
-def encode_samples(images: np.ndarray) -> list[str]:
-    from keras_gans.images import encode_png
-
-    return [base64.b64encode(encode_png(im)).decode("ascii") for im in images]
-
-
-def decode_samples(items: list[str], channels: int) -> np.ndarray:
-    from PIL import Image
-
-    arrays = []
-    for s in items:
-        a = np.asarray(Image.open(io.BytesIO(base64.b64decode(s))))
-        arrays.append(a[..., None] if a.ndim == 2 else a[..., :channels])
-    return np.stack(arrays).astype(np.uint8)
-
-
 # ----- the model --------------------------------------------------------------------------------------------------
-class CycleGAN(GenerativeModel):
+class CycleGAN(Translator, GenerativeModel):
     family = "cyclegan"
     capabilities = frozenset({TRANSLATOR})
     net_names = ("g_ab", "g_ba", "d_a", "d_b")
@@ -95,24 +65,38 @@ class CycleGAN(GenerativeModel):
             names += ["aug_p_a", "aug_p_b", "ada_rt_a", "ada_rt_b"]
         return names
 
-    def __init__(self, cfg: dict, data_info: dict, **kwargs):
-        super().__init__(cfg, data_info, **kwargs)
+    @classmethod
+    def from_config(cls, cfg: dict, data_info: dict):
+        """The one place CycleGAN is built from its config: two ResNet generators and two PatchGANs from the nets
+        registry, two optimizers from the one factory (their learning rates decay linearly at the end)."""
         c, t = cfg["cyclegan"], cfg["train"]
+        std = cfg["net"]["weights_init"] or 0.02
+        shape = tuple(data_info["image_shape"])
+        gk = dict(filters=c["g_filters"], n_blocks=c["n_blocks"], norm=c["norm"], init_std=std,
+                  upsample=c.get("upsample", "transpose"))
+        dk = dict(filters=c["d_filters"], n_layers=c["d_layers"], norm=c["norm"], init_std=std)
+        steps = int(data_info.get("steps_per_epoch") or 1)
+        return cls(
+            cfg, data_info,
+            g_ab=build_image_net("resnet", shape, name="g_a2b", **gk),
+            g_ba=build_image_net("resnet", shape, name="g_b2a", **gk),
+            d_a=build_image_net("patchgan", shape, name="d_a", **dk),
+            d_b=build_image_net("patchgan", shape, name="d_b", **dk),
+            g_optimizer=from_train_config(t, lr_schedule(cfg, t["g_lr"], steps)),
+            d_optimizer=from_train_config(t, lr_schedule(cfg, t["d_lr"], steps)),
+        )
+
+    def __init__(self, cfg: dict, data_info: dict, *, g_ab, g_ba, d_a, d_b, g_optimizer, d_optimizer, **kwargs):
+        super().__init__(cfg, data_info, **kwargs)
+        c = cfg["cyclegan"]
         self.lambda_cycle = float(c["lambda_cycle"])
         self.lambda_identity = float(c["lambda_identity"])
         self.pool_size = int(c["pool_size"])
-        std = cfg["net"]["weights_init"] or 0.02
         shape = self.image_shape
-        gk = dict(filters=c["g_filters"], n_blocks=c["n_blocks"], norm=c["norm"], init_std=std,
-                  upsample=c.get("upsample", "transpose"))
         # cyclegan.load_size: the data arrive stored larger and every step trains on random image_size crops
         self.crop_size = int(shape[0]) if (c.get("load_size") or shape[0]) > shape[0] else None
         self.work_size = cfg_work_size(cfg)
-        dk = dict(filters=c["d_filters"], n_layers=c["d_layers"], norm=c["norm"], init_std=std)
-        self.g_ab = build_resnet_generator(shape, name="g_a2b", **gk)
-        self.g_ba = build_resnet_generator(shape, name="g_b2a", **gk)
-        self.d_a = build_patchgan(shape, name="d_a", **dk)
-        self.d_b = build_patchgan(shape, name="d_b", **dk)
+        self.g_ab, self.g_ba, self.d_a, self.d_b = g_ab, g_ba, d_a, d_b
         # augment: every image D_a / D_b sees (reals, pooled fakes, G's fakes) goes through the same DiffAugment;
         # the adaptive p is kept per discriminator, since the two domains (e.g. 377 prints, 450 photos) are
         # memorised at different rates.
@@ -129,15 +113,26 @@ class CycleGAN(GenerativeModel):
             self.pool_b = self.add_weight(name="pool_b", shape=pool_shape, dtype="float32", **kw)
             self.pool_a_count = self.add_weight(name="pool_a_count", shape=(), dtype="int64", **kw)
             self.pool_b_count = self.add_weight(name="pool_b_count", shape=(), dtype="int64", **kw)
-        steps = int(data_info.get("steps_per_epoch") or 1)
-        self.g_optimizer = from_train_config(t, lr_schedule(cfg, t["g_lr"], steps))
-        self.d_optimizer = from_train_config(t, lr_schedule(cfg, t["d_lr"], steps))
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         samples = data_info.get("samples") or {}
         ch = shape[-1]
         self.sample_a = decode_samples(samples["a"], ch) if samples.get("a") else np.zeros((0,) + tuple(shape), np.uint8)
         self.sample_b = decode_samples(samples["b"], ch) if samples.get("b") else np.zeros((0,) + tuple(shape), np.uint8)
 
     # ----- data -------------------------------------------------------------------------------------------------
+    @classmethod
+    def photo_domain(cls, cfg: dict) -> str:
+        return cfg["cyclegan"]["photo_domain"]
+
+    @classmethod
+    def data_options(cls, cfg: dict) -> DomainOptions:
+        """What load_domains reads for this family: stored at load_size, the style side's margin cut off, the
+        built-in scenes' size, test images for the grids."""
+        c = cfg["cyclegan"]
+        return DomainOptions(load_size=c.get("load_size"), n_test=int(c["n_test_samples"]),
+                             photo_domain=c["photo_domain"], style_margin=float(c.get("style_margin") or 0.0),
+                             per_domain=int(c["scenes_per_domain"]))
+
     @classmethod
     def prepare_data(cls, cfg: dict, domains: Domains):
         """The arrays {'a', 'b'} and data_info (image shape, domain sizes, steps per epoch, the sample grids' test
@@ -277,11 +272,6 @@ class CycleGAN(GenerativeModel):
         """A -> B translation of images in [-1, 1]."""
         return self.g_ab(inputs, training=training)
 
-    def transfer(self, images_u8, direction: str = "a2b", work_size: int | None = None) -> np.ndarray:
-        """uint8 images [B, H, W, C] of any size -> translated uint8 images of the same size (as the export), G run
-        at the working size (shorter side = cyclegan.work_size, or the given one)."""
-        return transfer_images(self.generator_for(direction), images_u8, int(work_size or self.work_size)).numpy()
-
     def cycle_rows(self):
         """(a, a->b, a->b->a, b, b->a, b->a->b) float images of the stored test images."""
         a, b = from_uint8(self.sample_a), from_uint8(self.sample_b)
@@ -304,14 +294,6 @@ class CycleGAN(GenerativeModel):
         [batch] -> PNG image_bytes string [batch]; `a2b_bytes` when cyclegan.photo_domain is A, else `b2a_bytes`),
         `a2b_bytes` / `b2a_bytes`, the uint8 tensor signatures `a2b` / `b2a` (images uint8 [batch, H, W, C], any H
         and W -> images uint8 of the same shape), and `directions` (request int32 [batch] -> json [batch]: which side
-        is the photo)."""
-        import json
-
-        size, ch = int(self.work_size), int(self.image_shape[-1])
-        meta = style_directions(self.cfg["cyclegan"].get("photo_domain", "A"))
+        is the photo). cyclegan.export_directions=to_style keeps only photo -> style."""
         both = self.cfg["cyclegan"].get("export_directions", "both") == "both"
-        for direction in DIRECTIONS if both else (meta["photo2style"],):
-            add_translator_signatures(archive, self.generator_for(direction), direction, size, ch,
-                                      default=direction == meta["photo2style"])
-        add_json_signature(archive, "directions", json.dumps({**meta, "image_size": int(self.image_shape[0]),
-                                                              "work_size": size, "name": self.cfg["name"]}))
+        self.add_translator_exports(archive, None if both else (self.direction_meta()["photo2style"],))

@@ -44,7 +44,16 @@ class GAN(LatentSampler, GenerativeModel):
             names += ["d_adv_loss", "g_adv_loss"]  # the unweighted adversarial part, apart from the weighted total
         return names
 
-    def __init__(self, cfg: dict, data_info: dict, **kwargs):
+    @classmethod
+    def from_config(cls, cfg: dict, data_info: dict):
+        """G and D (`build_nets`: from the nets registry; the conditional families add inputs and heads) and two
+        optimizers from the one factory, passed to the model."""
+        t = cfg["train"]
+        generator, discriminator = cls.build_nets(cfg, data_info)
+        return cls(cfg, data_info, generator=generator, discriminator=discriminator,
+                   g_optimizer=from_train_config(t, t["g_lr"]), d_optimizer=from_train_config(t, t["d_lr"]))
+
+    def __init__(self, cfg: dict, data_info: dict, *, generator, discriminator, g_optimizer, d_optimizer, **kwargs):
         super().__init__(cfg, data_info, **kwargs)
         self.loss_type = cfg["loss"]["type"]
         g = cfg["gan"]  # this family's own section (models/gan_config.py)
@@ -65,15 +74,14 @@ class GAN(LatentSampler, GenerativeModel):
         # The adaptive p is a model weight (checkpointed); only adaptive runs have it, so other checkpoints keep
         # their layout.
         self.aug_p = self.augmenter.p_variable(self) if self.augmenter.adaptive else None
-        self.build_nets()
+        self.read_section(cfg, data_info)
+        self.generator, self.discriminator = generator, discriminator
         self.ema_generator = None
         if self.ema_decay:
             self.ema_generator = keras.models.clone_model(self.generator)
             self.ema_generator.set_weights(self.generator.get_weights())
             self.ema_generator.trainable = False
-        t = cfg["train"]
-        self.g_optimizer = from_train_config(t, t["g_lr"])
-        self.d_optimizer = from_train_config(t, t["d_lr"])
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self._init_schedule()
 
     # ----- gan.schedule (keras_gans/models/schedule.py) ------------------------------------------------------
@@ -130,10 +138,15 @@ class GAN(LatentSampler, GenerativeModel):
 
         return [make_callback(self)]
 
-    # Families that condition G and D override build_nets, generator_inputs and discriminate.
-    def build_nets(self):
-        self.generator = nets.build_generator(self.cfg["net"], self.image_shape, self.sync_bn)
-        self.discriminator = nets.build_discriminator(self.cfg["net"], self.image_shape, self.sync_bn)
+    # Families that condition G and D override build_nets, read_section, generator_inputs and discriminate.
+    @classmethod
+    def build_nets(cls, cfg: dict, data_info: dict):
+        """(generator, discriminator) for this config."""
+        shape, sync_bn = tuple(data_info["image_shape"]), cls.uses_sync_bn(cfg)
+        return nets.build_generator(cfg["net"], shape, sync_bn), nets.build_discriminator(cfg["net"], shape, sync_bn)
+
+    def read_section(self, cfg: dict, data_info: dict):
+        """The settings of the family's own config section, as attributes (the plain GAN has none)."""
 
     def generator_inputs(self, batch: int, salt: int, data: dict):
         """G's inputs for one step (noise; conditional families add the labels)."""

@@ -3,7 +3,8 @@
 Config `model: template`. It shows every piece a family supplies, and nothing else:
 
 - what it can do (`capabilities`) and which attributes hold its nets (`net_names`);
-- its nets (from keras_gans.nets) and optimizers (the one factory, keras_gans.optimizers) in `__init__`;
+- `from_config(cfg, data_info)`: the one place it is built from its config -- its nets (from keras_gans.nets) and
+  optimizers (the one factory, keras_gans.optimizers), passed to `__init__` as keras-io passes them to its GAN;
 - `optimizers()` / `trainable_sets()`: name -> optimizer / the variables it updates (checkpointed under the names);
 - `step_updates(data)`: its losses (keras_gans.losses), each update through `self.minimize`; the core's
   `train_step` runs it, then counts the step and updates the trackers named in `tracker_names`;
@@ -32,15 +33,20 @@ class TemplateGAN(LatentSampler, GenerativeModel):
     net_names = ("generator", "discriminator")
     tracker_names = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
 
-    def __init__(self, cfg: dict, data_info: dict, **kwargs):
-        super().__init__(cfg, data_info, **kwargs)
+    @classmethod
+    def from_config(cls, cfg: dict, data_info: dict):
+        shape, sync_bn, t = tuple(data_info["image_shape"]), cls.uses_sync_bn(cfg), cfg["train"]
+        return cls(cfg, data_info,
+                   generator=nets.build_generator(cfg["net"], shape, sync_bn),
+                   discriminator=nets.build_discriminator(cfg["net"], shape, sync_bn),
+                   g_optimizer=from_train_config(t, t["g_lr"]), d_optimizer=from_train_config(t, t["d_lr"]))
+
+    def __init__(self, cfg: dict, data_info: dict, *, generator, discriminator, g_optimizer, d_optimizer, **kwargs):
+        super().__init__(cfg, data_info, **kwargs)  # core: seed, step counter, trackers; mixin: latent_dim, z_std
+        self.generator, self.discriminator = generator, discriminator
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.d_loss_fn = losses.d_loss_fn(cfg["loss"]["type"])
         self.g_loss_fn = losses.g_loss_fn(cfg["loss"]["type"])
-        self.generator = nets.build_generator(cfg["net"], self.image_shape, self.sync_bn)
-        self.discriminator = nets.build_discriminator(cfg["net"], self.image_shape, self.sync_bn)
-        t = cfg["train"]
-        self.g_optimizer = from_train_config(t, t["g_lr"])
-        self.d_optimizer = from_train_config(t, t["d_lr"])
 
     def optimizers(self):
         return {"g": self.g_optimizer, "d": self.d_optimizer}

@@ -42,23 +42,30 @@ EPS_SALT = 70
 class VAE(LatentSampler, GenerativeModel):
     family = "vae"
     capabilities = frozenset({LATENT, ENCODER})
+    lr_keys = {"vae": "train.g_lr"}  # one optimizer, at train.g_lr
     net_names = ("encoder", "decoder")
     tracker_names = ("loss", "recon_loss", "kl_loss", "kl_weight", "grad_norm")
 
-    def __init__(self, cfg: dict, data_info: dict, **kwargs):
+    @classmethod
+    def from_config(cls, cfg: dict, data_info: dict):
+        """Encoder and decoder from the nets (the config's net.* keys), one optimizer at train.g_lr."""
+        shape, sync_bn, t = tuple(data_info["image_shape"]), cls.uses_sync_bn(cfg), cfg["train"]
+        return cls(cfg, data_info,
+                   encoder=build_encoder(cfg["net"], shape, sync_bn, tanh_mean=bool(cfg["vae"].get("tanh_mean", False))),
+                   decoder=nets.build_generator(cfg["net"], shape, sync_bn, name="decoder"),
+                   optimizer=from_train_config(t, t["g_lr"]))
+
+    def __init__(self, cfg: dict, data_info: dict, *, encoder, decoder, optimizer, **kwargs):
         super().__init__(cfg, data_info, **kwargs)
         self.vae_cfg = cfg["vae"]
         self.recon_reduction = self.vae_cfg["recon"]
-        self.encoder = build_encoder(cfg["net"], self.image_shape, self.sync_bn,
-                                     tanh_mean=bool(self.vae_cfg.get("tanh_mean", False)))
-        self.decoder = nets.build_generator(cfg["net"], self.image_shape, self.sync_bn, name="decoder")
+        self.encoder, self.decoder = encoder, decoder
         # lambda; set every epoch by KLSchedule (restored with the model, then overwritten from the schedule).
         self.kl_weight_var = self.add_weight(
             name="kl_weight", shape=(), dtype="float32", trainable=False, aggregation="only_first_replica",
             initializer=keras.initializers.Constant(kl_weight_at(self.vae_cfg, 1)),
         )
-        t = cfg["train"]
-        self.vae_optimizer = from_train_config(t, t["g_lr"])
+        self.vae_optimizer = optimizer
         self._holdout_cache = None
 
     # ----- the optimizer plumbing the core asks for ----------------------------------------------------------

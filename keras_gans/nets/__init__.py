@@ -1,6 +1,10 @@
-"""Layer builders: each architecture (a module in ARCHS) offers `generator_trunk` (latent tensor -> image tensor),
-`discriminator_trunk` (image tensor -> flat features) and `discriminator_features` (D's last feature map or None,
-and the flat features). Models add their inputs, conditioning and heads."""
+"""Layer builders, by name. Two registries:
+
+- ARCHS: latent nets. Each architecture (a module) offers `generator_trunk` (latent tensor -> image tensor),
+  `discriminator_trunk` (image tensor -> flat features) and `discriminator_features` (D's last feature map or None,
+  and the flat features). Models add their inputs, conditioning and heads.
+- IMAGE_NETS: image -> image nets, whole Keras models (`build_image_net(name, image_shape, **settings)`): the
+  ResNet translator generator and the PatchGAN discriminator. A translator family picks its G and D here by name."""
 
 from __future__ import annotations
 
@@ -10,7 +14,16 @@ import keras
 from keras import layers
 
 from keras_gans.nets.blocks import initializer, maybe_sn
-from keras_gans.registry import ARCHS  # name -> module: the one list of net.arch values
+from keras_gans.registry import ARCHS, IMAGE_NETS  # the one list of net.arch values, and of image -> image nets
+
+
+def build_image_net(kind: str, image_shape, **settings):
+    """The image -> image net registered as `kind` in registry.IMAGE_NETS, built for image_shape with its own
+    settings (name=... names the Keras model)."""
+    if kind not in IMAGE_NETS:
+        raise ValueError(f"unknown image net '{kind}' ({', '.join(IMAGE_NETS)})")
+    module, attr = IMAGE_NETS[kind].split(":")
+    return getattr(importlib.import_module(module), attr)(image_shape, **settings)
 
 
 def _arch(cfg_net: dict, which: str):

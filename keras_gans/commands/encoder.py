@@ -1,5 +1,6 @@
-"""VAE commands: `latent-map` (2-D t-SNE/PCA map of the latent means, coloured by a label, with its silhouette
-score) and `reconstruct` (originals over reconstructions, and the reconstruction MSE of a folder)."""
+"""Commands of models with an encoder (the ENCODER capability, e.g. the VAE): `latent-map` (2-D t-SNE/PCA map of
+the latent means, coloured by a label, with its silhouette score) and `reconstruct` (originals over
+reconstructions, and the reconstruction MSE of a folder)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from keras_gans.errors import UserError
 from keras_gans.models.capabilities import ENCODER, require
 
 
-def _load_vae(run: str, command: str):
+def _load_encoder(run: str, command: str):
     from keras_gans.build import load_run
 
     cfg, model, epoch = load_run(run)
@@ -128,7 +129,7 @@ def latent_map(run, data_path, labels, attribute, out, method, n, seed):
     silhouette score of the map by label (in [-1, 1]; higher = classes better separated)."""
     import numpy as np
 
-    cfg, model, epoch = _load_vae(run, "latent-map")
+    cfg, model, epoch = _load_encoder(run, "latent-map")
     if data_path:
         image_set = _load_folder(data_path, model)
         all_images, all_paths, root = image_set.images, image_set.paths, data_path
@@ -184,7 +185,7 @@ def reconstruct(run, data_path, n, out, seed):
     from keras_gans.images import save_png
     from keras_gans.metrics.reconstruction import reconstruction_mse
 
-    cfg, model, epoch = _load_vae(run, "reconstruct")
+    cfg, model, epoch = _load_encoder(run, "reconstruct")
     if data_path:
         images, where = _load_folder(data_path, model).images, data_path
     else:
