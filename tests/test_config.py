@@ -17,10 +17,12 @@ PKG = Path(__file__).resolve().parent.parent / "keras_gans"
 
 def test_family_sections_are_composed_in_place():
     from keras_gans import config, config_values
-    from keras_gans.models import conditional_config, cut_config, cyclegan_config, gan_config, vae_config
+    from keras_gans.models import (conditional_config, cut_config, cyclegan_config, gan_config,
+                                   template_translator_config, vae_config)
 
-    assert set(config.FAMILY_SECTIONS) == {gan_config, cyclegan_config, vae_config, conditional_config, cut_config}
-    for section in (gan_config, cyclegan_config, vae_config, conditional_config, cut_config):
+    sections = (gan_config, cyclegan_config, vae_config, conditional_config, cut_config, template_translator_config)
+    assert set(config.FAMILY_SECTIONS) == set(sections)
+    for section in sections:
         assert config.DEFAULTS[section.SECTION] == section.DEFAULTS
         for key in list(section.NULLABLE) + list(section.CHOICES) + list(section.RANGES):
             assert key.startswith(section.SECTION + ".") and key in config.VALID_KEYS, key
@@ -28,7 +30,8 @@ def test_family_sections_are_composed_in_place():
     # the shared sections in their order, the families' between callbacks and augment, in models.FAMILIES order
     order = list(config.DEFAULTS)
     assert order[:7] == ["name", "model", "data", "net", "loss", "train", "callbacks"]
-    assert order[7:12] == ["gan", "conditional", "vae", "cyclegan", "cut"] and order[12:] == ["augment", "watchdog", "eval"]
+    assert order[7:13] == ["gan", "conditional", "vae", "cyclegan", "cut", "template_translator"]
+    assert order[13:] == ["augment", "watchdog", "eval"]
 
 
 def test_models_never_import_config():

@@ -362,8 +362,6 @@ def test_transfer_command_serves_the_export(trained, tmp_path):
     assert np.abs(got.astype(int) - model.transfer(img[None])[0].astype(int)).max() <= 1
 
 
-@pytest.mark.xfail(strict=False, reason="`transfer` accepts only cyclegan presets and runs until it asks for the "
-                                        "translator capability instead of the family name (issue 25)")
 def test_transfer_command_on_a_cut_run(trained, tmp_path):
     tmp, model, run_dir, _ = trained
     img = np.random.default_rng(6).integers(0, 256, (24, 20, 3), dtype=np.uint8)

@@ -30,17 +30,16 @@ from keras_gans.images import from_uint8, make_grid, to_uint8
 from keras_gans.models.base import GenerativeModel
 from keras_gans.models.capabilities import TRANSLATOR
 from keras_gans.models.cut_config import settings
-from keras_gans.models.cyclegan import CycleGAN, decode_samples, lr_schedule, style_directions
+from keras_gans.models.cyclegan import CycleGAN, domain_options, lr_schedule
 from keras_gans.models.cyclegan_config import work_size as cfg_work_size
-from keras_gans.models.signatures import add_json_signature, add_translator_signatures
-from keras_gans.nets.patchgan import build_patchgan
+from keras_gans.models.translator import Translator, decode_samples, style_directions
+from keras_gans.nets import build_image_net
 from keras_gans.nets.patchnce import build_patch_heads, encoder_taps, patch_ids, patch_nce, sample_patches
-from keras_gans.nets.resnet import build_resnet_generator
 from keras_gans.optimizers import from_train_config
 from keras_gans.translate import transfer_images
 
 
-class CUT(GenerativeModel):
+class CUT(Translator, GenerativeModel):
     family = "cut"
     capabilities = frozenset({TRANSLATOR})
     net_names = ("g", "d", "heads")
@@ -60,33 +59,52 @@ class CUT(GenerativeModel):
     # the arrays {'a', 'b'} and data_info of two unpaired domains, exactly as cyclegan's
     prepare_data = classmethod(CycleGAN.prepare_data.__func__)
 
-    def __init__(self, cfg: dict, data_info: dict, **kwargs):
-        super().__init__(cfg, data_info, **kwargs)
+    @classmethod
+    def photo_domain(cls, cfg: dict) -> str:
+        return cfg["cut"]["photo_domain"]
+
+    @classmethod
+    def data_options(cls, cfg: dict):
+        return domain_options(cfg["cut"])
+
+    @classmethod
+    def from_config(cls, cfg: dict, data_info: dict):
+        """The one place CUT is built from its config: G (photo -> style) and D from the nets registry, one MLP head
+        per NCE layer, two optimizers from the one factory (their learning rates decay linearly at the end)."""
         c, t = cfg["cut"], cfg["train"]
+        std = cfg["net"]["weights_init"] or 0.02
+        shape = tuple(data_info["image_shape"])
+        direction = style_directions(c["photo_domain"])["photo2style"]
+        g = build_image_net("resnet", shape, filters=c["g_filters"], n_blocks=c["n_blocks"], norm=c["norm"],
+                            init_std=std, upsample=c["upsample"], name=f"g_{direction}")
+        d = build_image_net("patchgan", shape, filters=c["d_filters"], n_layers=c["d_layers"], norm=c["norm"],
+                            init_std=std, name="d")
+        steps = int(data_info.get("steps_per_epoch") or 1)
+        return cls(cfg, data_info, g=g, d=d,
+                   g_optimizer=from_train_config(t, lr_schedule(cfg, t["g_lr"], steps, "cut")),
+                   d_optimizer=from_train_config(t, lr_schedule(cfg, t["d_lr"], steps, "cut")))
+
+    def __init__(self, cfg: dict, data_info: dict, *, g, d, g_optimizer, d_optimizer, **kwargs):
+        super().__init__(cfg, data_info, **kwargs)
+        c = cfg["cut"]
         s = settings(c)
         self.lambda_nce, self.nce_idt, self.flip_equivariance = float(s["lambda_nce"]), s["nce_idt"], s["flip_equivariance"]
         self.nce_layers = list(c["nce_layers"])
         self.num_patches = int(c["num_patches"])
         self.temperature = float(c["nce_temperature"])
-        meta = style_directions(c["photo_domain"])
-        self.direction = meta["photo2style"]  # G: photo -> style
+        self.direction = style_directions(c["photo_domain"])["photo2style"]  # G: photo -> style
+        self.translator_directions = (self.direction,)  # CUT has no way back
         self.source_key, self.target_key = ("a", "b") if self.direction == "a2b" else ("b", "a")
-        std = cfg["net"]["weights_init"] or 0.02
         shape = self.image_shape
         self.crop_size = int(shape[0]) if (c.get("load_size") or shape[0]) > shape[0] else None
         self.work_size = cfg_work_size(cfg, "cut")
-        self.g = build_resnet_generator(shape, filters=c["g_filters"], n_blocks=c["n_blocks"], norm=c["norm"],
-                                        init_std=std, upsample=c["upsample"], name=f"g_{self.direction}")
-        self.d = build_patchgan(shape, filters=c["d_filters"], n_layers=c["d_layers"], norm=c["norm"], init_std=std,
-                                name="d")
+        self.g, self.d = g, d
         self.taps = encoder_taps(self.g, self.nce_layers)  # G's encoder, up to its deepest NCE layer
         self.g_and_taps = encoder_taps(self.g, [self.g.layers[-1].name] + self.nce_layers, name="g_and_taps")
         self.heads = build_patch_heads([int(x.shape[-1]) for x in self.taps.outputs], int(c["head_units"]))
         self.augmenter = augment.Augmenter(cfg["augment"])
         self.aug_p = self.augmenter.p_variable(self, "aug_p") if self.augmenter.adaptive else None
-        steps = int(data_info.get("steps_per_epoch") or 1)
-        self.g_optimizer = from_train_config(t, lr_schedule(cfg, t["g_lr"], steps, "cut"))
-        self.d_optimizer = from_train_config(t, lr_schedule(cfg, t["d_lr"], steps, "cut"))
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         samples = data_info.get("samples") or {}
         empty = np.zeros((0,) + tuple(shape), np.uint8)
         self.sample_src = decode_samples(samples[self.source_key], shape[-1]) if samples.get(self.source_key) else empty
@@ -217,14 +235,8 @@ class CUT(GenerativeModel):
         tiles = np.stack(cols, axis=1).reshape((-1,) + cols[0].shape[1:])
         return make_grid(tiles, nrow=4, min_cell=self.grid_cell), cols[1]
 
-    def export_endpoints(self, archive, uint8_fn=None, png_fn=None):
+    def export_endpoints(self, archive):
         """photo -> style only: `<direction>` (images uint8 [batch, H, W, C], any H and W -> the same shape),
         `<direction>_bytes` and `serving_default` (image_bytes string [batch] -> PNG image_bytes [batch]), and
         `directions` (request int32 [batch] -> json [batch]), as a cyclegan export with export_directions: to_style."""
-        import json
-
-        size, ch = int(self.work_size), int(self.image_shape[-1])
-        add_translator_signatures(archive, self.g, self.direction, size, ch, default=True)
-        meta = style_directions(self.cfg["cut"]["photo_domain"])
-        add_json_signature(archive, "directions", json.dumps({**meta, "image_size": int(self.image_shape[0]),
-                                                              "work_size": size, "name": self.cfg["name"]}))
+        self.add_translator_exports(archive)

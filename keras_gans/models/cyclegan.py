@@ -45,6 +45,13 @@ def lr_schedule(cfg: dict, base_lr: float, steps_per_epoch: int, section: str = 
     return LinearDecay(base_lr, epochs * steps_per_epoch, decay_epochs(cfg, section) * steps_per_epoch)
 
 
+def domain_options(c: dict) -> DomainOptions:
+    """What load_domains reads for a family on two unpaired domains, from its section (cyclegan, cut): stored at
+    load_size, the style side's margin cut off, the built-in scenes' size, test images for the grids."""
+    return DomainOptions(load_size=c.get("load_size"), n_test=int(c["n_test_samples"]), photo_domain=c["photo_domain"],
+                         style_margin=float(c.get("style_margin") or 0.0), per_domain=int(c["scenes_per_domain"]))
+
+
 # ----- the model --------------------------------------------------------------------------------------------------
 class CycleGAN(Translator, GenerativeModel):
     family = "cyclegan"
@@ -126,12 +133,7 @@ class CycleGAN(Translator, GenerativeModel):
 
     @classmethod
     def data_options(cls, cfg: dict) -> DomainOptions:
-        """What load_domains reads for this family: stored at load_size, the style side's margin cut off, the
-        built-in scenes' size, test images for the grids."""
-        c = cfg["cyclegan"]
-        return DomainOptions(load_size=c.get("load_size"), n_test=int(c["n_test_samples"]),
-                             photo_domain=c["photo_domain"], style_margin=float(c.get("style_margin") or 0.0),
-                             per_domain=int(c["scenes_per_domain"]))
+        return domain_options(cfg["cyclegan"])
 
     @classmethod
     def prepare_data(cls, cfg: dict, domains: Domains):
