@@ -110,7 +110,7 @@ class Generator:
         p = Path(path)
         self.size = size
         if (p / "config.yaml").is_file():
-            from keras_gans.build import load_run
+            from keras_gans.training.build import load_run
 
             _, self.model, epoch = load_run(p)
             self.fn = lambda s, h, e: self.model.sample_from_seeds(s, hair=h, eyes=e)
@@ -118,7 +118,7 @@ class Generator:
         else:
             import tensorflow as tf
 
-            from keras_gans.export import load_export
+            from keras_gans.export.savedmodel import load_export
 
             sig = load_export(p).signatures["generate"]
             self.fn = lambda s, h, e: sig(seed=tf.constant(s, tf.int64), hair=tf.constant(h, tf.int32),
@@ -131,7 +131,7 @@ class Generator:
             x = self.fn(np.asarray(seeds[s:s + batch], np.int64), np.asarray(hair[s:s + batch], np.int32),
                         np.asarray(eyes[s:s + batch], np.int32))
             out.append(x)
-        from keras_gans.images import resize_uint8
+        from keras_gans.core.images import resize_uint8
 
         return resize_uint8(np.concatenate(out), self.size)
 

@@ -12,7 +12,7 @@ and prints images/s per round, the medians, and the paired ratios ours/plain and
 turns of the same round). The course-baseline DCGAN at 64 px, batch 64 (G Dense -> 4x4x512, ConvTranspose k5 s2
 256-128-64-3 with BN; D Conv k5 s2 64-128-256-512 with BN; Adam 2e-4).
 
-Arms: ours (keras_gans `dcgan` preset via keras_gans.train.build_model and its tf.data pipeline), plain
+Arms: ours (keras_gans `dcgan` preset via keras_gans.training.driver.build_model and its tf.data pipeline), plain
 (benchmarks/plain_keras_dcgan.py), reference (the keras-io formulation, benchmarks/reference_dcgan.py), torch
 (eager, NCHW), torch_cl (eager, channels-last). `ours:KEY=VALUE;KEY=VALUE` is ours with config overrides (several
 variants may run side by side); `env.NAME=VALUE` among them sets an environment variable in that arm only
@@ -106,9 +106,9 @@ def _keras_arm(arm: str, opts: dict):
 
     precision = opts["precision"]
     if arm.split(":")[0] == "ours":
-        from keras_gans.build import build_model
-        from keras_gans.runtime import configure_runtime
-        from keras_gans.config import load_config
+        from keras_gans.training.build import build_model
+        from keras_gans.core.runtime import configure_runtime
+        from keras_gans.config.loader import load_config
         from keras_gans.data.pipeline import make_train_dataset
 
         cyclegan = opts.get("model") == "cyclegan"
@@ -144,7 +144,7 @@ def _keras_arm(arm: str, opts: dict):
         raise ValueError(f"skipped: no '{arm}' arm for --model cyclegan (ours, torch, torch_cl)")
     threads = opts.get("tf_threads") or "tf"
     if threads != "tf":
-        from keras_gans.threads import configure_threads
+        from keras_gans.core.threads import configure_threads
 
         configure_threads(threads)
     keras.utils.set_random_seed(0)
@@ -247,7 +247,7 @@ def _keras_worker(arm, opts, conn):
 
 
 def cpu_line() -> str:
-    from keras_gans.threads import cpu_class
+    from keras_gans.core.threads import cpu_class
 
     return cpu_class()
 

@@ -50,7 +50,7 @@ def main():
     import onnxruntime as ort
     from ai_edge_litert.interpreter import Interpreter
 
-    from keras_gans.export_formats import probe_inputs, write_formats
+    from keras_gans.export.formats import probe_inputs, write_formats
 
     cases = [("acgan", "serving_default"), ("ukiyoe", "b2a")]
     report = {"cpu": cpu_name(), "threads": args.threads, "batch": args.batch, "repeats": args.repeats,

@@ -90,7 +90,7 @@ class Runner:
 
 
 def load_bench_config(name: str, args):
-    from keras_gans.config import CONFIG_DIR, load_config
+    from keras_gans.config.loader import CONFIG_DIR, load_config
 
     preset, extra = MODELS[name]
     overrides = dict(COMMON)
@@ -118,9 +118,9 @@ def build_ours(name: str, args):
     """(Runner, info dict) for one of our models, or (None, {'skipped': why})."""
     import numpy as np
 
-    from keras_gans import train as tr
-    from keras_gans.build import build_model
-    from keras_gans.runtime import configure_runtime
+    from keras_gans.training import driver as tr
+    from keras_gans.training.build import build_model
+    from keras_gans.core.runtime import configure_runtime
     from keras_gans.data.pipeline import make_train_dataset
     from keras_gans.models import family_class
 
@@ -200,7 +200,7 @@ def bench_generation(model, repeats: int):
     """Images/s of the exported SavedModel's serving_default at batch 1 and 64 (median over calls)."""
     import tensorflow as tf
 
-    from keras_gans.export import export_model, load_export
+    from keras_gans.export.savedmodel import export_model, load_export
 
     out = {}
     with tempfile.TemporaryDirectory() as d:
@@ -245,7 +245,7 @@ def main(argv=None):
     for name in names:
         if name not in MODELS:
             p.error(f"unknown model {name!r} (choose from {', '.join(MODELS)})")
-    from keras_gans.threads import cpu_class
+    from keras_gans.core.threads import cpu_class
 
     load0 = os.getloadavg()[0]
     cpu = cpu_class()

@@ -59,7 +59,7 @@ def main():
     import numpy as np
     import tensorflow as tf
 
-    from keras_gans.build import load_run
+    from keras_gans.training.build import load_run
 
     clf, held_out = train_classifier(a.data, Path(a.classifier))
     if held_out is not None:

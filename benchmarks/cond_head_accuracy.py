@@ -25,8 +25,8 @@ def main():
     import numpy as np
     import tensorflow as tf
 
-    from keras_gans.build import load_run
-    from keras_gans.train import prepare
+    from keras_gans.training.build import load_run
+    from keras_gans.training.driver import prepare
 
     cfg, model, epoch = load_run(a.run)
     if model.mode != "acgan":

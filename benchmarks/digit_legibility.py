@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from keras_gans import quiet  # noqa: E402
+from keras_gans.core import quiet  # noqa: E402
 
 quiet.install()
 
@@ -148,14 +148,14 @@ def generated(source: str, n: int):
     import numpy as np
     import tensorflow as tf
 
-    from keras_gans.export import load_export
+    from keras_gans.export.savedmodel import load_export
 
     gen = load_export(source).signatures["generate"]
     out = [gen(seed=tf.constant(np.arange(s, min(s + 250, n), dtype=np.int64)))["images"].numpy()
            for s in range(0, n, 250)]
     images = np.concatenate(out)
     if images.shape[1:3] != (28, 28):
-        from keras_gans.images import resize_uint8
+        from keras_gans.core.images import resize_uint8
 
         images = resize_uint8(images, 28)
     return images
@@ -179,7 +179,7 @@ def figure(images, g: dict, path: Path, title: str, k: int = 100):
     import numpy as np
     from PIL import Image
 
-    from keras_gans.io_utils import atomic_write_bytes
+    from keras_gans.core.io_utils import atomic_write_bytes
 
     cols, cell, pad = 10, 56, 4
     rows = int(np.ceil(min(k, len(images)) / cols))

@@ -33,7 +33,7 @@ def main():
     from keras_gans.metrics.features import get_extractor
     from keras_gans.metrics.fid import fid_from_features
     from keras_gans.metrics.kid import kid
-    from keras_gans.build import load_run
+    from keras_gans.training.build import load_run
 
     ext = get_extractor(a.classifier)
     cfg, model, epoch = load_run(a.run)

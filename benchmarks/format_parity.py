@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 def main():
     import tensorflow as tf
 
-    from keras_gans.export_formats import run_file, write_formats
+    from keras_gans.export.formats import run_file, write_formats
     from keras_gans.models.latent import seeds_to_latent
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -132,7 +132,7 @@ def figure(rows, task, path: Path):
 
     import io
 
-    from keras_gans.io_utils import atomic_write_bytes
+    from keras_gans.core.io_utils import atomic_write_bytes
 
     fig, axes = plt.subplots(1, len(rows), figsize=(6 * len(rows), 6.6))
     for ax, r in zip(axes, rows):

@@ -174,7 +174,7 @@ def translator(path: str, work_size: int | None):
     p = Path(path)
     if (p / "config.yaml").is_file():
         from keras_gans.models.cyclegan import style_directions
-        from keras_gans.build import load_run
+        from keras_gans.training.build import load_run
 
         cfg, model, epoch = load_run(p)
         d = style_directions(cfg["cyclegan"]["photo_domain"])
@@ -182,7 +182,7 @@ def translator(path: str, work_size: int | None):
         return (lambda x: model.transfer(x, d["photo2style"], **kw)), f"{p} (epoch {epoch})"
     import tensorflow as tf
 
-    from keras_gans.export import load_export, read_json_signature
+    from keras_gans.export.savedmodel import load_export, read_json_signature
 
     loaded = load_export(p)
     d = read_json_signature(loaded.signatures, "directions")

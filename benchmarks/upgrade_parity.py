@@ -18,7 +18,7 @@ import numpy as np
 def main():
     import tensorflow as tf
 
-    from keras_gans.export import read_json_signature
+    from keras_gans.export.savedmodel import read_json_signature
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("old")

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import click
 
-from keras_gans import quiet  # (standard library only: before anything imports TensorFlow)
+from keras_gans.core import quiet  # (standard library only: before anything imports TensorFlow)
 
 quiet.install()  # TensorFlow's start-up log lines stay off stderr unless --verbose / KERAS_GANS_VERBOSE=1
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 from keras_gans.commands.common import cli_overrides, is_export  # noqa: E402
-from keras_gans.errors import UserError  # noqa: E402
+from keras_gans.core.errors import UserError  # noqa: E402
 
 
 class CLIGroup(click.Group):
@@ -37,7 +37,7 @@ class CLIGroup(click.Group):
             click.echo("\ninterrupted; the last complete checkpoint is kept (continue with --resume)", err=True)
             sys.exit(130)
         except Exception as e:  # a full disk or a read-only folder is the user's to fix: one line, exit 2
-            from keras_gans.io_utils import disk_error, disk_error_message
+            from keras_gans.core.io_utils import disk_error, disk_error_message
 
             info = disk_error(e)
             if info is None:
@@ -94,15 +94,15 @@ def main(verbose):
 @click.option("--deterministic", is_flag=True, help="Enable TensorFlow op determinism (slower).")
 def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resume, seed, strategy, deterministic):
     """Train MODEL (a preset in configs/, e.g. dcgan, wgan_gp, or a YAML path)."""
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
 
     overrides = cli_overrides(set_items, data=data, epochs=epochs, batch_size=batch_size, seed=seed, strategy=strategy)
     if deterministic:
         overrides["train.deterministic"] = True
     if resume and not run_dir:
         raise UserError("--resume needs --run-dir (the run to continue)")
-    from keras_gans.resume import preset_origin, resume_config
-    from keras_gans.train import train as run_training
+    from keras_gans.config.resume import preset_origin, resume_config
+    from keras_gans.training.driver import train as run_training
 
     # --resume is repeatable: it continues a run that has a checkpoint and starts one that has none yet.
     if resume and (Path(run_dir) / "checkpoints" / "checkpoint").is_file():
@@ -139,9 +139,9 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
     """Write a grid of N samples from a run directory or a SavedModel export (conditional: chosen labels)."""
     import numpy as np
 
-    from keras_gans.images import save_grid
-    from keras_gans.io_utils import image_format
-    from keras_gans.seeds import latent_seeds
+    from keras_gans.core.images import save_grid
+    from keras_gans.core.io_utils import image_format
+    from keras_gans.core.seeds import latent_seeds
 
     image_format(out, what="--out")  # the extension chooses the format: checked before the model loads
     source = Path(source)
@@ -155,7 +155,7 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
     if is_export(source):
         import tensorflow as tf
 
-        from keras_gans.export import load_export, read_json_signature
+        from keras_gans.export.savedmodel import load_export, read_json_signature
 
         loaded = load_export(source)
         if "generate" not in loaded.signatures:
@@ -177,7 +177,7 @@ def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, va
             tf_inputs["z"] = seeds_to_latent(tf_inputs.pop("seed"), latent, z_std * truncation)
             images = serve(**tf_inputs)["images"].numpy()
     else:
-        from keras_gans.build import load_run
+        from keras_gans.training.build import load_run
 
         from keras_gans.models.capabilities import CONDITIONAL, LATENT, has, require
 
@@ -220,7 +220,7 @@ def _condition_inputs(metas, seeds, label, labels, named, cond_items, vary, nrow
 
     if not metas:
         return {"seed": seeds}, nrow
-    from keras_gans.conditioning import cli_requests, request_arrays
+    from keras_gans.parts.conditioning import cli_requests, request_arrays
 
     req = cli_requests(metas, label=label, labels=labels, cond_items=cond_items, **named)
     _warn_unseen(metas, named, cond_items, label, vary)
@@ -286,7 +286,7 @@ def export(run, name, version, out, precision, set_items, formats, upgrade, best
 
     Training keeps its own export in RUN/export/N; this is the step that puts a version where TF Serving looks.
     `export --upgrade EXPORT` brings an export written by an older version up to today's signatures."""
-    from keras_gans.export import find_export, next_version, upgrade_export
+    from keras_gans.export.savedmodel import find_export, next_version, upgrade_export
 
     formats = list(dict.fromkeys(formats))
     if upgrade:
@@ -315,8 +315,8 @@ def export(run, name, version, out, precision, set_items, formats, upgrade, best
         if is_export(Path(run)):
             raise UserError(f"{run} is an export, not a run: `export --upgrade {run}` rewrites it with this "
                             "version's signatures (add --format onnx|litert for those files)")
-        from keras_gans.build import load_run
-        from keras_gans.export import export_model
+        from keras_gans.training.build import load_run
+        from keras_gans.export.savedmodel import export_model
 
         overrides = cli_overrides(set_items)
         if precision == "float32":
@@ -325,7 +325,7 @@ def export(run, name, version, out, precision, set_items, formats, upgrade, best
         path = export_model(model, out, name or cfg["name"], version)
         click.echo(f"exported {'the best checkpoint, ' if best else ''}epoch {epoch} of {run} to {path}")
     if formats:
-        from keras_gans.export_formats import write_formats
+        from keras_gans.export.formats import write_formats
 
         for written in write_formats(path, formats):
             click.echo(f"wrote {written} ({written.stat().st_size / 2**20:.1f} MB; within 1/255 of the SavedModel)")

@@ -53,7 +53,7 @@ def _isolated_cache(tmp_path, monkeypatch):
 
 def tiny_config(**sections) -> dict:
     """A small, fast GAN config over the defaults (16 px digits, narrow nets, no TensorBoard/export)."""
-    from keras_gans.config import DEFAULTS, validate
+    from keras_gans.config.loader import DEFAULTS, validate
 
     cfg = copy.deepcopy(DEFAULTS)
     cfg["data"]["image_size"] = 16
@@ -97,7 +97,7 @@ def cycle_config(tmp_path=None, **cyc) -> dict:
     cfg["cyclegan"].update({"g_filters": 4, "n_blocks": 1, "d_filters": 4, "d_layers": 2, "pool_size": 3,
                             "n_test_samples": 2, "scenes_per_domain": 6})
     cfg["cyclegan"].update(cyc)
-    from keras_gans.config import validate
+    from keras_gans.config.loader import validate
 
     return validate(cfg)
 

@@ -35,9 +35,9 @@ def make_exports(out: Path) -> dict[str, Path]:
     """{'latent': .../latent, 'cond': .../cond, 'cyc': .../cyc} (export bases, version 1 inside each)."""
     from conftest import tiny_config
 
-    from keras_gans.config import validate
-    from keras_gans.export import export_model
-    from keras_gans.build import build_model
+    from keras_gans.config.loader import validate
+    from keras_gans.export.savedmodel import export_model
+    from keras_gans.training.build import build_model
 
     out = Path(out)
     cfg = tiny_config()

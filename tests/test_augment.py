@@ -1,4 +1,4 @@
-"""DiffAugment and the adaptive p (keras_gans/augment.py): differentiability, what each op does to pixels, the
+"""DiffAugment and the adaptive p (keras_gans/parts/augment.py): differentiability, what each op does to pixels, the
 per-image probability, the ADA update, and augmentation wired into every family that has a discriminator."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _shift(img, dy, dx):
 @pytest.mark.parametrize("op", ["color", "translation", "cutout"])
 def test_gradients_reach_g_through_each_op(op):
     import keras
-    from keras_gans.augment import diff_augment
+    from keras_gans.parts.augment import diff_augment
 
     keras.utils.set_random_seed(0)
     g = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8 * 8 * 3), keras.layers.Reshape((8, 8, 3)),
@@ -54,7 +54,7 @@ def test_gradients_reach_g_through_each_op(op):
 
 # ----- translation ------------------------------------------------------------------------------------------------
 def test_translation_shifts_by_integer_pixels_with_zero_fill():
-    from keras_gans.augment import translation
+    from keras_gans.parts.augment import translation
 
     img = np.arange(1, 8 * 8 + 1, dtype=np.float32).reshape(1, 8, 8, 1) / 64.0  # every pixel distinct and > 0
     # ratio 0.25 of 8 px: shifts in -2..2; u = 0.9 -> floor(0.9 * 5) - 2 = +2 rows, u = 0.1 -> -2 columns
@@ -76,7 +76,7 @@ def test_translation_shifts_by_integer_pixels_with_zero_fill():
 
 # ----- cutout -----------------------------------------------------------------------------------------------------
 def test_cutout_zeroes_a_square_of_the_configured_size():
-    from keras_gans.augment import cutout
+    from keras_gans.parts.augment import cutout
 
     n, size = 4000, 16
     ones = tf.ones([n, size, size, 1])
@@ -97,7 +97,7 @@ def test_cutout_zeroes_a_square_of_the_configured_size():
 
 # ----- colour -----------------------------------------------------------------------------------------------------
 def test_color_changes_brightness_saturation_and_contrast_per_image():
-    from keras_gans.augment import color
+    from keras_gans.parts.augment import color
 
     n = 512
     x = np.random.default_rng(3).uniform(-0.6, 0.6, (n, 8, 8, 3)).astype(np.float32)
@@ -118,7 +118,7 @@ def test_color_changes_brightness_saturation_and_contrast_per_image():
 
 # ----- probability ------------------------------------------------------------------------------------------------
 def test_p_zero_is_identity_and_p_one_always_augments():
-    from keras_gans.augment import diff_augment
+    from keras_gans.parts.augment import diff_augment
 
     x = tf.random.stateless_uniform([400, 12, 12, 3], seed=[5, 5], minval=-1, maxval=1)
     policy = ("color", "translation", "cutout")
@@ -133,7 +133,7 @@ def test_p_zero_is_identity_and_p_one_always_augments():
 
 # ----- adaptive p -------------------------------------------------------------------------------------------------
 def test_next_p_rises_when_d_wins_and_falls_when_it_loses():
-    from keras_gans.augment import next_p
+    from keras_gans.parts.augment import next_p
 
     wins, loses = tf.fill([32, 1], 5.0), tf.fill([32, 1], -5.0)
     p, r_t = next_p(tf.constant(0.5), wins, 0.0, 0.6, 0.01)
@@ -156,9 +156,9 @@ def test_adaptive_p_rises_in_training_when_d_wins_and_resumes(tmp_path):
     """G frozen (g_lr 0) and a fast D: D soon wins on every real image, so p climbs (16/160 per step) and
     history.csv logs it; the checkpoint keeps p, so a resumed run (which restores the same RunCheckpoint) starts
     from it."""
-    from keras_gans.checkpoint import RunCheckpoint
-    from keras_gans.build import build_model
-    from keras_gans.train import train
+    from keras_gans.core.checkpoint import RunCheckpoint
+    from keras_gans.training.build import build_model
+    from keras_gans.training.driver import train
 
     cfg = _adaptive_cfg(epochs=2)
     model, run, hist = train(cfg, tmp_path / "run", verbose=0)
@@ -181,7 +181,7 @@ def test_fixed_policy_with_gradient_penalty_trains_and_logs_no_p():
     from keras_gans.data.builtin import load_digits
     from keras_gans.data.pipeline import make_train_dataset
     from keras_gans.models.gan import GAN
-    from keras_gans.build import build_model
+    from keras_gans.training.build import build_model
 
     cfg = tiny_config(augment={"policy": "translation,cutout,color", "p": 0.5},
                       loss={"type": "wgan"}, gan={"gp_weight": 10.0}, net={"d_norm": "layer"})
@@ -193,7 +193,7 @@ def test_fixed_policy_with_gradient_penalty_trains_and_logs_no_p():
 
 
 def test_curves_draw_aug_p_in_its_own_panel(tmp_path):
-    from keras_gans.curves import draw_curves
+    from keras_gans.training.curves import draw_curves
 
     (tmp_path / "history.csv").write_text("epoch,d_loss,g_loss,aug_p,ada_rt\n1,1.0,1.0,0.1,0.7\n2,0.9,1.1,0.2,0.65\n")
     (tmp_path / "config.yaml").write_text("augment: {adaptive: true, target: 0.6}\n")
@@ -211,7 +211,7 @@ def test_curves_draw_aug_p_in_its_own_panel(tmp_path):
     pytest.param("concat", {"type": "wgan", "gp_weight": 10.0}, marks=pytest.mark.slow),
 ])
 def test_conditional_models_train_with_augmentation(tmp_path, mode, loss):
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(model="acgan" if mode == "acgan" else "cgan", loss={"type": loss["type"]},
                       gan={k: v for k, v in loss.items() if k != "type"},
@@ -236,8 +236,8 @@ def test_cyclegan_trains_with_augmentation_one_p_per_discriminator():
 
     cfg = cycle_config()
     cfg["augment"].update({"policy": "translation,cutout", "adaptive": True, "ada_images": 20})
-    from keras_gans.build import build_model
-    from keras_gans.train import prepare
+    from keras_gans.training.build import build_model
+    from keras_gans.training.driver import prepare
 
     _, arrays, info = prepare(cfg)
     model = build_model(cfg, info)
@@ -258,7 +258,7 @@ def test_cyclegan_trains_with_augmentation_one_p_per_discriminator():
 
 # ----- config ------------------------------------------------------------------------------------------------------
 def test_colour_warning_on_colour_conditioned_presets():
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
 
     with pytest.warns(UserWarning, match="colour augmentation"):
         load_config("acgan", {"augment.policy": "color"})
@@ -273,8 +273,8 @@ def test_colour_warning_on_colour_conditioned_presets():
 
 
 def test_bad_augment_settings_are_user_errors():
-    from keras_gans.config import load_config
-    from keras_gans.errors import UserError
+    from keras_gans.config.loader import load_config
+    from keras_gans.core.errors import UserError
 
     with pytest.raises(UserError, match="unknown op"):
         load_config("dcgan", {"augment.policy": "translation,rotate"})
@@ -292,7 +292,7 @@ def test_builtin_mnist_sample_is_real_mnist_and_dcgan_default():
     import gzip
 
     from conftest import shared_data
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
     from keras_gans.data.builtin import MNIST_FILE, load_builtin
 
     assert MNIST_FILE.stat().st_size < 1_500_000  # shipped in the package: keep it small

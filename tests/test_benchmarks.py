@@ -21,7 +21,7 @@ def test_reference_has_our_course_baseline_architecture():
     from reference_dcgan import reference_discriminator, reference_generator
 
     from keras_gans import nets
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
 
     cfg = load_config("dcgan", {"data.image_size": 64})
     ours_g = nets.build_generator(cfg["net"], (64, 64, 3))
@@ -45,7 +45,7 @@ def test_benchmark_arms_train_the_same_nets():
     from plain_keras_dcgan import build_plain
 
     from keras_gans import nets
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
 
     cfg = load_config("dcgan", {"data.image_size": 64})
     count = lambda ws: int(sum(np.prod(tuple(w.shape)) for w in ws))  # noqa: E731
@@ -84,7 +84,7 @@ def test_torch_cyclegan_arm_builds_the_cyclegan_preset_nets():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from torch_cyclegan import TorchCycleGAN
 
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
     from keras_gans.nets.patchgan import build_patchgan
     from keras_gans.nets.resnet import build_resnet_generator
 

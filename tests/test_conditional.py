@@ -27,7 +27,7 @@ def _cfg(mode="acgan", hair_w=0.3, eyes_w=0.35, **conditional):
 
 
 def _model(cfg, channels=3):
-    from keras_gans.build import build_model
+    from keras_gans.training.build import build_model
 
     info = {"image_shape": [16, 16, channels], "n_images": 8,
             "conditions": [{"name": "hair", "type": "softmax", "classes": HAIR},
@@ -49,7 +49,7 @@ def _ce(logits, y):
 
 
 def test_head_losses_weighted_as_configured():
-    from keras_gans.losses import bce_d, bce_g
+    from keras_gans.parts.losses import bce_d, bce_g
 
     real, fake, data = _outs()
     m1, m2 = _model(_cfg(hair_w=0.3, eyes_w=0.35)), _model(_cfg(hair_w=0.3, eyes_w=0.7))
@@ -75,7 +75,7 @@ def test_head_losses_weighted_as_configured():
 
 
 def test_sigmoid_head_accuracy_is_top_k_recall():
-    from keras_gans.conditioning import Head
+    from keras_gans.parts.conditioning import Head
     from keras_gans.models.conditional import ConditionalGAN
 
     h = Head("labels", "sigmoid", ["a", "b", "c", "d"])
@@ -120,7 +120,7 @@ def test_grid_rows_vary_the_condition_and_columns_the_noise():
 
 
 def test_export_round_trip_fresh_process(tmp_path):
-    from keras_gans.export import export_model
+    from keras_gans.export.savedmodel import export_model
 
     m = _model(_cfg(mode="projection"))
     path = export_model(m, tmp_path / "sm", "cond", 1)
@@ -184,7 +184,7 @@ def test_train_acgan_smoke_then_sample_with_conditions(tmp_path):
     r = _cli("interpolate", str(run), "--pairs", "2", "--steps", "4", "--out", str(tmp_path / "i.png"))
     assert r.returncode == 0, r.stderr[-2000:]
     assert np.asarray(Image.open(tmp_path / "i.png")).shape[:2] == (2 * 66 + 2, 4 * 66 + 2)
-    from keras_gans.build import load_run
+    from keras_gans.training.build import load_run
 
     _, model, _ = load_run(run)
     inputs = model.interpolation_inputs(np.zeros((8, model.latent_dim), np.float32), 4)
@@ -214,7 +214,7 @@ def test_multilabel_wgan_gp_and_tags_folder(tmp_path):
 @pytest.mark.parametrize("mode,loss", [("projection", {"type": "hinge"}), ("concat", {"type": "lsgan"}),
                                         ("acgan", {"type": "wgan", "gp_weight": 10.0})])
 def test_every_mode_trains_with_other_losses(tmp_path, mode, loss):
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(model="cgan" if mode != "acgan" else "acgan", loss={"type": loss["type"]},
                       gan={k: v for k, v in loss.items() if k != "type"}, conditional={"mode": mode, "heads": [{"name": "label", "type": "softmax", "classes": 10}]})
@@ -227,7 +227,7 @@ def test_every_mode_trains_with_other_losses(tmp_path, mode, loss):
 
 
 def test_sigmoid_head_on_builtin_shapes(tmp_path):
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(model="acgan", loss={"type": "wgan"}, gan={"gp_weight": 10.0},
                       data={"builtin": "shapes", "max_images": 64},
@@ -241,7 +241,7 @@ def test_sigmoid_head_on_builtin_shapes(tmp_path):
 
 
 def test_one_label_sigmoid_head_accuracy_follows_the_logits():
-    from keras_gans.conditioning import Head
+    from keras_gans.parts.conditioning import Head
     from keras_gans.models.conditional import ConditionalGAN
 
     h = Head("smiling", "sigmoid", ["smiling"])
@@ -257,8 +257,8 @@ def test_one_label_sigmoid_head_accuracy_follows_the_logits():
 
 
 def test_binary_attribute_requests():
-    from keras_gans.conditioning import cli_requests, request_arrays
-    from keras_gans.errors import UserError
+    from keras_gans.parts.conditioning import cli_requests, request_arrays
+    from keras_gans.core.errors import UserError
 
     binary = [{"name": "smiling", "type": "sigmoid", "classes": ["smiling"]}]
     for value, want in (("0", 0.0), ("1", 1.0), ("false", 0.0), ("yes", 1.0), ("smiling", 1.0)):
@@ -279,8 +279,8 @@ def test_binary_attribute_requests():
 def test_sample_cond_binary_attribute_end_to_end(tmp_path, digits_dir):
     """A tiny ACGAN on an attribute table with one binary head: `sample --cond smiling=0/1` differ."""
     from keras_gans.cli import main
-    from keras_gans.build import load_run
-    from keras_gans.train import train
+    from keras_gans.training.build import load_run
+    from keras_gans.training.driver import train
 
     src = digits_dir
     files = sorted((src / "3").glob("*.png"))[:32]
@@ -311,8 +311,8 @@ def test_sample_cond_binary_attribute_end_to_end(tmp_path, digits_dir):
 
 def test_interpolate_from_to_with_a_fixed_condition(tmp_path):
     from keras_gans.cli import main
-    from keras_gans.build import load_run
-    from keras_gans.train import train
+    from keras_gans.training.build import load_run
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(model="acgan", conditional={"mode": "acgan", "heads": [{"name": "label", "type": "softmax"}]})
     cfg["train"]["steps_per_epoch"] = 1

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from conftest import tiny_config
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 PKG = Path(__file__).resolve().parent.parent / "keras_gans"
 
 
 def test_family_sections_are_composed_in_place():
-    from keras_gans import config, config_values
+    from keras_gans.config import loader as config, values as config_values
     from keras_gans.models import (conditional_config, cut_config, cyclegan_config, gan_config,
                                    template_translator_config, vae_config)
 
@@ -35,19 +35,19 @@ def test_family_sections_are_composed_in_place():
 
 
 def test_models_never_import_config():
-    """Models get plain values: no module under models/ imports keras_gans.config (config composes them)."""
+    """Models get plain values: no module under models/ imports keras_gans.config.loader (config composes them)."""
     for path in (PKG / "models").glob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
-                assert node.module != "keras_gans.config" and not (node.module == "keras_gans" and any(
+                assert node.module != "keras_gans.config.loader" and not (node.module == "keras_gans" and any(
                     a.name == "config" for a in node.names)), path
             elif isinstance(node, ast.Import):
-                assert all(a.name != "keras_gans.config" for a in node.names), path
+                assert all(a.name != "keras_gans.config.loader" for a in node.names), path
 
 
 def test_the_registries_answer_a_wrong_name_with_the_nearest():
-    from keras_gans.config_values import check_value
+    from keras_gans.config.values import check_value
 
     with pytest.raises(UserError, match="model must be one of gan, cgan, .*got 'gann' .did you mean 'gan'"):
         tiny_config(model="gann")
@@ -58,7 +58,7 @@ def test_the_registries_answer_a_wrong_name_with_the_nearest():
 
 
 def test_a_family_rule_applies_to_its_family_only():
-    from keras_gans.config import unread_keys
+    from keras_gans.config.loader import unread_keys
 
     tiny_config(gan={"d_steps": 2})  # a GAN may take 2 D steps
     # CycleGAN makes one update of each per step: the gan section is not its own, so setting it only warns
@@ -71,7 +71,7 @@ def test_a_family_rule_applies_to_its_family_only():
 
 
 def test_conditional_words_are_checked_per_key():
-    from keras_gans.config_values import check_value
+    from keras_gans.config.values import check_value
 
     assert check_value("conditional.fake_labels", "random") == "random"
     with pytest.raises(UserError, match="conditional.fake_labels must be one of real, random"):

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from conftest import TINY_OVERRIDES, run_cli, tiny_config
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 REPO = Path(__file__).resolve().parent.parent
 PKG = REPO / "keras_gans"
@@ -26,8 +26,8 @@ PKG = REPO / "keras_gans"
 
 # ----- the registries ---------------------------------------------------------------------------------------------
 def test_allowed_values_are_the_registries_lists():
-    from keras_gans import registry
-    from keras_gans.config_values import CHOICES, key_spec
+    from keras_gans.core import registry
+    from keras_gans.config.values import CHOICES, key_spec
     from keras_gans.models import FAMILIES
 
     assert list(CHOICES["model"]) == list(FAMILIES)
@@ -40,7 +40,9 @@ def test_allowed_values_are_the_registries_lists():
 
 
 def test_the_heavy_modules_use_the_same_lists():
-    from keras_gans import losses, nets, optimizers, registry
+    from keras_gans import nets
+    from keras_gans.core import registry
+    from keras_gans.parts import losses, optimizers
 
     assert list(losses.LOSSES) == list(registry.LOSSES)
     assert nets.ARCHS is registry.ARCHS and optimizers.OPTIMIZERS is registry.OPTIMIZERS
@@ -59,7 +61,7 @@ def _literal_lists(path: Path):
 def test_no_config_module_restates_a_registry():
     """A literal list of two or more names of one registry in a config module (config*.py, models/*_config.py)
     would be a second list to keep in step: the allowed values must be computed from the registry."""
-    from keras_gans import registry
+    from keras_gans.core import registry
     from keras_gans.models import FAMILIES
 
     lists = {"losses": set(registry.LOSSES), "archs": set(registry.ARCHS), "optimizers": set(registry.OPTIMIZERS),
@@ -82,8 +84,9 @@ def test_no_config_module_restates_a_registry():
 def test_a_family_registered_at_run_time_gets_its_section(monkeypatch):
     """A family added to models.FAMILIES with a NAME_config module beside it: its section is in the schema, and
     `model: NAME` is a valid value, without an edit to config_schema or config_values."""
-    from keras_gans import config_schema, models
-    from keras_gans.config_values import check_value
+    from keras_gans import models
+    from keras_gans.config import schema as config_schema
+    from keras_gans.config.values import check_value
 
     section = types.ModuleType("fakefam_config")
     section.SECTION, section.FAMILIES = "fakefam", ("fakefam",)
@@ -103,7 +106,7 @@ def test_a_family_registered_at_run_time_gets_its_section(monkeypatch):
 
 
 def test_config_import_stays_light():
-    r = subprocess.run([sys.executable, "-c", "import keras_gans.config, sys; "
+    r = subprocess.run([sys.executable, "-c", "import keras_gans.config.loader, sys; "
                         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"],
                        cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.split() == ["False", "False"], r.stderr
@@ -122,14 +125,14 @@ def _moved_lines(record) -> list[str]:
 
 
 def test_every_moved_key_is_listed_here():
-    from keras_gans.config import MOVED
+    from keras_gans.config.loader import MOVED
 
     assert set(MOVED) == set(VALUES) and all(new.startswith("gan.") for new in MOVED.values())
 
 
 @pytest.mark.parametrize("old", sorted(VALUES))
 def test_an_old_key_in_set_is_read_with_one_warning(old):
-    from keras_gans.config import MOVED, flatten, load_config
+    from keras_gans.config.loader import MOVED, flatten, load_config
 
     new = MOVED[old]
     with warnings.catch_warnings(record=True) as rec:
@@ -143,7 +146,7 @@ def test_an_old_key_in_set_is_read_with_one_warning(old):
 
 @pytest.mark.parametrize("old", sorted(VALUES))
 def test_an_old_key_in_a_user_yaml_is_read_with_one_warning(tmp_path, old):
-    from keras_gans.config import MOVED, flatten, load_config
+    from keras_gans.config.loader import MOVED, flatten, load_config
 
     section, key = old.split(".")
     path = tmp_path / "mine.yaml"
@@ -158,7 +161,7 @@ def test_an_old_key_in_a_user_yaml_is_read_with_one_warning(tmp_path, old):
 
 
 def test_old_and_new_key_together_must_agree(tmp_path):
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
 
     path = tmp_path / "both.yaml"
     path.write_text("base: dcgan\ntrain: {ema: 0.5}\ngan: {ema: 0.9}\n")
@@ -170,7 +173,7 @@ def test_old_and_new_key_together_must_agree(tmp_path):
 
 def _old_layout(cfg: dict) -> dict:
     """A config as RUN/config.yaml recorded it before the gan: section (the keys at their old places)."""
-    from keras_gans.config import MOVED
+    from keras_gans.config.loader import MOVED
 
     old = copy.deepcopy(cfg)
     gan = old.pop("gan")
@@ -181,7 +184,7 @@ def _old_layout(cfg: dict) -> dict:
 
 
 def test_a_run_directory_recorded_before_the_move_loads_quietly(tmp_path):
-    from keras_gans.config import load_run_config
+    from keras_gans.config.loader import load_run_config
 
     cfg = tiny_config(gan={"ema": 0.9, "d_steps": 2, "schedule": [{"step": 3, "d_lr": 1e-4}]})
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(_old_layout(cfg), sort_keys=False))
@@ -195,8 +198,8 @@ def test_a_run_directory_recorded_before_the_move_loads_quietly(tmp_path):
 def test_an_old_run_samples_exports_and_resumes(tmp_path):
     """A run trained, then its config.yaml rewritten in the layout of before the move: sample, export and --resume
     with an old --set key all work through the CLI."""
-    from keras_gans.config import load_run_config
-    from keras_gans.train import train
+    from keras_gans.config.loader import load_run_config
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(gan={"ema": 0.9})
     cfg["train"]["steps_per_epoch"] = 2
@@ -254,7 +257,7 @@ def test_a_typo_in_a_head_fails_before_any_image_is_decoded(tmp_path, heads, nee
 
 
 def test_heads_are_checked_for_conditional_models_only():
-    from keras_gans.conditioning import head_specs
+    from keras_gans.parts.conditioning import head_specs
 
     with pytest.raises(UserError, match=r"model 'acgan' needs conditional.heads"):
         tiny_config(model="acgan", conditional={"heads": []})
@@ -267,7 +270,7 @@ def test_heads_are_checked_for_conditional_models_only():
 
 # ----- validated once, resolved before the run ------------------------------------------------------------------
 def test_the_train_command_validates_the_config_once(tmp_path, monkeypatch):
-    from keras_gans import config
+    from keras_gans.config import loader as config
 
     calls = []
     real = config.validate
@@ -282,8 +285,8 @@ def test_the_train_command_validates_the_config_once(tmp_path, monkeypatch):
 def test_the_recorded_config_is_the_one_the_run_used(tmp_path):
     """data.channels (null: from the data) and relative paths are settled before the model is built; the caller's
     config is not changed; RUN/config.yaml read back equals the model's config."""
-    from keras_gans.config import load_run_config
-    from keras_gans.train import train
+    from keras_gans.config.loader import load_run_config
+    from keras_gans.training.driver import train
 
     cfg = tiny_config()
     cfg["train"]["steps_per_epoch"] = 1
@@ -296,6 +299,6 @@ def test_the_recorded_config_is_the_one_the_run_used(tmp_path):
 
 
 def test_the_tiny_overrides_still_name_real_keys():
-    from keras_gans.config import VALID_KEYS
+    from keras_gans.config.loader import VALID_KEYS
 
     assert set(TINY_OVERRIDES) <= set(VALID_KEYS)

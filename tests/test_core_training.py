@@ -11,7 +11,7 @@ from conftest import tiny_config
 
 
 def _train(cfg, run_dir, resume=False):
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     return train(cfg, run_dir, resume=resume, verbose=0)
 
@@ -20,7 +20,7 @@ def test_train_step_losses_finite_and_weights_change(tmp_path):
     from keras_gans.data.builtin import load_digits
     from keras_gans.data.pipeline import make_train_dataset
     from keras_gans.models.gan import GAN
-    from keras_gans.build import build_model
+    from keras_gans.training.build import build_model
 
     cfg = tiny_config()
     arrays, info = GAN.prepare_data(cfg, load_digits(16))
@@ -44,7 +44,7 @@ def test_d_to_g_ratio_is_honoured(d_steps, g_steps):
     from keras_gans.data.builtin import load_digits
     from keras_gans.data.pipeline import make_train_dataset
     from keras_gans.models.gan import GAN
-    from keras_gans.build import build_model
+    from keras_gans.training.build import build_model
 
     cfg = tiny_config(gan={"d_steps": d_steps, "g_steps": g_steps})
     arrays, info = GAN.prepare_data(cfg, load_digits(16))
@@ -94,7 +94,7 @@ def test_run_directory_contents(tmp_path):
 
 
 def test_steplog_recovers_window_means(tmp_path):
-    from keras_gans.callbacks import StepLog, read_csv
+    from keras_gans.training.callbacks import StepLog, read_csv
 
     log = StepLog(tmp_path, every=2)
     values = [1.0, 3.0, 5.0, 7.0, 9.0, 11.0]

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from conftest import assert_user_error, cycle_config, run_cli
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 TINY_LAYERS = ["in_pad", "down1", "down2", "res1_add", "res2_add"]
 
@@ -22,7 +22,7 @@ TINY_LAYERS = ["in_pad", "down1", "down2", "res1_add", "res2_add"]
 def cut_config(tmp_path=None, **cut) -> dict:
     """A CUT that trains in seconds: the tiny CycleGAN's data, nets and schedule (16 px built-in scenes) with two
     residual blocks, 16 patches per layer and 32-unit heads."""
-    from keras_gans.config import DEFAULTS, validate
+    from keras_gans.config.loader import DEFAULTS, validate
     from keras_gans.models.cyclegan_config import TRANSLATOR_KEYS
 
     cfg = cycle_config(tmp_path)
@@ -35,7 +35,7 @@ def cut_config(tmp_path=None, **cut) -> dict:
 
 
 def tiny_model(**cut):
-    from keras_gans.train import build_model, prepare
+    from keras_gans.training.driver import build_model, prepare
 
     cfg = cut_config(**cut)
     _, arrays, info = prepare(cfg)
@@ -165,7 +165,7 @@ def test_taps_share_the_generators_weights():
 
 # ----- config -------------------------------------------------------------------------------------------------------
 def test_section_is_composed_and_modes_set_their_defaults():
-    from keras_gans import config, config_values
+    from keras_gans.config import loader as config, values as config_values
     from keras_gans.models import cut_config, cyclegan_config
 
     assert config.DEFAULTS["cut"] == cut_config.DEFAULTS and cut_config in config.FAMILY_SECTIONS
@@ -186,7 +186,7 @@ def test_section_is_composed_and_modes_set_their_defaults():
 
 
 def flatten_without(cfg, *keys):
-    from keras_gans.config import flatten
+    from keras_gans.config.loader import flatten
 
     return {k: v for k, v in flatten(cfg).items() if k not in keys}
 
@@ -211,7 +211,7 @@ def test_shared_rules_name_the_cut_section():
 
 
 def test_cyclegan_keys_have_no_effect_on_a_cut_run():
-    from keras_gans.config import unread_keys
+    from keras_gans.config.loader import unread_keys
 
     cfg = cut_config()
     cfg["cyclegan"]["lambda_cycle"] = 3.0
@@ -229,7 +229,7 @@ class _Snapshot(keras.callbacks.Callback):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     tmp = tmp_path_factory.mktemp("cut")
     cfg = cut_config(tmp)
@@ -240,7 +240,7 @@ def trained(tmp_path_factory):
 
 
 def test_few_steps_train_every_net(trained):
-    from keras_gans.callbacks import read_csv
+    from keras_gans.training.callbacks import read_csv
 
     tmp, model, run_dir, before = trained
     rows = read_csv(run_dir / "history.csv")
@@ -261,8 +261,8 @@ def test_few_steps_train_every_net(trained):
 
 
 def test_fastcut_trains_without_the_identity_term(tmp_path):
-    from keras_gans.callbacks import read_csv
-    from keras_gans.train import train
+    from keras_gans.training.callbacks import read_csv
+    from keras_gans.training.driver import train
 
     cfg = cut_config(tmp_path, mode="fastcut", photo_domain="B")
     cfg["train"]["epochs"] = 1
@@ -304,7 +304,7 @@ def test_flip_equivariance_compares_output_features_flipped_back():
 def test_export_round_trip_shapes_and_pixels(trained):
     import tensorflow as tf
 
-    from keras_gans.export import export_model, read_json_signature, rest_problems
+    from keras_gans.export.savedmodel import export_model, read_json_signature, rest_problems
 
     tmp, model, run_dir, _ = trained
     path = export_model(model, tmp / "exp", "cut", 1)
@@ -336,7 +336,7 @@ def test_demo_serves_the_export(trained):
     import tensorflow as tf
 
     from keras_gans.demo.logic import model_from_signatures
-    from keras_gans.export import export_model
+    from keras_gans.export.savedmodel import export_model
 
     tmp, model, _, _ = trained
     path = export_model(model, tmp / "demo", "cut", 1)
@@ -376,7 +376,7 @@ def test_transfer_command_on_a_cut_run(trained, tmp_path):
 @pytest.mark.slow
 def test_resume_is_exact_including_the_heads(tmp_path):
     """2 epochs in one go == 1 epoch + --resume 1 epoch: G, D, the MLP heads, optimizers and the LR schedule."""
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     cfg = cut_config(tmp_path, mode="fastcut")  # the flip's coin comes from the restored step counter too
     cfg["train"]["deterministic"] = True

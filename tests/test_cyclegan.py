@@ -15,8 +15,8 @@ from conftest import cycle_config, shared_data, tiny_config
 
 
 def tiny_model(**cyc):
-    from keras_gans.build import build_model
-    from keras_gans.train import prepare
+    from keras_gans.training.build import build_model
+    from keras_gans.training.driver import prepare
 
     cfg = cycle_config(**cyc)
     _, arrays, info = prepare(cfg)
@@ -148,7 +148,7 @@ def _write(path, size, colour, fmt="PNG"):
 
 
 def test_cyclegan_layout_and_clear_errors(tmp_path):
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
     from keras_gans.data.source import load_domains
     from keras_gans.models import family_class
 
@@ -201,7 +201,7 @@ def test_monet2photo_loads_in_layout():
 # ----- training, export, transfer -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     tmp = tmp_path_factory.mktemp("cyc")
     cfg = cycle_config(tmp)
@@ -211,7 +211,7 @@ def trained(tmp_path_factory):
 
 
 def test_tiny_training_run(trained):
-    from keras_gans.callbacks import read_csv
+    from keras_gans.training.callbacks import read_csv
 
     tmp, model, run_dir, hist = trained
     rows = read_csv(run_dir / "history.csv")
@@ -252,7 +252,7 @@ def test_export_of_a_run_is_rest_servable(trained):
     from click.testing import CliRunner
 
     from keras_gans.cli import main
-    from keras_gans.export import read_json_signature, rest_problems
+    from keras_gans.export.savedmodel import read_json_signature, rest_problems
 
     tmp, model, run_dir, _ = trained
     res = CliRunner().invoke(main, ["export", str(run_dir), "--out", str(tmp / "cli_sm"), "--name", "c"])
@@ -313,7 +313,7 @@ def test_transfer_usage_errors(tmp_path):
 @pytest.mark.slow
 def test_resume_is_exact_including_pools(tmp_path):
     """2 epochs in one go == 1 epoch + --resume 1 epoch: nets, optimizers, pools and LR schedule all restored."""
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     cfg = cycle_config(tmp_path)
     cfg["train"]["deterministic"] = True

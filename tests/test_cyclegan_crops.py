@@ -37,7 +37,7 @@ def test_interior_cuts_the_margin_off():
     assert white_share(np.asarray(inner)) == 0.0
     assert white_share(np.asarray(img)) > 0.1
     assert interior(img, 0.0) is img
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
 
     with pytest.raises(UserError, match="margin"):
         interior(img, 0.5)
@@ -97,9 +97,9 @@ def test_training_crops_of_prints_hold_no_margin(margin_folder, tmp_path):
     different crops on different steps."""
     import tensorflow as tf
 
-    from keras_gans.images import from_uint8, to_uint8
-    from keras_gans.build import build_model
-    from keras_gans.train import prepare
+    from keras_gans.core.images import from_uint8, to_uint8
+    from keras_gans.training.build import build_model
+    from keras_gans.training.driver import prepare
 
     cfg = cycle_config(load_size=48, style_margin=0.1, photo_domain="B")
     cfg["data"].update({"path": str(margin_folder), "cache_dir": str(tmp_path / "cache"), "image_size": 24})
@@ -125,7 +125,7 @@ def test_work_size_defaults_to_load_size():
 
 
 def test_config_rejects_bad_sizes_and_margins():
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
 
     with pytest.raises(UserError, match="load_size"):
         cycle_config(load_size=8)  # smaller than data.image_size (16)
@@ -136,7 +136,7 @@ def test_config_rejects_bad_sizes_and_margins():
 
 
 def test_transfer_runs_g_at_the_working_size_and_returns_the_input_size():
-    from keras_gans.translate import transfer_images
+    from keras_gans.parts.translate import transfer_images
 
     seen = []
 
@@ -154,8 +154,8 @@ def test_transfer_runs_g_at_the_working_size_and_returns_the_input_size():
 
 def test_model_transfer_and_export_use_the_work_size(monkeypatch):
     from keras_gans.models import translator  # the translator families' shared transfer (models/translator.py)
-    from keras_gans.build import build_model
-    from keras_gans.train import prepare
+    from keras_gans.training.build import build_model
+    from keras_gans.training.driver import prepare
 
     cfg = cycle_config(load_size=24, work_size=32)
     _, arrays, info = prepare(copy.deepcopy(cfg))
@@ -185,7 +185,7 @@ def test_generator_upsampling_kinds(upsample):
 
 
 def test_unknown_upsampling_is_an_error():
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
     from keras_gans.nets.resnet import build_resnet_generator
 
     with pytest.raises(ValueError, match="upsample"):

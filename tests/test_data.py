@@ -154,8 +154,8 @@ def test_resize_modes(tmp_path):
 
 
 def test_resize_mode_from_config(tmp_path):
-    from keras_gans.config import load_config
-    from keras_gans.errors import UserError
+    from keras_gans.config.loader import load_config
+    from keras_gans.core.errors import UserError
     from keras_gans.data.source import load_image_set
 
     _wide(tmp_path)
@@ -168,7 +168,7 @@ def test_resize_mode_from_config(tmp_path):
 
 def test_idx_files_round_trip(tmp_path):
     from keras_gans.data.idx import load_idx, read_idx
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (5, 28, 28)).astype(np.uint8)
@@ -191,8 +191,8 @@ def test_idx_files_round_trip(tmp_path):
 
 
 def test_real_mnist_idx_as_training_data():
-    from keras_gans.config import load_config
-    from keras_gans.train import prepare
+    from keras_gans.config.loader import load_config
+    from keras_gans.training.driver import prepare
 
     f = shared_data("mnist") / "t10k-images-idx3-ubyte.gz"
     cfg = load_config("acgan_digits", {"data.path": str(f), "data.image_size": 28, "data.max_images": 200})
@@ -235,7 +235,7 @@ def test_resize_uint8_keeps_flat_regions_and_skips_same_size():
     its halves, and an image already at the size is returned as is."""
     import numpy as np
 
-    from keras_gans.images import resize_uint8
+    from keras_gans.core.images import resize_uint8
 
     x = np.zeros((1, 16, 16, 3), np.uint8)
     x[:, :, 8:] = 200

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from keras_gans.demo import logic
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 HEADS = [{"name": "hair", "type": "softmax", "classes": ["aqua", "blonde", "red"]},
          {"name": "eyes", "type": "softmax", "classes": ["blue", "green"]},
@@ -198,8 +198,8 @@ def test_real_export_through_its_signatures(tmp_path):
     same pixels as `generate` (so the interpolation strip starts where the grid does); a run finds it by export.json."""
     from conftest import tiny_config
 
-    from keras_gans.export import export_model
-    from keras_gans.build import build_model
+    from keras_gans.export.savedmodel import export_model
+    from keras_gans.training.build import build_model
 
     model = build_model(tiny_config(), {"image_shape": [16, 16, 1], "n_images": 8})
     path = export_model(model, tmp_path / "sm", "digits", 1)

@@ -1,5 +1,5 @@
 """tf.distribute: MirroredStrategy over 2 logical CPUs equals the default strategy step for step; two local
-MultiWorkerMirroredStrategy workers (TF_CONFIG on loopback) train an epoch through keras_gans.distributed and
+MultiWorkerMirroredStrategy workers (TF_CONFIG on loopback) train an epoch through keras_gans.training.distributed and
 write one checkpoint; and the replica ordering of batches. The trainings run in subprocesses so logical devices and collectives never leak into other tests."""
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def test_multiworker_two_local_workers(tmp_path):
 def test_replica_order_gives_each_replica_its_share_of_every_slice(replicas, parts):
     import tensorflow as tf
 
-    from keras_gans.distributed import replica_order
+    from keras_gans.training.distributed import replica_order
 
     per = 2  # rows per replica per slice
     b = per * replicas * parts

@@ -61,7 +61,7 @@ def test_the_checker_finds_facts():
 
 
 def test_config_facts_in_the_docs_match_the_configs():
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
 
     wrong = []
     for where, preset, fact in quoted_facts():

@@ -21,7 +21,7 @@ def classifier(digit_classifier):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, classifier):
     """A 3-step GAN on 16 px digits that also measures FID each epoch with the classifier's features."""
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     run = tmp_path_factory.mktemp("run") / "r1"
     cfg = tiny_config(eval={"every": 1, "n": 48, "features": str(classifier), "data": None})
@@ -60,8 +60,8 @@ def test_evaluate_writes_eval_json(tiny_run, classifier, digits_dir):
 
 def test_interpolate_rows_run_between_sample_endpoints(tiny_run, tmp_path):
     from keras_gans.cli import main
-    from keras_gans.images import make_grid
-    from keras_gans.build import load_run
+    from keras_gans.core.images import make_grid
+    from keras_gans.training.build import load_run
 
     out = tmp_path / "interp.png"
     r = CliRunner().invoke(main, ["interpolate", str(tiny_run), "--steps", "5", "--pairs", "3", "--out", str(out),
@@ -113,8 +113,8 @@ def test_interpolate_uses_the_runs_z_std_and_accepts_z_std(tmp_path):
 
     from keras_gans.cli import main
     from keras_gans.models.latent import seeds_to_latent
-    from keras_gans.build import load_run
-    from keras_gans.train import train
+    from keras_gans.training.build import load_run
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(net={"z_std": 3.0, "weights_init": 0.3})
     cfg["train"]["steps_per_epoch"] = 1
@@ -139,7 +139,7 @@ def test_interpolate_uses_the_runs_z_std_and_accepts_z_std(tmp_path):
     np.testing.assert_allclose(tf.norm(z, axis=1).numpy() / tf.norm(seeds_to_latent(
         tf.constant([11, 12], tf.int64), 16), axis=1).numpy(), [3.0, 3.0], rtol=1e-5)
     want_mid = model.generate((z[:1] + z[1:]) / 2.0, training=False)
-    from keras_gans.images import to_uint8
+    from keras_gans.core.images import to_uint8
 
     np.testing.assert_allclose(mid, to_uint8(want_mid)[0, ..., 0].astype(np.int32), atol=1)
     model.z_std = 1.0  # what the command drew before the fix: visibly another image

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 
 def test_inception_weights_absent_is_one_clear_error(tmp_path, monkeypatch):

@@ -127,7 +127,7 @@ class _OneHotExtractor:
 
 
 def test_compute_metrics_scores_conditional_accuracy_and_collapse():
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
     from keras_gans.metrics.report import compute_metrics, flat_metrics
 
     fake = np.zeros((8, 4, 4, 1), np.uint8)

@@ -43,7 +43,7 @@ def test_label_set_files(tmp_path):
     (tmp_path / "attrs.csv").write_text("image_id,Smiling,Male,Young\n1.png,1,-1,1\n2.png,-1,-1,-1\n")
     assert read_label_sets(tmp_path / "attrs.csv") == [["smiling", "young"], []]
     (tmp_path / "bad.json").write_text("{\"a\": 3}")
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
 
     with pytest.raises(UserError, match="not a list of names"):
         read_label_sets(tmp_path / "bad.json")
@@ -67,7 +67,7 @@ def test_real_iclevr_label_sets_map_onto_a_24_label_head():
 
 
 def test_requests_for_softmax_and_binary_heads():
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
     from keras_gans.metrics.multilabel import requests_for_sets
 
     metas = [{"name": "hair", "type": "softmax", "classes": ["blonde", "red", "light blue"]},
@@ -85,7 +85,7 @@ def shapes_run(tmp_path_factory):
     """Procedural shapes in the i-CLEVR layout (data make shapes), a multi-label classifier on them, and a tiny
     multi-label ACGAN trained 2 epochs that logs label_score on the real test.json each epoch."""
     from keras_gans.cli import main
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     labels = shared_data("iclevr-labels")
     root = tmp_path_factory.mktemp("shapes")
@@ -118,7 +118,7 @@ def test_train_classifier_multilabel_writes_its_vocabulary(shapes_run):
 
 
 def test_label_score_over_training_in_history_and_curves(shapes_run, tmp_path):
-    from keras_gans.curves import draw_curves
+    from keras_gans.training.curves import draw_curves
 
     run, _, _ = shapes_run
     rows = list(csv.DictReader(open(run / "history.csv")))
@@ -143,7 +143,7 @@ def test_evaluate_label_sets_score_and_grid(shapes_run, tmp_path):
     from keras_gans.metrics.features import ClassifierFeatures
     from keras_gans.metrics.multilabel import read_label_sets, targets_for_sets
     from keras_gans.metrics.scores import topk_score
-    from keras_gans.build import load_run
+    from keras_gans.training.build import load_run
 
     run, clf, labels = shapes_run
     grid = tmp_path / "grid.png"

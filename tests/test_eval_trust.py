@@ -18,7 +18,7 @@ from tests.conftest import tiny_config
 @pytest.fixture(scope="module")
 def run2(tmp_path_factory):
     """A 2-epoch GAN on 16 px digits (seconds)."""
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     run = tmp_path_factory.mktemp("trust") / "r"
     cfg = tiny_config()
@@ -133,8 +133,8 @@ class _ScoreSequence:
 
 
 def test_keep_best_keeps_the_best_epoch_when_the_score_worsens(tmp_path):
-    from keras_gans.build import load_run
-    from keras_gans.train import train
+    from keras_gans.training.build import load_run
+    from keras_gans.training.driver import train
 
     seq = _ScoreSequence([5.0, 2.0, 3.0, 4.0])  # best at epoch 2, then worse
     cfg = tiny_config(eval={"every": 1, "fid": False, "best_metric": "kid"})
@@ -185,8 +185,8 @@ def test_keep_best_keeps_the_best_epoch_when_the_score_worsens(tmp_path):
 
 
 def test_watchdog_collapse_rolls_back_to_the_best_checkpoint(tmp_path):
-    from keras_gans.build import load_run
-    from keras_gans.train import train
+    from keras_gans.training.build import load_run
+    from keras_gans.training.driver import train
 
     seq = _ScoreSequence([5.0, 2.0, 3.0, 4.0, 6.0])
     # a d_loss floor no loss gets under... inverted: every |d_loss| < 1e9 counts as "D wins"; after 7 steps
@@ -203,8 +203,8 @@ def test_watchdog_collapse_rolls_back_to_the_best_checkpoint(tmp_path):
 
 
 def test_truncation_lowers_diversity_measurably(run2, digit_classifier, digits_dir, tmp_path):
-    from keras_gans.build import load_run
-    from keras_gans.callbacks import sample_diversity
+    from keras_gans.training.build import load_run
+    from keras_gans.training.callbacks import sample_diversity
     from keras_gans.models.latent import apply_truncation
 
     _, model, _ = load_run(run2)

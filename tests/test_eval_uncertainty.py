@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 
 def _mmd2_by_hand(x, y):

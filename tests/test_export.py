@@ -14,9 +14,9 @@ from conftest import REPO, tiny_config
 
 @pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
 def test_export_round_trip_in_fresh_process(tmp_path, precision):
-    from keras_gans.export import export_model
-    from keras_gans.images import to_uint8
-    from keras_gans.train import train
+    from keras_gans.export.savedmodel import export_model
+    from keras_gans.core.images import to_uint8
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(callbacks={"export_dir": str(tmp_path / "sm")}, train={"mixed_precision": precision})
     model, run, _ = train(cfg, tmp_path / "run", verbose=0)
@@ -61,8 +61,8 @@ print(json.dumps({{k: str(v.dtype.name) for k, v in out.items()}}))
 
 
 def test_next_version_and_atomic_layout(tmp_path):
-    from keras_gans.export import export_model
-    from keras_gans.build import build_model
+    from keras_gans.export.savedmodel import export_model
+    from keras_gans.training.build import build_model
     from keras_gans.data.builtin import load_digits
     from keras_gans.models.gan import GAN
 
@@ -83,7 +83,7 @@ def test_export_cli_float32_from_a_bf16_run_saves_each_variable_once(tmp_path):
     from click.testing import CliRunner
 
     from keras_gans.cli import main
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(train={"mixed_precision": "mixed_bfloat16", "steps_per_epoch": 2})
     model, run, _ = train(cfg, tmp_path / "run", verbose=0)

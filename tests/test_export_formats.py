@@ -34,7 +34,7 @@ def _check(version_dir, name: str, inputs: dict, formats=("onnx", "litert"), min
     """Largest difference (uint8 levels) of each format file from the SavedModel signature on `inputs`."""
     import tensorflow as tf
 
-    from keras_gans.export_formats import FORMATS, run_file
+    from keras_gans.export.formats import FORMATS, run_file
 
     sig = tf.saved_model.load(str(version_dir)).signatures[name]
     want = next(iter(sig(**{k: tf.constant(v) for k, v in inputs.items()}).values())).numpy()
@@ -49,7 +49,7 @@ def _check(version_dir, name: str, inputs: dict, formats=("onnx", "litert"), min
 
 def test_export_run_with_formats_matches_the_savedmodel(tmp_path):
     from keras_gans.cli import main
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     cfg = tiny_config()
     _, run, _ = train(cfg, tmp_path / "run", verbose=0)
@@ -71,7 +71,7 @@ def test_formats_of_a_conditional_and_a_cyclegan_export(tmp_path):
     import tensorflow as tf
 
     from demo_exports import make_exports
-    from keras_gans.export_formats import write_formats
+    from keras_gans.export.formats import write_formats
 
     exports = make_exports(tmp_path)
     cond = exports["cond"] / "1"
@@ -93,7 +93,7 @@ def test_formats_of_a_conditional_and_a_cyclegan_export(tmp_path):
 
 
 def test_missing_runtime_is_one_line_and_nothing_written(tmp_path, monkeypatch):
-    import keras_gans.export_formats as ef
+    import keras_gans.export.formats as ef
     from keras_gans.cli import main
 
     from demo_exports import make_exports
@@ -122,7 +122,7 @@ def test_shipped_ukiyoe_converts_to_both_formats_with_the_same_photo(tmp_path):
     """The shipped CycleGAN (no run): both files from the export alone, the same photo at the working size."""
     import tensorflow as tf
 
-    from keras_gans.export_formats import write_formats
+    from keras_gans.export.formats import write_formats
 
     version = tmp_path / "1"
     shutil.copytree(SHIPPED / "ukiyoe" / "1", version)

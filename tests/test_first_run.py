@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_grid_cells_enlarged_nearest_neighbour_with_thin_separators():
-    from keras_gans.images import cell_scale, make_grid
+    from keras_gans.core.images import cell_scale, make_grid
 
     rng = np.random.default_rng(0)
     digits = rng.integers(0, 256, (6, 28, 28, 1), dtype=np.uint8)

@@ -21,7 +21,7 @@ INFO = {"image_shape": [16, 16, 1], "n_images": 64}
 
 def _model(cfg, build=True):
     from keras_gans.models.gan import GAN
-    from keras_gans.runtime import configure_runtime
+    from keras_gans.core.runtime import configure_runtime
 
     configure_runtime(cfg)
     model = GAN.from_config(cfg, INFO)
@@ -42,7 +42,7 @@ def test_gradient_penalty_closed_form_linear_critic():
     """D(x) = <w, x> + b has gradient w everywhere: the penalty is lambda * (||w|| - 1)^2 for every sample."""
     import tensorflow as tf
 
-    from keras_gans.losses import gradient_penalty
+    from keras_gans.parts.losses import gradient_penalty
 
     rng = np.random.default_rng(1)
     w = rng.normal(size=(16 * 16,)).astype("float32") * 0.2
@@ -60,7 +60,7 @@ def test_gradient_penalty_uses_one_alpha_per_sample():
     """D(x) = ||x||^2 / 2 has gradient x: the penalty is (||a_i x_i + (1 - a_i) g_i|| - 1)^2 per sample."""
     import tensorflow as tf
 
-    from keras_gans.losses import gradient_penalty
+    from keras_gans.parts.losses import gradient_penalty
 
     rng = np.random.default_rng(2)
     real = rng.uniform(-1, 1, (6, 4, 4, 1)).astype("float32")
@@ -164,7 +164,7 @@ class _FakeModel:
 
 
 def _dog(**kw):
-    from keras_gans.callbacks import Watchdog
+    from keras_gans.training.callbacks import Watchdog
 
     dog = Watchdog(**kw)
     dog.set_model(_FakeModel())
@@ -209,9 +209,9 @@ def test_watchdog_grad_norm_warns_once_then_stops_by_config():
 
 def test_watchdog_stops_a_real_run_on_injected_nan(tmp_path):
     """A NaN learning rate poisons D at the first update; the run stops with one clear error."""
-    from keras_gans.config import load_config
-    from keras_gans.errors import UserError
-    from keras_gans.train import train
+    from keras_gans.config.loader import load_config
+    from keras_gans.core.errors import UserError
+    from keras_gans.training.driver import train
 
     cfg = load_config("dcgan", {**TINY, "train.steps_per_epoch": 3})
     cfg["train"]["d_lr"] = float("nan")  # past the config check (which refuses NaN), to reach the watchdog
@@ -221,9 +221,9 @@ def test_watchdog_stops_a_real_run_on_injected_nan(tmp_path):
 
 def test_watchdog_stops_a_real_run_on_d_loss_collapse(tmp_path):
     """Config keys reach the callback: a floor above any loss with patience 1 and on_collapse=stop stops at once."""
-    from keras_gans.config import load_config
-    from keras_gans.errors import UserError
-    from keras_gans.train import train
+    from keras_gans.config.loader import load_config
+    from keras_gans.core.errors import UserError
+    from keras_gans.training.driver import train
 
     cfg = load_config("lsgan", {**TINY, "watchdog.d_loss_floor": 1e6, "watchdog.patience": 1,
                                 "watchdog.on_collapse": "stop"})
@@ -232,8 +232,8 @@ def test_watchdog_stops_a_real_run_on_d_loss_collapse(tmp_path):
 
 
 def test_watchdog_config_is_validated():
-    from keras_gans.config import load_config
-    from keras_gans.errors import UserError
+    from keras_gans.config.loader import load_config
+    from keras_gans.core.errors import UserError
 
     with pytest.raises(UserError, match="watchdog.on_grad_norm"):
         load_config("dcgan", {"watchdog.on_grad_norm": "explode"})
@@ -241,7 +241,7 @@ def test_watchdog_config_is_validated():
 
 # ----- presets -------------------------------------------------------------------------------------------------
 def test_presets_follow_their_papers():
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
 
     w = load_config("wgan")
     assert (w["loss"]["type"], w["gan"]["clip_value"], w["train"]["optimizer"], w["train"]["d_lr"],
@@ -258,9 +258,9 @@ def test_presets_follow_their_papers():
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_preset_trains_two_steps_with_finite_losses(preset, tmp_path):
-    from keras_gans.callbacks import read_csv
-    from keras_gans.config import load_config
-    from keras_gans.train import train
+    from keras_gans.training.callbacks import read_csv
+    from keras_gans.config.loader import load_config
+    from keras_gans.training.driver import train
 
     cfg = load_config(preset, TINY)
     model, run_dir, _ = train(cfg, tmp_path / preset)
@@ -302,7 +302,7 @@ def test_d_g_z1_and_z2_are_d_before_and_after_its_update():
 
 
 def test_adversarial_part_logged_apart_from_weighted_total(tmp_path):
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(model="acgan", conditional={"mode": "acgan", "adv_weight": 0.5,
                                                    "heads": [{"name": "label", "type": "softmax", "weight": 2.0}]})

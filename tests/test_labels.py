@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from keras_gans import conditioning
+from keras_gans.parts import conditioning
 from keras_gans.data import labels as L
 from keras_gans.data.procedural import HAIR_COLOURS, HAIR_NAMES, OBJECT_NAMES, load_faces, load_shapes
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 from tests.conftest import shared_data
 
 CATS = ["hair", "eyes"]
@@ -154,7 +154,7 @@ def test_condition_requests():
 
 def test_ignore_tags_drops_tags_not_rows(tmp_path):
     from keras_gans.data.labels import labels_from_tags_csv
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
 
     f = tmp_path / "tags.csv"
     f.write_text("0,long hair blonde hair blue eyes\n1,polychromatic hair red eyes\n2,red hair short hair blue eyes\n")

@@ -11,27 +11,26 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 # Bottom to top (docs/extending.md). A name matches a module or a whole package (prefix "keras_gans.data" covers
-# keras_gans.data.*). The longest matching name wins.
+# keras_gans.data.*); the longest matching name wins. "keras_gans" itself is the package's facade (its __init__, the
+# public entry points, resolved lazily) and matches only itself.
 LAYERS = {
-    # 0 foundation: no project imports but each other
-    "keras_gans": 0, "keras_gans.errors": 0, "keras_gans.io_utils": 0, "keras_gans.images": 0,
-    "keras_gans.losses": 0, "keras_gans.registry": 0, "keras_gans.threads": 0, "keras_gans.runtime": 0,
-    "keras_gans.checkpoint": 0, "keras_gans.seeds": 0,
-    # 1 data (every file read, the step plan), nets, conditioning, augment, optimizers and other building blocks
-    "keras_gans.data": 1, "keras_gans.nets": 1, "keras_gans.conditioning": 1, "keras_gans.augment": 1,
-    "keras_gans.optimizers": 1, "keras_gans.image_pool": 1, "keras_gans.translate": 1,
-    # 2 the core model and the families
+    # 0 foundation
+    "keras_gans.core": 0,
+    # 1 parts
+    "keras_gans.data": 1, "keras_gans.nets": 1, "keras_gans.parts": 1,
+    # 2 models
     "keras_gans.models": 2,
-    # 3 what runs beside or after a model: callbacks (and the curves figure they draw), export, metrics
-    "keras_gans.callbacks": 3, "keras_gans.curves": 3, "keras_gans.export": 3, "keras_gans.metrics": 3,
-    "keras_gans.export_formats": 3,
-    # 4 config: composes the families' and nets' declared sections; what a --resume may change
-    "keras_gans.config": 4, "keras_gans.config_schema": 4, "keras_gans.config_values": 4, "keras_gans.resume": 4,
-    # 5 the training driver and the model it builds (also rebuilt from a run: load_run)
-    "keras_gans.train": 5, "keras_gans.build": 5, "keras_gans.distributed": 5,
-    # 6 the user's entry points
-    "keras_gans.commands": 6, "keras_gans.cli": 6, "keras_gans.demo": 6, "benchmarks": 6,
+    # 3 after a model
+    "keras_gans.metrics": 3, "keras_gans.export": 3,
+    # 4 config
+    "keras_gans.config": 4,
+    # 5 training
+    "keras_gans.training": 5,
+    # 6 entry points
+    "keras_gans.commands": 6, "keras_gans.demo": 6, "keras_gans.cli": 6, "keras_gans": 6, "benchmarks": 6,
 }
+# The only modules allowed loose at the top level of keras_gans/ (everything else lives in a layer's folder).
+LOOSE = {"__init__", "cli"}
 
 # Known rule breaks, allowed for now: (importer, imported) for a layer or cycle break, (user, "owner._name") for a
 # private name. Empty: every module keeps the rules. A fixed entry fails test_known_list_is_current.
@@ -39,7 +38,8 @@ KNOWN: set[tuple[str, str]] = set()  # (importer, imported) pairs allowed for no
 
 
 def layer_of(module: str) -> int | None:
-    best = max((k for k in LAYERS if module == k or module.startswith(k + ".")), key=len, default=None)
+    best = max((k for k in LAYERS if module == k or (k != "keras_gans" and module.startswith(k + "."))), key=len,
+               default=None)
     return None if best is None else LAYERS[best]
 
 
@@ -179,19 +179,20 @@ def test_no_private_names_across_modules():
 def test_checker_catches_each_rule(tmp_path):
     """The checker itself: an upward import, a two-module cycle and a private name are all found."""
     pkg = tmp_path / "keras_gans"
-    (pkg / "data").mkdir(parents=True)
+    for sub in ("core", "data", "training"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
     (tmp_path / "benchmarks").mkdir()
     (pkg / "__init__.py").write_text("")
-    (pkg / "data" / "__init__.py").write_text("")
-    (pkg / "errors.py").write_text("def f():\n    from keras_gans.data import x\n")  # lazy, upward
-    (pkg / "data" / "x.py").write_text("from keras_gans import errors\nerrors._hidden\n")  # cycle + private
-    (pkg / "train.py").write_text("from keras_gans.data.x import _y\n")  # private
+    (pkg / "core" / "errors.py").write_text("def f():\n    from keras_gans.data import x\n")  # lazy, upward
+    (pkg / "data" / "x.py").write_text("from keras_gans.core import errors\nerrors._hidden\n")  # cycle + private
+    (pkg / "training" / "driver.py").write_text("from keras_gans.data.x import _y\n")  # private
     modules, edges, private = _report(tmp_path)
-    assert "keras_gans.data.x" in edges["keras_gans.errors"]
-    assert layer_of("keras_gans.data.x") > layer_of("keras_gans.errors")
-    assert cycles(edges) == [["keras_gans.data.x", "keras_gans.errors"]]
-    assert sorted(private) == [("keras_gans.data.x", "keras_gans.errors._hidden"),
-                               ("keras_gans.train", "keras_gans.data.x._y")]
+    assert "keras_gans.data.x" in edges["keras_gans.core.errors"]
+    assert layer_of("keras_gans.data.x") > layer_of("keras_gans.core.errors")
+    assert cycles(edges) == [["keras_gans.core.errors", "keras_gans.data.x"]]
+    assert sorted(private) == [("keras_gans.data.x", "keras_gans.core.errors._hidden"),
+                               ("keras_gans.training.driver", "keras_gans.data.x._y")]
 
 
 def test_known_list_is_current():
@@ -200,3 +201,30 @@ def test_known_list_is_current():
     real = {(m, t) for m, ts in edges.items() for t in ts} | set(private)
     stale = sorted(KNOWN - real)
     assert not stale, f"these KNOWN entries are fixed: remove them from tests/test_layers.py: {stale}"
+
+
+# ----- the layout --------------------------------------------------------------------------------------------------
+def test_top_level_shows_the_layers():
+    """keras_gans/ holds folders by layer and at most a few loose modules (LOOSE, <= 8), each in LAYERS."""
+    loose = sorted(p.stem for p in (REPO / "keras_gans").glob("*.py"))
+    assert loose == sorted(LOOSE) and len(LOOSE) <= 8, f"loose modules at the top level of keras_gans/: {loose}"
+    folders = sorted(p.name for p in (REPO / "keras_gans").iterdir() if (p / "__init__.py").is_file())
+    assert all(f"keras_gans.{f}" in LAYERS for f in folders), f"a folder without a layer: {folders}"
+
+
+def test_importing_keras_gans_imports_no_tensorflow():
+    """The package's public entry points resolve lazily: `import keras_gans` (and its quiet start-up) stays light,
+    and each entry point names a real object."""
+    import subprocess
+    import sys
+
+    code = ("import sys, keras_gans; heavy = [m for m in ('tensorflow', 'keras') if m in sys.modules]; "
+            "assert not heavy, heavy; from keras_gans.core import quiet; assert 'tensorflow' not in sys.modules; "
+            "assert keras_gans.UserError.__name__ == 'UserError' and 'tensorflow' not in sys.modules; "
+            "print(' '.join(keras_gans.__all__))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    import keras_gans
+
+    for name in r.stdout.split():
+        assert callable(getattr(keras_gans, name)), name

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gans import losses
+from keras_gans.parts import losses
 
 LN3, LN43, LN4 = math.log(3.0), math.log(4.0 / 3.0), math.log(4.0)  # softplus(-ln 3) = ln 4/3, softplus(ln 3) = ln 4
 

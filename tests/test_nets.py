@@ -30,7 +30,7 @@ OLD_PARAMS = {
 
 def _build(preset, **overrides):
     from keras_gans.commands.nets import build_from_config
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
 
     cfg = load_config(preset, overrides)
     return build_from_config(cfg)
@@ -288,7 +288,7 @@ def test_vae_faces_v1_keeps_the_earlier_net():
 
 
 def test_changed_presets_say_so():
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
 
     for name, words in (("dcgan_mnist", "dcgan_mnist28"), ("vae_faces", "vae_faces_v1"),
                         ("sngan_bn", "reuse_fake"), ("acgan_iclevr", "biases")):
@@ -365,7 +365,7 @@ def test_random_fake_labels_are_drawn_not_copied():
 def test_class_loss_mean_is_sum_over_k():
     import tensorflow as tf
 
-    from keras_gans.conditioning import Head
+    from keras_gans.parts.conditioning import Head
     from keras_gans.models.conditional import ConditionalGAN
 
     h = Head("labels", "sigmoid", [str(i) for i in range(24)], 5.0)
@@ -377,7 +377,7 @@ def test_class_loss_mean_is_sum_over_k():
     np.testing.assert_allclose(total, 24 * mean, rtol=1e-6)
     want = tf.reduce_mean(tf.keras.losses.binary_crossentropy(y[..., None], tf.sigmoid(logits)[..., None]), -1)
     np.testing.assert_allclose(mean, want.numpy(), rtol=1e-4)
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
 
     assert load_config("acgan_multilabel")["conditional"]["class_loss"] == "sum"  # keeps its measured results
     assert load_config("acgan")["conditional"]["class_loss"] == "mean"
@@ -400,8 +400,8 @@ def test_z_std_scales_training_and_sampling_noise():
     seeds = tf.constant([3, 4, 5], tf.int64)
     np.testing.assert_allclose(seeds_to_latent(seeds, 64, 2.0).numpy(), 2 * seeds_to_latent(seeds, 64).numpy(),
                                rtol=1e-6)
-    from keras_gans.config import load_config
-    from keras_gans.errors import UserError
+    from keras_gans.config.loader import load_config
+    from keras_gans.core.errors import UserError
 
     with pytest.raises(UserError, match="z_std"):
         load_config("dcgan", {"net.z_std": 0})
@@ -413,11 +413,11 @@ def test_sample_z_std_matches_export_and_run(tmp_path):
     from click.testing import CliRunner
     from PIL import Image
 
-    from keras_gans.checkpoint import RunCheckpoint
+    from keras_gans.core.checkpoint import RunCheckpoint
     from keras_gans.cli import main
-    from keras_gans.config import save_config
-    from keras_gans.export import export_model
-    from keras_gans.build import build_model
+    from keras_gans.config.loader import save_config
+    from keras_gans.export.savedmodel import export_model
+    from keras_gans.training.build import build_model
 
     import keras
 
@@ -449,7 +449,7 @@ def test_sample_z_std_matches_export_and_run(tmp_path):
     model.z_std = 2.0
     wide = model.sample_from_seeds(seeds)
     assert not np.array_equal(wide, own)
-    from keras_gans.images import make_grid
+    from keras_gans.core.images import make_grid
 
     np.testing.assert_array_equal(np.squeeze(make_grid(wide, nrow=4)), np.squeeze(wide_run))
     r = CliRunner().invoke(main, ["sample", str(run), "--z-std", "-1", "--out", str(tmp_path / "x.png")])
@@ -539,7 +539,7 @@ def test_acgan96_on_the_64px_anime_faces_warns_about_upscaling():
 
 def test_a_listed_class_no_row_has_is_left_out_of_the_head(tmp_path):
     """The anime faces have no gray eyes: an acgan run on them gets the data's 10 eye colours, not the list's 11."""
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
     from keras_gans.data.source import load_labelled
 
     root = tmp_path / "faces"
@@ -554,7 +554,7 @@ def test_a_listed_class_no_row_has_is_left_out_of_the_head(tmp_path):
     assert s.label_names["eyes"] == ["blue", "green", "yellow"]  # the listed order, only the classes seen
     assert s.label_names["hair"] == ["aqua", "blonde", "red"]
     assert s.labels["eyes"].tolist() == [0, 1, 2, 0, 1, 0] and len(paths) == 6
-    from keras_gans.conditioning import resolve
+    from keras_gans.parts.conditioning import resolve
 
     spec = {"name": "eyes", "type": "softmax", "classes": load_config("acgan")["conditional"]["heads"][1]["classes"]}
     assert len(spec["classes"]) == 11
@@ -565,7 +565,7 @@ def test_a_listed_class_no_row_has_is_left_out_of_the_head(tmp_path):
 def test_anime_faces_tags_give_10_eye_colours():
     from pathlib import Path
 
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
     from keras_gans.data.labels import labels_from_tags_csv, parse_tags_csv
 
     tags = Path("../shared/data/anime-faces/tags.csv")

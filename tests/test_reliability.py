@@ -52,7 +52,7 @@ def _check_clean_run(run, epochs):
         assert (run / "samples" / f"epoch_{e:04d}.png").is_file()
         Image.open(run / "samples" / f"epoch_{e:04d}.png").load()  # every grid is a whole PNG
     assert not [p for p in run.rglob(".*.tmp-*")]  # no temporaries left
-    from keras_gans.build import load_run
+    from keras_gans.training.build import load_run
 
     _, _, epoch = load_run(run)
     assert epoch == epochs
@@ -91,7 +91,7 @@ class _InjectNaN:
 
 
 def test_nan_guard_restores_and_continues(tmp_path, capsys):
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(train={"epochs": 3, "g_lr": 2e-4, "d_lr": 2e-4}, watchdog={"on_nan": "restore", "nan_lr_factor": 0.5})
     model, run, hist = train(cfg, tmp_path / "run", verbose=0, extra_callbacks=[_InjectNaN(at=1)])
@@ -105,8 +105,8 @@ def test_nan_guard_restores_and_continues(tmp_path, capsys):
 
 
 def test_nan_stop_is_a_clear_error(tmp_path):
-    from keras_gans.errors import UserError
-    from keras_gans.train import train
+    from keras_gans.core.errors import UserError
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(train={"epochs": 2})
     with pytest.raises(UserError, match="non-finite.*--resume"):
@@ -117,7 +117,7 @@ def test_nan_stop_is_a_clear_error(tmp_path):
 
 
 def test_same_seed_same_first_grid(tmp_path):
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     for name in ("a", "b"):
         train(tiny_config(train={"seed": 5}), tmp_path / name, verbose=0)
@@ -198,7 +198,7 @@ def test_hostile_image_matrix(tmp_path):
 
 def test_hostile_folder_fail_mode_names_the_file(tmp_path):
     from keras_gans.data.images import find_images, load_images
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
 
     d = tmp_path / "hostile"
     _write_cases(d)

@@ -76,9 +76,9 @@ def fill(folder, keep: int = 0) -> "os.PathLike":
 def test_disk_full_during_checkpoint_then_resume(small_fs, monkeypatch):
     """The disk fills just before the epoch-2 checkpoint: one UserError line, no ckpt-2_temp/, checkpoint 1 kept;
     after freeing space the same call with resume=True finishes the run with rows 1..2."""
-    from keras_gans.checkpoint import RunCheckpoint
-    from keras_gans.errors import UserError
-    from keras_gans.train import train
+    from keras_gans.core.checkpoint import RunCheckpoint
+    from keras_gans.core.errors import UserError
+    from keras_gans.training.driver import train
 
     real_save = RunCheckpoint.save
     state = {}

@@ -12,7 +12,7 @@ from conftest import REPO, assert_user_error, run_cli
 
 
 def unread(preset, **overrides):
-    from keras_gans.config import load_config, unread_keys
+    from keras_gans.config.loader import load_config, unread_keys
 
     return unread_keys(load_config(preset, overrides))
 
@@ -48,8 +48,8 @@ def test_shipped_presets_warn_about_nothing():
 
 
 def test_train_warns_once_per_unread_key(tmp_path, monkeypatch):
-    from keras_gans import train as tr
-    from keras_gans.config import load_config
+    from keras_gans.training import driver as tr
+    from keras_gans.config.loader import load_config
 
     monkeypatch.setattr(tr, "_train", lambda *a, **k: None)
     cfg = load_config("dcgan", {"conditional.heads": HEAD, "cyclegan.pool_size": 3})

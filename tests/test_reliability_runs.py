@@ -37,7 +37,7 @@ def _folder(d, n_good=3, bad=True, size=20):
 # ----- item 3: the cache remembers bad files -------------------------------------------------------------------
 def test_cache_keeps_bad_file_policy(tmp_path):
     from keras_gans.data.images import find_images, load_images
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
 
     paths = find_images(_folder(tmp_path / "imgs"))
     with pytest.warns(UserWarning, match="broken.png"):
@@ -55,7 +55,7 @@ def test_cache_keeps_bad_file_policy(tmp_path):
 
 # ----- items 4 and 5: export into the run; repeatable, checked --resume ---------------------------------------
 def test_export_stays_in_run_and_resume_is_repeatable(tmp_path, monkeypatch):
-    from keras_gans.export import find_export
+    from keras_gans.export.savedmodel import find_export
 
     monkeypatch.chdir(tmp_path)
     run = tmp_path / "R"
@@ -77,7 +77,7 @@ def test_export_stays_in_run_and_resume_is_repeatable(tmp_path, monkeypatch):
     # ... keys that may change (train.epochs, train.g_lr) continue the run, and take effect
     _ok(run_cli("train", "dcgan", "--run-dir", run, "--resume", "--epochs", 2, "--set", "train.g_lr=1e-4"))
     assert (run / "checkpoints" / "ckpt-2.index").is_file()
-    from keras_gans.build import load_run
+    from keras_gans.training.build import load_run
 
     _, model, epoch = load_run(run)
     assert epoch == 2 and float(model.g_optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
@@ -92,7 +92,7 @@ def test_export_stays_in_run_and_resume_is_repeatable(tmp_path, monkeypatch):
 
 
 def test_resume_before_first_checkpoint_starts_the_run(tmp_path):
-    from keras_gans.config import load_config, save_config
+    from keras_gans.config.loader import load_config, save_config
 
     run = tmp_path / "R"
     run.mkdir()

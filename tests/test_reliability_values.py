@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from keras_gans.config import DEFAULTS, VALID_KEYS, flatten
-from keras_gans.config_values import LISTS_OR_STRINGS, check_value, key_spec
+from keras_gans.config.loader import DEFAULTS, VALID_KEYS, flatten
+from keras_gans.config.values import LISTS_OR_STRINGS, check_value, key_spec
 from conftest import run_cli
 
 
@@ -78,7 +78,7 @@ def test_issue_examples(item, tmp_path):
 
 
 def test_numbers_written_like_1e_4_are_numbers():
-    from keras_gans.config import apply_overrides, load_config, parse_override, validate
+    from keras_gans.config.loader import apply_overrides, load_config, parse_override, validate
 
     cfg = validate(apply_overrides(load_config("dcgan"), dict([parse_override("train.g_lr=1e-4")])))
     assert cfg["train"]["g_lr"] == pytest.approx(1e-4) and isinstance(cfg["train"]["g_lr"], float)

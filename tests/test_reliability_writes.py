@@ -59,7 +59,7 @@ def temps(folder):
 def test_full_disk_leaves_no_torn_image_in_any_format(tiny_fs, ext):
     """4,096 bytes free and an image that encodes to more: OSError ENOSPC naming the target, no file, no temporary.
     (Pillow 12's JPEG encoder, writing to a file itself, 'saved' a torn 4,096-byte JPEG here.)"""
-    from keras_gans.io_utils import disk_error, encode_image, save_image
+    from keras_gans.core.io_utils import disk_error, encode_image, save_image
 
     image = noise(160, 160)
     assert len(encode_image(image, {".jpg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".gif": "GIF"}[ext])) > 8192
@@ -75,7 +75,7 @@ def test_full_disk_leaves_no_torn_image_in_any_format(tiny_fs, ext):
 def test_checked_write_against_a_descriptor_that_takes_n_bytes(tmp_path, monkeypatch):
     """A disk that takes only part of a write and then nothing (os.write returns a short count, then 0): the writer
     raises ENOSPC and publishes nothing, for every format."""
-    from keras_gans import io_utils
+    from keras_gans.core import io_utils
 
     real_write = os.write
     budget = {"left": 3000}
@@ -189,8 +189,8 @@ def test_transfer_notes_what_it_drops(tmp_path, fake_translator):
 def latent_export(tmp_path_factory):
     from conftest import tiny_config
 
-    from keras_gans.export import export_model
-    from keras_gans.build import build_model
+    from keras_gans.export.savedmodel import export_model
+    from keras_gans.training.build import build_model
 
     out = tmp_path_factory.mktemp("exports")
     return export_model(build_model(tiny_config(), {"image_shape": [16, 16, 1], "n_images": 8}), out, "latent", 1)
@@ -219,7 +219,7 @@ def test_sample_full_disk_names_the_file(latent_export, tiny_fs):
 
 
 def test_messages_name_the_target_not_a_temporary(ro_dir):
-    from keras_gans.io_utils import atomic_dir, atomic_write_bytes, disk_error, target_of
+    from keras_gans.core.io_utils import atomic_dir, atomic_write_bytes, disk_error, target_of
 
     with pytest.raises(OSError) as info:
         atomic_write_bytes(ro_dir / "x.png", b"123")
@@ -236,7 +236,7 @@ def test_messages_name_the_target_not_a_temporary(ro_dir):
 def test_killed_exports_temporaries_are_swept(tmp_path):
     """A temporary whose writer process is gone is removed by the next write into that folder; a live writer's
     is kept. (A killed export left `.N.tmp-*` folders that no later export removed.)"""
-    from keras_gans import io_utils
+    from keras_gans.core import io_utils
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -266,7 +266,7 @@ def test_train_out_is_answered_with_run_dir():
 
 
 def test_finished_run_header_has_no_backwards_epochs():
-    from keras_gans.train import _epochs_span
+    from keras_gans.training.driver import _epochs_span
 
     assert _epochs_span(2, 5) == "epochs 3..5"
     text = _epochs_span(2, 2)
@@ -276,8 +276,8 @@ def test_finished_run_header_has_no_backwards_epochs():
 def test_read_only_resume_says_how_to_resume(tmp_path, monkeypatch):
     """A resume in a read-only run folder cannot 'choose a folder you can write to' (a resume cannot move): the
     advice says to make the run writable or copy it and pass the copy as --run-dir."""
-    from keras_gans import train as tr
-    from keras_gans.errors import UserError
+    from keras_gans.training import driver as tr
+    from keras_gans.core.errors import UserError
 
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)

@@ -114,7 +114,7 @@ def _png(b64: dict) -> np.ndarray:
 def test_every_signature_of_shipped_and_new_exports_is_rest_servable(tiny):
     import tensorflow as tf
 
-    from keras_gans.export import find_export, rest_problems as package_problems
+    from keras_gans.export.savedmodel import find_export, rest_problems as package_problems
 
     for path in [SHIPPED / "acgan", SHIPPED / "ukiyoe", *tiny.values()]:
         version = find_export(path)
@@ -130,7 +130,7 @@ def test_an_export_of_the_previous_version_is_refused_and_upgrade_fixes_it_with_
     import tensorflow as tf
 
     from keras_gans.cli import main
-    from keras_gans.export import read_json_signature, rest_problems as package_problems
+    from keras_gans.export.savedmodel import read_json_signature, rest_problems as package_problems
 
     olds = _old_style(tmp_path / "old")
     for kind, meta in (("cond", "conditions"), ("cyc", "directions")):
@@ -224,7 +224,7 @@ def test_codec_encodes_the_response_forms():
 # ----- over HTTP: the shipped models ---------------------------------------------------------------------------------
 def test_acgan_over_rest_gives_sample_s_images(rest, tmp_path):
     from keras_gans.cli import main
-    from keras_gans.images import make_grid
+    from keras_gans.core.images import make_grid
 
     url = _model(rest, "acgan")
     status, meta = _call(f"{url}/metadata")
@@ -302,7 +302,7 @@ def test_ukiyoe_over_rest_b64_photo_in_png_out(rest):
 # ----- over HTTP: exports made here (the emulator only) ---------------------------------------------------------------
 def test_new_exports_over_rest(rest, tiny, tmp_path):
     from keras_gans.cli import main
-    from keras_gans.images import make_grid
+    from keras_gans.core.images import make_grid
 
     if not rest[1]:
         pytest.skip("the tiny exports are served by the emulator only")
@@ -328,7 +328,7 @@ def test_upgrade_marks_unseen_classes_and_sample_warns(tmp_path, tiny):
     import tensorflow as tf
 
     from keras_gans.cli import main
-    from keras_gans.export import find_export, read_json_signature
+    from keras_gans.export.savedmodel import find_export, read_json_signature
 
     src = find_export(tiny["cond"])
     metas = {m["name"]: m for m in read_json_signature(tf.saved_model.load(str(src)).signatures, "conditions")}

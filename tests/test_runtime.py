@@ -9,7 +9,7 @@ import pytest
 
 
 def test_cgroup_quota_v2_and_v1(tmp_path, monkeypatch):
-    from keras_gans import threads
+    from keras_gans.core import threads
 
     monkeypatch.setattr(threads.Path, "read_text", _reader(tmp_path, threads.Path.read_text), raising=True)
     (tmp_path / "cpu.max").write_text("150000 100000\n")
@@ -34,7 +34,7 @@ def _reader(tmp_path, real):
 
 
 def test_available_cpus_follows_affinity_and_quota(monkeypatch):
-    from keras_gans import threads
+    from keras_gans.core import threads
 
     monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     monkeypatch.setattr(threads, "cgroup_cpu_limit", lambda root="": None)
@@ -46,8 +46,8 @@ def test_available_cpus_follows_affinity_and_quota(monkeypatch):
 
 
 def test_resolve_threads_values_and_errors(monkeypatch):
-    from keras_gans import threads
-    from keras_gans.errors import UserError
+    from keras_gans.core import threads
+    from keras_gans.core.errors import UserError
 
     monkeypatch.setattr(threads, "available_cpus", lambda: 3)
     assert threads.resolve_threads("auto") == (3, 1)
@@ -64,9 +64,9 @@ def test_resolve_threads_values_and_errors(monkeypatch):
 def test_threads_config_key_reaches_configure_runtime():
     import tensorflow as tf
 
-    from keras_gans.config import load_config
-    from keras_gans.errors import UserError
-    from keras_gans.runtime import configure_runtime
+    from keras_gans.config.loader import load_config
+    from keras_gans.core.errors import UserError
+    from keras_gans.core.runtime import configure_runtime
 
     assert load_config("dcgan")["train"]["threads"] == "auto"
     with pytest.raises(UserError, match="train.threads"):
@@ -76,7 +76,7 @@ def test_threads_config_key_reaches_configure_runtime():
 
 
 def test_cpu_class_names_the_flags_that_matter():
-    from keras_gans.threads import cpu_class, cpu_flags
+    from keras_gans.core.threads import cpu_class, cpu_flags
 
     line = cpu_class()
     assert "CPUs usable" in line
@@ -88,7 +88,7 @@ def test_cpu_class_names_the_flags_that_matter():
 
 
 def test_auto_precision_follows_the_cpu_flags():
-    from keras_gans.runtime import auto_precision, resolve_precision
+    from keras_gans.core.runtime import auto_precision, resolve_precision
 
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
     expected = "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"

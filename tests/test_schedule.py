@@ -11,8 +11,8 @@ from tests.conftest import tiny_config
 
 
 def test_schedule_values_and_validation():
-    from keras_gans.config import load_config
-    from keras_gans.errors import UserError
+    from keras_gans.config.loader import load_config
+    from keras_gans.core.errors import UserError
     from keras_gans.models.schedule import values_at
 
     sched = [{"step": 0, "d_steps": 5}, {"step": 10, "d_steps": 1, "g_steps": 2}, {"step": 20, "d_lr": 1e-5}]
@@ -56,7 +56,7 @@ def test_schedule_callback_sets_the_values_in_force_at_the_step_counter():
 @pytest.mark.slow  # three traces of the train step: ~45 s on a busy 2-core machine
 def test_schedule_changes_ratio_weight_and_lr_at_a_step(tmp_path):
     from keras_gans.models.schedule import make_callback
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(model="acgan", conditional={"mode": "acgan", "heads": [{"name": "label", "type": "softmax"}]})
     cfg["train"]["steps_per_epoch"] = 3

@@ -37,7 +37,7 @@ def test_the_checker_counts_def_to_end(tmp_path):
 def test_one_latent_seed_rule():
     """Image i of seed S is latent seed S*100000+i, written once (keras_gans seeds.latent_seeds): no module
     multiplies a seed by its own stride."""
-    from keras_gans.seeds import latent_seeds
+    from keras_gans.core.seeds import latent_seeds
 
     assert latent_seeds(3, 2).tolist() == [300000, 300001] and latent_seeds(0, 2, start=5).tolist() == [5, 6]
     stride = re.compile(r"np\.arange\([^)]*\)[^\n]*\*\s*(100_?000|1_?000_?000)\b")

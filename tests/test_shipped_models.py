@@ -20,7 +20,7 @@ SHIPPED = REPO / "saved_models"
 def _load(name):
     import tensorflow as tf
 
-    from keras_gans.export import load_export
+    from keras_gans.export.savedmodel import load_export
 
     path = SHIPPED / name
     assert (path / "1" / "saved_model.pb").is_file(), f"{path} is missing: the shipped export must be committed"

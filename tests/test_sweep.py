@@ -105,7 +105,7 @@ def test_sweep_fid_compares_with_a_random_subset_of_a_class_sorted_folder(tmp_pa
     classes = {int(round((float(im.mean()) - 20) / 20)) for im in real}
     assert len(classes) >= 6, f"reference images come from classes {sorted(classes)} only"  # first 30: 3 classes
     # Fixed by seed, and drawn again for a config whose data differ (a grid over data.image_size).
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
 
     cache: dict = {}
     assert np.array_equal(sweep.reference_images(load_config("mlp_gan", common), 30, cache), real)
@@ -143,7 +143,7 @@ def test_sweep_seeds_from_the_cli_reports_mean_and_std(tmp_path):
 
 def test_sweep_rejects_a_distributed_strategy_for_several_configs(tmp_path):
     from keras_gans.commands.sweep import parse_grid, run_sweep
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
 
     with pytest.raises(UserError, match="strategy"):
         run_sweep(["mlp_gan"], parse_grid(["net.latent_dim=8,16"]), tmp_path, {"train.strategy": "mirrored"})

@@ -20,7 +20,7 @@ class _Snapshot(keras.callbacks.Callback):
 def test_template_family_trains_two_steps_through_the_driver(tmp_path):
     from keras_gans.models import family_class
     from keras_gans.models.capabilities import LATENT, has
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     cfg = tiny_config(model="template", train={"steps_per_epoch": 2, "epochs": 1})
     snap = _Snapshot()
@@ -42,7 +42,7 @@ def test_every_family_declares_its_capabilities_and_commands_ask_for_them():
     """Declared, not probed: each family's capabilities and nets; require() names the command and the model kind."""
     import pytest
 
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
     from keras_gans.models import FAMILIES, family_class
     from keras_gans.models.capabilities import CONDITIONAL, ENCODER, LATENT, TRANSLATOR, has, require
 

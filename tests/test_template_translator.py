@@ -24,14 +24,14 @@ def translator_config(tmp_path):
     cfg["data"].update({"builtin": "scenes", "image_size": 16, "channels": 3})
     cfg["template_translator"].update({"g_filters": 4, "n_blocks": 1, "d_filters": 4, "d_layers": 2,
                                        "n_test_samples": 2, "scenes_per_domain": 6})
-    from keras_gans.config import validate
+    from keras_gans.config.loader import validate
 
     return validate(cfg)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     tmp = tmp_path_factory.mktemp("tt")
     model, run_dir, _ = train(copy.deepcopy(translator_config(tmp)), tmp / "run")
@@ -52,7 +52,7 @@ def photos(tmp_path_factory):
 
 
 def test_trains_through_the_driver(trained):
-    from keras_gans.callbacks import read_csv
+    from keras_gans.training.callbacks import read_csv
     from keras_gans.models.capabilities import TRANSLATOR, has
 
     tmp, model, run_dir = trained
@@ -92,7 +92,7 @@ def test_transfer_serves_the_run_and_the_export(trained, photos, tmp_path):
 def test_the_export_has_the_translator_signatures(trained):
     import tensorflow as tf
 
-    from keras_gans.export import read_json_signature
+    from keras_gans.export.savedmodel import read_json_signature
 
     tmp, model, _ = trained
     sigs = tf.saved_model.load(str(tmp / "sm" / "tt" / "1")).signatures

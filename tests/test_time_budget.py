@@ -9,7 +9,7 @@ from conftest import tiny_config
 
 
 def test_cpu_budget_ends_training_with_a_checkpoint_and_resume_adds_time(tmp_path):
-    from keras_gans.train import train
+    from keras_gans.training.driver import train
 
     run = tmp_path / "run"
     cfg = tiny_config(train={"epochs": 5, "steps_per_epoch": 3, "max_cpu_minutes": 1e-6})
@@ -33,7 +33,7 @@ def test_cpu_budget_ends_training_with_a_checkpoint_and_resume_adds_time(tmp_pat
 def test_budget_keys_are_checked(tmp_path):
     import pytest
 
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
 
     with pytest.raises(UserError, match="train.max_minutes"):
         tiny_config(train={"max_minutes": "soon"})

@@ -40,7 +40,7 @@ def test_kl_equals_closed_form_and_monte_carlo():
 
 @pytest.fixture(scope="module")
 def small_vae():
-    from keras_gans.build import build_model
+    from keras_gans.training.build import build_model
 
     cfg = vae_config()
     return build_model(cfg, {"image_shape": [16, 16, 1], "n_images": 8})
@@ -83,8 +83,8 @@ def test_recon_sum_is_mean_times_pixels():
 
 # ----- lambda schedule ------------------------------------------------------------------------------------------
 def test_schedule_values_and_validation():
-    from keras_gans.config import load_config
-    from keras_gans.errors import UserError
+    from keras_gans.config.loader import load_config
+    from keras_gans.core.errors import UserError
     from keras_gans.models.kl_schedule import kl_weight_at
 
     cfg = load_config("vae", {"vae.kl_weight": "1e-4", "vae.kl_schedule": {"3": 0.5, 1: 0.0, 6: "2e-3"}})
@@ -121,9 +121,9 @@ def tiny_run(tmp_path_factory):
 def test_cli_train_writes_samples_recon_grid_and_schedule(tiny_run):
     from PIL import Image
 
-    from keras_gans.callbacks import read_csv
+    from keras_gans.training.callbacks import read_csv
     from keras_gans.models.vae_callbacks import spread
-    from keras_gans.build import load_run
+    from keras_gans.training.build import load_run
 
     run, _ = tiny_run
     for e in (1, 2, 3):
@@ -154,8 +154,8 @@ def test_export_round_trip(tiny_run):
 
     import tensorflow as tf
 
-    from keras_gans.images import to_uint8
-    from keras_gans.build import load_run
+    from keras_gans.core.images import to_uint8
+    from keras_gans.training.build import load_run
 
     run, sm = tiny_run
     path = json.loads((run / "export.json").read_text())["path"]
@@ -180,7 +180,7 @@ def test_export_round_trip(tiny_run):
 def test_latent_map_and_reconstruct_commands(tiny_run, tmp_path, digits_dir):
     from keras_gans.data.images import find_images, load_images
     from keras_gans.metrics.reconstruction import reconstruction_mse
-    from keras_gans.build import load_run
+    from keras_gans.training.build import load_run
 
     run, _ = tiny_run
     digits = digits_dir
@@ -218,7 +218,7 @@ def test_latent_map_and_reconstruct_commands(tiny_run, tmp_path, digits_dir):
 
 
 def test_reconstruction_mse_needs_an_encoder():
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
     from keras_gans.metrics.reconstruction import reconstruction_mse
 
     class NoEncoder:

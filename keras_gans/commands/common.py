@@ -13,7 +13,7 @@ FLAG_KEYS = {
 
 def cli_overrides(set_items, **flags) -> dict:
     """{config key: value} from --set KEY=VALUE items and the named shortcut flags (None = not given)."""
-    from keras_gans.config import parse_override
+    from keras_gans.config.loader import parse_override
 
     out = dict(parse_override(s) for s in set_items)
     for k, v in flags.items():

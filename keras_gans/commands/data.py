@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 MAKERS = ("faces", "shapes")
 CLASS_FOLDER_SETS = ("digits", "mnist")  # labelled built-ins written as OUT/CLASS/NNNN.png
@@ -30,7 +30,7 @@ def data():
 def make(dataset, out, n, size, seed):
     """Write DATASET to OUT (faces: hair x eye colours; shapes: i-CLEVR-style objects; digits, mnist: class folders)."""
     from keras_gans.data import procedural
-    from keras_gans.io_utils import atomic_write_text, progbar, save_image
+    from keras_gans.core.io_utils import atomic_write_text, progbar, save_image
 
     out = Path(out)
     if dataset in CLASS_FOLDER_SETS:
@@ -71,7 +71,7 @@ def write_class_folders(dataset: str, out, size: int | None = None, n: int | Non
     """The built-in labelled set as OUT/CLASS/NNNN.png (for digits, the same images as the UCI digits folder that
     scikit-learn's copy upsampled to 32 px gives); returns the number of images written."""
     from keras_gans.data.builtin import load_builtin
-    from keras_gans.io_utils import save_image
+    from keras_gans.core.io_utils import save_image
 
     out = Path(out)
     if out.exists() and any(out.iterdir()):

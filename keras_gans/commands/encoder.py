@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 from keras_gans.models.capabilities import ENCODER, require
 
 
 def _load_encoder(run: str, command: str):
-    from keras_gans.build import load_run
+    from keras_gans.training.build import load_run
 
     cfg, model, epoch = load_run(run)
     return cfg, require(model, ENCODER, command), epoch
@@ -56,8 +56,8 @@ def resolve_labels(paths: list[str], root: str, labels: str | None, attribute: s
 def encode_images(model, images_u8, batch_size: int = 256):
     import numpy as np
 
-    from keras_gans.images import from_uint8
-    from keras_gans.io_utils import progbar
+    from keras_gans.core.images import from_uint8
+    from keras_gans.core.io_utils import progbar
 
     bar = progbar(len(images_u8), "image") if len(images_u8) > batch_size else None
     mus = []
@@ -93,7 +93,7 @@ def plot_map(points, labels, out: Path, title: str):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from keras_gans.io_utils import save_figure
+    from keras_gans.core.io_utils import save_figure
 
     fig, ax = plt.subplots(figsize=(6.4, 5.6))
     if labels is None:
@@ -182,7 +182,7 @@ def reconstruct(run, data_path, n, out, seed):
     (per pixel value in [-1, 1]; /4 for [0, 1] units)."""
     import numpy as np
 
-    from keras_gans.images import save_png
+    from keras_gans.core.images import save_png
     from keras_gans.metrics.reconstruction import reconstruction_mse
 
     cfg, model, epoch = _load_encoder(run, "reconstruct")

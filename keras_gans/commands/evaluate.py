@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from keras_gans.errors import UserError
-from keras_gans.seeds import latent_seeds
+from keras_gans.core.errors import UserError
+from keras_gans.core.seeds import latent_seeds
 from keras_gans.models.capabilities import CONDITIONAL, ENCODER, LATENT, has, require
 
 
@@ -52,11 +52,11 @@ def load_real_images(data: str, image_size: int, channels: int | None, n: int, s
 def evaluate(run, data, metrics_text, n, features, seed, batch_size, label_sets, repeats, grid_out, bootstrap,
              no_floor, truncation, best, allow_weak_features):
     """Score RUN's generator against real images (and/or label sets); print a table and write RUN/eval.json."""
-    from keras_gans.io_utils import atomic_write_text
+    from keras_gans.core.io_utils import atomic_write_text
     from keras_gans.metrics.features import check_feature_classifier, get_extractor
     from keras_gans.metrics.report import NEEDS_REAL, compute_metrics, format_metric_lines, format_table, metric_lines
 
-    from keras_gans.build import load_run
+    from keras_gans.training.build import load_run
 
     metrics, explicit, want_recon = _chosen_metrics(data, label_sets, features, metrics_text)
     extractor = get_extractor(features) if metrics or label_sets else None
@@ -185,7 +185,7 @@ def _eval_record(run, cfg, model, epoch, best, data, desc, n_gen, n_real, floor,
 
 def _label_set_score(model, extractor, path, seed: int, repeats: int, grid_path: Path):
     """The i-CLEVR evaluator on RUN: one image per label set (x repeats), top-k score, the sets' grid (8 per row)."""
-    from keras_gans.images import save_png
+    from keras_gans.core.images import save_png
     from keras_gans.metrics.multilabel import LabelSetEvaluator, label_set_grid, read_label_sets
 
     metas = require(model, CONDITIONAL, "evaluate --label-sets").condition_meta
@@ -262,9 +262,9 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
     The endpoints are the latents `sample` draws for the same seeds and sigma, so a row starts and ends on them."""
     import numpy as np
 
-    from keras_gans.images import save_grid, to_uint8
+    from keras_gans.core.images import save_grid, to_uint8
     from keras_gans.models.latent import seeds_to_latent
-    from keras_gans.build import load_run
+    from keras_gans.training.build import load_run
 
     if (from_seed is None) != (to_seed is None):
         raise UserError("--from and --to go together (two latent seeds, e.g. --from 300005 --to 300012)")
@@ -291,7 +291,7 @@ def interpolate(run, steps, pairs, method, out, seed, from_seed, to_seed, label,
     if wants:
         import tensorflow as tf
 
-        from keras_gans.conditioning import cli_requests, request_arrays
+        from keras_gans.parts.conditioning import cli_requests, request_arrays
 
         arrays = request_arrays(metas, len(zs), cli_requests(metas, label=label, labels=labels, cond_items=cond_items))
         inputs = {"z": tf.convert_to_tensor(zs, tf.float32), **{k: tf.convert_to_tensor(v) for k, v in arrays.items()}}
@@ -349,7 +349,7 @@ def compare(runs, out, n, seed, allow_mismatch, cell):
 def _read_evals(runs):
     """({run: its eval.json}, [(name, measured conditions)], {run: (config key but name and train.seed, label,
     train.seed)})."""
-    from keras_gans.config import load_run_config
+    from keras_gans.config.loader import load_run_config
     from keras_gans.metrics.spread import conditions_of
 
     evals, named, groups_of = {}, [], {}
@@ -371,8 +371,8 @@ def _read_evals(runs):
 
 def _compare_rows(runs, evals: dict, seeds, cell: int, diff):
     """([(title, each run's grid on the same seeds)], [each run's table row: its eval.json metrics])."""
-    from keras_gans.build import load_run
-    from keras_gans.images import make_grid
+    from keras_gans.training.build import load_run
+    from keras_gans.core.images import make_grid
     from keras_gans.metrics.report import flat_metrics
     from keras_gans.metrics.spread import conditions_of
 
@@ -400,7 +400,7 @@ def _compare_figure(grids, path: Path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_gans.io_utils import save_figure
+    from keras_gans.core.io_utils import save_figure
 
     cols, dpi = len(grids), 110
     # each panel at least as wide as its grid's pixels (drawn nearest neighbour): the figure shows every pixel
@@ -424,7 +424,7 @@ def _write_table(out: Path, name: str, table, columns) -> list[str]:
     import csv
     import io
 
-    from keras_gans.io_utils import atomic_write_text
+    from keras_gans.core.io_utils import atomic_write_text
 
     md = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     md += ["| " + " | ".join(_fmt(row.get(k)).replace("|", "/") for k in columns) + " |" for row in table]
@@ -440,7 +440,7 @@ def _write_table(out: Path, name: str, table, columns) -> list[str]:
 
 def _seed_summary(runs, rows, groups_of: dict, fields, out: Path) -> list[Path]:
     """Runs that differ only in train.seed: mean ± std over seeds (summary.md/.csv, spread.png); the files written."""
-    from keras_gans.io_utils import atomic_write_text
+    from keras_gans.core.io_utils import atomic_write_text
     from keras_gans.metrics.spread import draw_spread, summarize
 
     groups: dict = {}
@@ -495,13 +495,13 @@ def truncation_curve(run, data, features, psi_text, n, seed, out, best, allow_we
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_gans.callbacks import sample_diversity
-    from keras_gans.io_utils import atomic_write_text, save_figure
+    from keras_gans.training.callbacks import sample_diversity
+    from keras_gans.core.io_utils import atomic_write_text, save_figure
     from keras_gans.metrics.features import check_feature_classifier, get_extractor
     from keras_gans.metrics.kid import kid
     from keras_gans.metrics.scores import prdc
     from keras_gans.models.latent import apply_truncation
-    from keras_gans.build import load_run
+    from keras_gans.training.build import load_run
 
     if not Path(data).exists():
         raise UserError(f"--data {data}: no such folder or file (the real images to compare with)")

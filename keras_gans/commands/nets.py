@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from keras_gans.commands.common import cli_overrides
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 BUILTIN_CHANNELS = {"digits": 1, "mnist": 1, "faces": 3, "shapes": 3, "scenes": 3}
 def data_info_from_config(cfg: dict) -> dict:
@@ -22,7 +22,7 @@ def data_info_from_config(cfg: dict) -> dict:
     from keras_gans.models.capabilities import CONDITIONAL
 
     if family_has(cfg["model"], CONDITIONAL):
-        from keras_gans.conditioning import head_specs
+        from keras_gans.parts.conditioning import head_specs
 
         conditions = []
         for s in head_specs(cfg):
@@ -65,7 +65,7 @@ def nets_command(preset, set_items):
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
     from keras_gans.nets.summary import format_table, header, net_table, trainable_count
 
     cfg = load_config(preset, cli_overrides(set_items))

@@ -1,5 +1,5 @@
 """`python cli.py sweep PRESET [PRESET ...] --grid KEY=V1,V2 ...`: train a small grid of configs one after the
-other (each through keras_gans.train.train, the one training driver) and compare them side by side.
+other (each through keras_gans.training.driver.train, the one training driver) and compare them side by side.
 
 Writes, under --out DIR:
   DIR/runs/LABEL/            each config's ordinary run directory (config.yaml, history.csv, samples/, checkpoints/)
@@ -31,7 +31,7 @@ from pathlib import Path
 import click
 
 from keras_gans.commands.common import cli_overrides
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 COLUMNS = [
     "config", "seed", "preset", "overrides", "status", "epochs", "seconds", "d_loss", "g_loss", "d_real", "d_fake",
@@ -68,7 +68,7 @@ def parse_grid(items) -> list[tuple[str, list]]:
     """--grid 'net.latent_dim=32,100' -> [('net.latent_dim', [32, 100])] (values parsed as YAML)."""
     import yaml
 
-    from keras_gans.config import VALID_KEYS, nearest_key
+    from keras_gans.config.loader import VALID_KEYS, nearest_key
 
     grid = []
     for item in items:
@@ -120,7 +120,7 @@ def _dirname(label: str) -> str:
 
 
 def _last_row(run_dir: Path) -> dict:
-    from keras_gans.callbacks import read_csv
+    from keras_gans.training.callbacks import read_csv
 
     rows = read_csv(run_dir / "history.csv")
     return rows[-1] if rows else {}
@@ -170,8 +170,8 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
     comparison files; returns the table rows (one per run)."""
     import keras
 
-    from keras_gans.io_utils import progbar
-    from keras_gans.seeds import latent_seeds
+    from keras_gans.core.io_utils import progbar
+    from keras_gans.core.seeds import latent_seeds
 
     out_dir = Path(out_dir)
     seeds = max(1, int(seeds))
@@ -213,7 +213,7 @@ def run_sweep(presets, grid, out_dir, common: dict | None = None, n_samples: int
 def resolve_configs(presets, grid, out_dir: Path, common: dict | None, export: bool, seeds: int) -> list[dict]:
     """Every config of the sweep, resolved and validated before anything trains (a typo fails in a second, not
     after the first run): each with its label, preset, overrides, `cfg` and `run_dir`."""
-    from keras_gans.config import load_config, validate
+    from keras_gans.config.loader import load_config, validate
 
     configs = expand(presets, grid)
     common = dict(common or {})
@@ -244,8 +244,8 @@ def resolve_configs(presets, grid, out_dir: Path, common: dict | None, export: b
 def _train_or_reuse(cfg: dict, run_dir: Path):
     """(the trained model or None, the row's status, training seconds): a run with a checkpoint is reused; one the
     watchdog stopped (or bad data) is recorded and the sweep goes on."""
-    from keras_gans.build import load_run
-    from keras_gans.train import train
+    from keras_gans.training.build import load_run
+    from keras_gans.training.driver import train
 
     status, model, t0 = "ok", None, time.time()
     done = (run_dir / "checkpoints" / "checkpoint").is_file()
@@ -281,7 +281,7 @@ class _SweepFID:
         self.references: dict[str, np.ndarray] = {}  # real images per data section (a grid may change image_size)
         self.undefined_said = False
         if self.fn is not None:
-            from keras_gans.io_utils import atomic_write_text
+            from keras_gans.core.io_utils import atomic_write_text
 
             out_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(out_dir / "sweep.json", json.dumps({
@@ -316,7 +316,7 @@ class _SweepFID:
 
 def write_summary(rows: list[dict], out_dir: Path) -> list[Path]:
     """summary.csv/.md (mean ± std over seeds per config) and spread.png; returns the paths written."""
-    from keras_gans.io_utils import atomic_write_text
+    from keras_gans.core.io_utils import atomic_write_text
     from keras_gans.metrics.spread import draw_spread, summarize
 
     groups: dict[str, list[dict]] = {}
@@ -352,7 +352,7 @@ def _round(v):
 
 
 def write_tables(rows: list[dict], out_dir: Path):
-    from keras_gans.io_utils import atomic_write_text
+    from keras_gans.core.io_utils import atomic_write_text
 
     out_dir.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
@@ -374,8 +374,8 @@ def draw_comparison(panels, out_path: Path, ncols: int | None = None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_gans.images import make_grid
-    from keras_gans.io_utils import save_figure
+    from keras_gans.core.images import make_grid
+    from keras_gans.core.io_utils import save_figure
 
     n = len(panels)
     ncols = ncols or min(n, 4)

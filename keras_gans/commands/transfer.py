@@ -9,7 +9,7 @@ their format, other formats are written as PNG (or choose with --format).
 
 Photos larger than PHOTO_MAX_PIXELS (1 megapixel) are decoded reduced (JPEG: at a smaller DCT scale) and the result
 is scaled back to the file's size in uint8, so the peak memory stays under 1 GB; the largest input accepted is
-TRANSFER_MAX_PIXELS (40 megapixels, e.g. 7700 x 5200); a larger one is skipped with that reason. Every output goes through the one image writer (keras_gans.io_utils.save_image):
+TRANSFER_MAX_PIXELS (40 megapixels, e.g. 7700 x 5200); a larger one is skipped with that reason. Every output goes through the one image writer (keras_gans.core.io_utils.save_image):
 whole or not at all.
 
 Exit status: 0 when every input was transferred; 2 when an input could not be read or transferred (each is named
@@ -26,7 +26,7 @@ from pathlib import Path
 import click
 
 from keras_gans.commands.common import is_export
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 WRITE_AS = {".jpg": ".jpg", ".jpeg": ".jpeg", ".png": ".png"}
 
@@ -34,7 +34,7 @@ WRITE_AS = {".jpg": ".jpg", ".jpeg": ".jpeg", ".png": ".png"}
 def _quiet_load(name: str) -> dict:
     import warnings
 
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -43,7 +43,7 @@ def _quiet_load(name: str) -> dict:
 
 def translator_presets(suffix: str = "") -> list[str]:
     """The presets (ending with `suffix`) whose family declares TRANSLATOR."""
-    from keras_gans.config import list_presets
+    from keras_gans.config.loader import list_presets
     from keras_gans.models import family_has
     from keras_gans.models.capabilities import TRANSLATOR
 
@@ -61,7 +61,7 @@ def translator_presets(suffix: str = "") -> list[str]:
 def resolve_preset(name: str) -> dict:
     """PRESET may be a translator's preset name, its short form without the family (the one translator preset
     named FAMILY_ukiyoe for `ukiyoe`) or a YAML path."""
-    from keras_gans.config import load_config
+    from keras_gans.config.loader import load_config
     from keras_gans.models import family_has
     from keras_gans.models.capabilities import TRANSLATOR
 
@@ -138,7 +138,7 @@ def load_translator(cfg: dict | None, run_dir: str | None, model_dir: str | None
     if run_dir and model_dir:
         raise UserError("pass either --run or --model, not both")
     if run_dir:
-        from keras_gans.build import load_run
+        from keras_gans.training.build import load_run
         from keras_gans.models.capabilities import TRANSLATOR, require
 
         run_cfg, model, epoch = load_run(run_dir)
@@ -157,7 +157,7 @@ def load_translator(cfg: dict | None, run_dir: str | None, model_dir: str | None
         model_dir = str(default)
     import tensorflow as tf
 
-    from keras_gans.export import load_export, read_json_signature
+    from keras_gans.export.savedmodel import load_export, read_json_signature
 
     loaded = load_export(model_dir)
     if "directions" in loaded.signatures:
@@ -180,7 +180,7 @@ def check_output_folder(out: Path) -> None:
     """Create --output and make sure a file can be written there: one line for the whole folder, not one per photo."""
     import tempfile
 
-    from keras_gans.io_utils import disk_error
+    from keras_gans.core.io_utils import disk_error
 
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -236,7 +236,7 @@ def transfer(preset, input_path, output_dir, run_dir, model_dir, direction, fmt,
     translate, channels, used, direction = load_translator(cfg, run_dir, model_dir, direction, preset)
 
     from keras_gans.data.images import BadImage
-    from keras_gans.io_utils import disk_error, progbar, save_image
+    from keras_gans.core.io_utils import disk_error, progbar, save_image
 
     click.echo(f"transferring {len(targets)} image(s) {direction} with {used} -> {out}")
     bar = progbar(len(targets), "image") if len(targets) > 1 else None

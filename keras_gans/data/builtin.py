@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from keras_gans.data.images import ImageSet
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 
 def _resize_all(images_u8: np.ndarray, size: int) -> np.ndarray:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 _TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from keras_gans.errors import UserError
-from keras_gans.io_utils import atomic_path
+from keras_gans.core.errors import UserError
+from keras_gans.core.io_utils import atomic_path
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
@@ -406,7 +406,7 @@ def _warn_skipped(skipped):
 
 
 def _progress(total: int, what: str):
-    from keras_gans.io_utils import progbar
+    from keras_gans.core.io_utils import progbar
 
     print(what)
     return progbar(total, "image")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_gans.data.images import ImageSet, find_images, load_images
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 DATA_KINDS = ("images", "labelled", "domains")
 
@@ -73,7 +73,7 @@ def load_labelled(cfg: dict, progress: bool = True) -> ImageSet:
     """The image set with its labels: the built-in set's or the IDX file's own, else data.labels or the labels
     found in the folder (read with the conditional.heads' categories and vocabularies). Images without labels
     are dropped; `label_names` maps each label to its class names and `label_source` says where they came from."""
-    from keras_gans import conditioning
+    from keras_gans.parts import conditioning
     from keras_gans.data import labels as label_io
 
     image_set = load_image_set(cfg, progress)

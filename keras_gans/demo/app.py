@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 from keras_gans.demo import logic
-from keras_gans.errors import UserError
-from keras_gans.io_utils import atomic_write_bytes
+from keras_gans.core.errors import UserError
+from keras_gans.core.io_utils import atomic_write_bytes
 
 INSTALL_HINT = 'the demo needs Gradio: pip install -e ".[demo]"'
 # small GAN images: enlarge without blurring; fonts from the system (the page must work offline)
@@ -104,7 +104,7 @@ def _write_output(workdir: Path, name: str, image) -> str:
     import time
     import uuid
 
-    from keras_gans.io_utils import save_image
+    from keras_gans.core.io_utils import save_image
 
     out = workdir / "outputs"
     out.mkdir(parents=True, exist_ok=True)
@@ -204,7 +204,7 @@ def _generator_page(gr, model, workdir: Path):
     gif = gr.File(label="animated GIF", interactive=False, elem_id="gif")
 
     def interpolate(a, b, s, meth, *choices):
-        from keras_gans.images import make_grid
+        from keras_gans.core.images import make_grid
 
         frames = logic.interpolation_frames(model, a, b, s, meth, list(choices) if metas else None)
         path = workdir / f"interpolation_{logic.parse_seed(a)}_{logic.parse_seed(b)}_{meth}.gif"

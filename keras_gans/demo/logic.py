@@ -17,8 +17,8 @@ from typing import Callable
 
 import numpy as np
 
-from keras_gans.errors import UserError
-from keras_gans.seeds import latent_seeds
+from keras_gans.core.errors import UserError
+from keras_gans.core.seeds import latent_seeds
 
 from keras_gans.models.capabilities import CONDITIONAL, LATENT, TRANSLATOR
 
@@ -32,9 +32,9 @@ MAX_SEED = 2**40  # seeds are int64 and multiplied by 100000 (sample's rule); st
 
 # ----- finding the export ------------------------------------------------------------------------------------------
 def resolve_export(path: str | Path) -> Path:
-    """The SavedModel folder to serve for EXPORT_OR_RUN (keras_gans.export.find_export: a version folder, an
+    """The SavedModel folder to serve for EXPORT_OR_RUN (keras_gans.export.savedmodel.find_export: a version folder, an
     export base's highest version, or a run's own export)."""
-    from keras_gans.export import find_export
+    from keras_gans.export.savedmodel import find_export
 
     return find_export(path)
 
@@ -89,7 +89,7 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
         dirs = [d for d in ("a2b", "b2a") if f"{d}_bytes" in sigs]
         labels = {}
         if "directions" in sigs:  # photo -> style first: the page's default is what `transfer` does by default
-            from keras_gans.export import read_json_signature
+            from keras_gans.export.savedmodel import read_json_signature
 
             meta = read_json_signature(sigs, "directions")
             first = meta["photo2style"]
@@ -112,7 +112,7 @@ def model_from_signatures(sigs, name: str = "model") -> DemoModel:
     if "generate" not in sigs:
         raise UserError(f"{name} has no 'generate' signature: the demo serves generator exports (latent, conditional) "
                         "and image translator exports from `python cli.py export`")
-    from keras_gans.export import read_json_signature
+    from keras_gans.export.savedmodel import read_json_signature
 
     metas = read_json_signature(sigs, "conditions") or []
     gen, dec = sigs["generate"], sigs.get("serving_default")
@@ -204,7 +204,7 @@ def default_choice(meta: dict):
 
 def condition_request(metas: list[dict], choices) -> dict:
     """The page's condition controls (one value per condition, in metas order, or a dict by name) -> a request for
-    keras_gans.conditioning.request_arrays. Softmax: a class name, or MIXED (balanced over images). Sigmoid: the
+    keras_gans.parts.conditioning.request_arrays. Softmax: a class name, or MIXED (balanced over images). Sigmoid: the
     checked class names (none checked = all off), or a bool for a one-class (binary) attribute."""
     if not isinstance(choices, dict):
         choices = list(choices)
@@ -225,7 +225,7 @@ def condition_request(metas: list[dict], choices) -> dict:
                 vec[:] = float(v)
             else:
                 for c in ([v] if isinstance(v, str) else list(v or [])):
-                    from keras_gans.conditioning import encode_value
+                    from keras_gans.parts.conditioning import encode_value
 
                     vec = np.maximum(vec, encode_value(m, str(c)))
             req[m["name"]] = vec
@@ -233,7 +233,7 @@ def condition_request(metas: list[dict], choices) -> dict:
 
 
 def _first_class_arrays(metas, n):
-    from keras_gans.conditioning import request_arrays
+    from keras_gans.parts.conditioning import request_arrays
 
     req = {m["name"]: 0 for m in metas if m["type"] == "softmax"}
     req.update({m["name"]: np.eye(len(m["classes"]), dtype=np.float32)[0] for m in metas if m["type"] == "sigmoid"})
@@ -243,7 +243,7 @@ def _first_class_arrays(metas, n):
 def grid_inputs(metas: list[dict], seed: int, n: int, choices=None, vary: str | None = None):
     """(seeds int64, {condition: array}, images per row, row names) for a grid of n images (with vary: one row of n
     per class of that condition, the same seeds in every row)."""
-    from keras_gans.conditioning import request_arrays
+    from keras_gans.parts.conditioning import request_arrays
 
     n = parse_int(n, "the grid size", 1, MAX_COLUMNS if vary and vary != NO_VARY else MAX_IMAGES)
     seeds = grid_seeds(seed, n)
@@ -273,7 +273,7 @@ def grid_inputs(metas: list[dict], seed: int, n: int, choices=None, vary: str | 
 def generate_grid(model: DemoModel, seed, n, choices=None, vary=None, truncation=1.0):
     """(grid uint8 [H, W, C], images uint8 [N, h, w, C], caption) through the export's `generate` signature; with
     truncation psi < 1 through `serving_default` on psi * z (`sample --truncation`; z of the seeds at sigma 1)."""
-    from keras_gans.images import make_grid
+    from keras_gans.core.images import make_grid
 
     if model.generate is None:
         raise UserError("this export has no generate signature")
@@ -311,7 +311,7 @@ def interpolation_frames(model: DemoModel, seed_a, seed_b, steps: int = 8, metho
     path = interpolate_latents(z[:1], z[1:], steps, method)[0]
     conds = {}
     if model.metas:
-        from keras_gans.conditioning import request_arrays
+        from keras_gans.parts.conditioning import request_arrays
 
         req = condition_request(model.metas, choices if choices is not None else
                                 [default_choice(m) for m in model.metas])
@@ -342,7 +342,7 @@ def gif_bytes(frames: np.ndarray, ms: int = 120, min_side: int = 128) -> bytes:
 def translate_image(model: DemoModel, image: np.ndarray, direction: str | None = None) -> np.ndarray:
     """An uploaded photo (uint8 [H, W], [H, W, 3] or [H, W, 4], any size) -> the translated uint8 image of the same
     height and width, through the export's `{direction}_bytes` signature (PNG in, PNG out)."""
-    from keras_gans.images import encode_png
+    from keras_gans.core.images import encode_png
 
     if model.translate is None:
         raise UserError("this export does not translate images (no a2b_bytes or b2a_bytes signature)")
@@ -386,7 +386,7 @@ def translate_file(model: DemoModel, path: str | Path, direction: str | None = N
 def display_scale(cell: int, min_cell: int = 64) -> int:
     """The whole factor that shows a grid's cells at least min_cell pixels wide (nearest-neighbour): 16 px -> 4;
     the rule of the sample grids (images.cell_scale)."""
-    from keras_gans.images import cell_scale
+    from keras_gans.core.images import cell_scale
 
     return cell_scale(max(1, int(cell)), max(1, int(cell)), int(min_cell))
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 
 def meta_path(path: str | Path) -> Path:
@@ -71,7 +71,7 @@ def train_classifier(data, out, image_size: int = 32, channels: int | None = Non
     return the metadata."""
     import keras
 
-    from keras_gans.io_utils import atomic_path, atomic_write_text
+    from keras_gans.core.io_utils import atomic_path, atomic_write_text
 
     out = Path(out)
     if out.suffix != ".keras":
@@ -106,7 +106,7 @@ def _train_multilabel(data, out, image_size, channels, epochs, batch_size, test_
                       categories, ignore_tags, max_images) -> dict:
     import keras
 
-    from keras_gans.io_utils import atomic_path, atomic_write_text
+    from keras_gans.core.io_utils import atomic_path, atomic_write_text
     from keras_gans.metrics.scores import topk_score
 
     from keras_gans.data.source import load_multilabel

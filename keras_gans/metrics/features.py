@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 INCEPTION_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
 INCEPTION_FILES = (
@@ -146,7 +146,7 @@ class FeatureExtractor:
             raise ValueError(f"images must be [n, H, W, C], got {images.shape}")
         bar = None
         if progress:
-            from keras_gans.io_utils import progbar
+            from keras_gans.core.io_utils import progbar
 
             bar = progbar(len(images), "image")  # plain lines when stdout is a log
         feats, probs = [], []

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 from keras_gans.models.capabilities import CONDITIONAL, has
-from keras_gans.seeds import latent_seeds
+from keras_gans.core.seeds import latent_seeds
 from keras_gans.metrics.scores import topk_hits
 
 
@@ -94,7 +94,7 @@ def _lookup(metas: list[dict]):
 def requests_for_sets(metas: list[dict], sets: list[list[str]]) -> dict[str, np.ndarray]:
     """The model's input arrays for one image per label set. A sigmoid condition gets exactly the set's names
     (absent names are 0); a softmax condition the set's class for it (balanced over its classes when absent)."""
-    from keras_gans.conditioning import default_arrays
+    from keras_gans.parts.conditioning import default_arrays
 
     if not metas:
         raise UserError("--label-sets needs a conditional model; this run is unconditional")
@@ -178,6 +178,6 @@ class LabelSetEvaluator:
 
 def label_set_grid(images: np.ndarray, nrow: int = 8) -> np.ndarray:
     """The lab's figure: the label sets' images in rows of `nrow` (32 sets -> 8 x 4)."""
-    from keras_gans.images import make_grid
+    from keras_gans.core.images import make_grid
 
     return make_grid(images, nrow=min(nrow, len(images)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 from keras_gans.models.capabilities import ENCODER, require
 
 

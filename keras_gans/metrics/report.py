@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 from keras_gans.metrics.fid import fid_from_features
 from keras_gans.metrics.kid import kid
 from keras_gans.metrics.kid import kid_subset_size as kid_subset_size_of

@@ -102,7 +102,7 @@ def draw_spread(summary: list[dict], metrics: list[str], out_path: Path, title: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_gans.io_utils import save_figure
+    from keras_gans.core.io_utils import save_figure
 
     fig, axes = plt.subplots(1, len(metrics), figsize=(max(3.2, 1.1 * len(summary) + 1.6) * len(metrics), 3.6),
                              squeeze=False)

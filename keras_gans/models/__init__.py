@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 FAMILIES: dict[str, str] = {
     "gan": "keras_gans.models.gan:GAN",

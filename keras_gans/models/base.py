@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.images import READABLE_CELL
+from keras_gans.core.images import READABLE_CELL
 
 
 def replica_info():

@@ -25,7 +25,7 @@ This module imports nothing heavy, so commands can check a capability before Ten
 
 from __future__ import annotations
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 LATENT = "latent"
 CONDITIONAL = "conditional"

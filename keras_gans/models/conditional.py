@@ -28,14 +28,15 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from keras_gans import conditioning, losses, nets
-from keras_gans.errors import UserError
-from keras_gans.images import make_grid, to_uint8
+from keras_gans import nets
+from keras_gans.parts import conditioning, losses
+from keras_gans.core.errors import UserError
+from keras_gans.core.images import make_grid, to_uint8
 from keras_gans.models.capabilities import CONDITIONAL, LATENT
 from keras_gans.models.gan import GAN
 from keras_gans.models.latent import seeds_to_latent
 from keras_gans.models.signatures import add_json_signature, add_latent_signatures
-from keras_gans.seeds import latent_seeds
+from keras_gans.core.seeds import latent_seeds
 
 
 def _tensors(arrays: dict) -> dict:

@@ -1,10 +1,10 @@
 """The conditional families' config section (`conditional:`, model: cgan | acgan), declared next to them:
-defaults, the value tables config.py reads for the per-key checks, and `validate`, which parses the heads with
+defaults, the value tables config/loader.py reads for the per-key checks, and `validate`, which parses the heads with
 the one parser (conditioning.head_specs) when the config is read, before any image is decoded. Light: no TensorFlow."""
 
 from __future__ import annotations
 
-from keras_gans.registry import MODES
+from keras_gans.core.registry import MODES
 
 SECTION = "conditional"
 DEFAULTS = {  # see keras_gans/models/conditional.py
@@ -33,6 +33,6 @@ RANGES: dict = {}
 def validate(cfg: dict):
     """The heads, parsed and checked now (names, types, classes, weights, keys: a typo fails in a second); their
     classes are matched against the data's labels when it is loaded."""
-    from keras_gans.conditioning import head_specs
+    from keras_gans.parts.conditioning import head_specs
 
     head_specs(cfg)

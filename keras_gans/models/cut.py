@@ -24,9 +24,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from keras_gans import augment, losses
-from keras_gans.errors import UserError
-from keras_gans.images import from_uint8, make_grid, to_uint8
+from keras_gans.parts import augment, losses
+from keras_gans.core.errors import UserError
+from keras_gans.core.images import from_uint8, make_grid, to_uint8
 from keras_gans.models.base import GenerativeModel
 from keras_gans.models.capabilities import TRANSLATOR
 from keras_gans.models.cut_config import settings
@@ -35,8 +35,8 @@ from keras_gans.models.cyclegan_config import work_size as cfg_work_size
 from keras_gans.models.translator import Translator, decode_samples, style_directions
 from keras_gans.nets import build_image_net
 from keras_gans.nets.patchnce import build_patch_heads, encoder_taps, patch_ids, patch_nce, sample_patches
-from keras_gans.optimizers import from_train_config
-from keras_gans.translate import transfer_images
+from keras_gans.parts.optimizers import from_train_config
+from keras_gans.parts.translate import transfer_images
 
 
 class CUT(Translator, GenerativeModel):

@@ -1,13 +1,13 @@
 """CUT's config section (`cut:`), declared next to the family (models/cut.py): its own keys (the PatchNCE loss and
 the mode), and the keys it shares with cyclegan (nets, two-domain data, crops, working size, photo side) with
 cyclegan's defaults, value tables and rules (models/cyclegan_config.py TRANSLATOR_KEYS), so each is written once.
-Light on purpose (no TensorFlow): config.py composes it before anything heavy is imported."""
+Light on purpose (no TensorFlow): config/loader.py composes it before anything heavy is imported."""
 
 from __future__ import annotations
 
 import re
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 from keras_gans.models import cyclegan_config as cyc
 
 SECTION = "cut"

@@ -20,18 +20,18 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from keras_gans import augment, losses
+from keras_gans.parts import augment, losses
 from keras_gans.data.crops import random_crops
 from keras_gans.data.source import DomainOptions, Domains
-from keras_gans.errors import UserError
-from keras_gans.image_pool import pool_query
-from keras_gans.images import from_uint8, make_grid, to_uint8
+from keras_gans.core.errors import UserError
+from keras_gans.parts.image_pool import pool_query
+from keras_gans.core.images import from_uint8, make_grid, to_uint8
 from keras_gans.models.base import GenerativeModel
 from keras_gans.models.capabilities import TRANSLATOR
 from keras_gans.models.cyclegan_config import work_size as cfg_work_size
 from keras_gans.models.translator import DIRECTIONS, Translator, decode_samples, encode_samples
 from keras_gans.nets import build_image_net
-from keras_gans.optimizers import LinearDecay, from_train_config
+from keras_gans.parts.optimizers import LinearDecay, from_train_config
 
 
 # ----- learning rate ----------------------------------------------------------------------------------------------

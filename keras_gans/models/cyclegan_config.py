@@ -1,10 +1,10 @@
 """CycleGAN's config section (`cyclegan:`), declared next to the family: its keys' defaults, the value tables
-config.py reads for the per-key checks, and the rules that relate its keys to other sections (`validate`).
-Light on purpose (no TensorFlow): config.py composes it before anything heavy is imported."""
+config/loader.py reads for the per-key checks, and the rules that relate its keys to other sections (`validate`).
+Light on purpose (no TensorFlow): config/loader.py composes it before anything heavy is imported."""
 
 from __future__ import annotations
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 SECTION = "cyclegan"
 DEFAULTS = {  # data.path is a folder with trainA/ trainB/ (testA/ testB/)
@@ -66,7 +66,7 @@ def validate(cfg: dict):
 
 def validate_translator(cfg: dict, section: str):
     """The rules of TRANSLATOR_KEYS in cfg[section] (cyclegan, cut) against the train, watchdog and data sections
-    (types and ranges of every key: the per-key checks, config_values.py)."""
+    (types and ranges of every key: the per-key checks, config/values.py)."""
     c, t = cfg[section], cfg["train"]
     if cfg["watchdog"]["on_nan"] == "restore":
         raise UserError(f"watchdog.on_nan=restore rescales a constant learning rate, but {section}'s follows its decay "

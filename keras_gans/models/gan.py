@@ -11,12 +11,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_gans import augment, losses, nets
+from keras_gans import nets
+from keras_gans.parts import augment, losses
 from keras_gans.models.base import GenerativeModel
 from keras_gans.models.capabilities import LATENT
 from keras_gans.models.latent import LatentSampler
 from keras_gans.models.signatures import add_latent_signatures
-from keras_gans.optimizers import from_train_config
+from keras_gans.parts.optimizers import from_train_config
 
 
 class GAN(LatentSampler, GenerativeModel):

@@ -1,6 +1,6 @@
 """The GAN family's config section (`gan:`, model: gan | cgan | acgan), declared next to it: the knobs only the
 adversarial families with a latent generator read (D:G step ratio, its schedule, G's EMA, the WGAN-GP penalty and
-the other D tricks), the value tables config.py reads for the per-key checks, `validate`, and the keys that sat in
+the other D tricks), the value tables config/loader.py reads for the per-key checks, `validate`, and the keys that sat in
 the shared train: and loss: sections before (MOVED: old key -> new key; still read, with a warning, until 0.3).
 Light: no TensorFlow."""
 

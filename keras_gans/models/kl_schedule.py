@@ -11,7 +11,7 @@ config validation stays fast.
 
 from __future__ import annotations
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 
 def _float(value, what: str) -> float:

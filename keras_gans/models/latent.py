@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.images import make_grid, to_uint8
+from keras_gans.core.images import make_grid, to_uint8
 from keras_gans.models.capabilities import LATENT
-from keras_gans.seeds import latent_seeds
+from keras_gans.core.seeds import latent_seeds
 
 SAMPLE_SALT = 977  # fixed-noise grids never share noise with training steps
 

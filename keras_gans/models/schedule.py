@@ -21,7 +21,7 @@ step: changes happen at the first boundary at or after their step.
 
 from __future__ import annotations
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 INT_KEYS = ("d_steps", "g_steps")
 FLOAT_KEYS = ("g_lr", "d_lr", "gp_weight", "adv_weight")

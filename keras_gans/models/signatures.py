@@ -9,9 +9,9 @@
   [batch], the same JSON text in every row. Batched like every other signature because TF Serving's REST API
   (json_tensor.cc) rejects a signature without inputs ("Failed to get input map") and a scalar output in its row
   form ("has no shape information"); exports written before this took no input (read both with
-  keras_gans.export.read_json_signature).
+  keras_gans.export.savedmodel.read_json_signature).
 
-It lives with the models (layer 2) because the families call it from their `export_endpoints` hook; export.py
+It lives with the models (layer 2) because the families call it from their `export_endpoints` hook; export/savedmodel.py
 (layer 3) writes the archive. Closures: tf.function must see only tensor arguments.
 """
 
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from keras_gans.images import to_uint8_tensor
+from keras_gans.core.images import to_uint8_tensor
 from keras_gans.models.latent import seeds_to_latent
-from keras_gans.translate import transfer_images
+from keras_gans.parts.translate import transfer_images
 
 
 def to_png(images_u8):

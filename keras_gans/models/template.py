@@ -4,9 +4,9 @@ Config `model: template`. It shows every piece a family supplies, and nothing el
 
 - what it can do (`capabilities`) and which attributes hold its nets (`net_names`);
 - `from_config(cfg, data_info)`: the one place it is built from its config -- its nets (from keras_gans.nets) and
-  optimizers (the one factory, keras_gans.optimizers), passed to `__init__` as keras-io passes them to its GAN;
+  optimizers (the one factory, keras_gans.parts.optimizers), passed to `__init__` as keras-io passes them to its GAN;
 - `optimizers()` / `trainable_sets()`: name -> optimizer / the variables it updates (checkpointed under the names);
-- `step_updates(data)`: its losses (keras_gans.losses), each update through `self.minimize`; the core's
+- `step_updates(data)`: its losses (keras_gans.parts.losses), each update through `self.minimize`; the core's
   `train_step` runs it, then counts the step and updates the trackers named in `tracker_names`;
 - `generate` and `export_endpoints` (the export builder, models/signatures.py).
 
@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from keras_gans import losses, nets
+from keras_gans import nets
+from keras_gans.parts import losses
 from keras_gans.models.base import GenerativeModel
 from keras_gans.models.capabilities import LATENT
 from keras_gans.models.latent import LatentSampler
 from keras_gans.models.signatures import add_latent_signatures
-from keras_gans.optimizers import from_train_config
+from keras_gans.parts.optimizers import from_train_config
 
 
 class TemplateGAN(LatentSampler, GenerativeModel):

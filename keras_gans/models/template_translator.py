@@ -25,16 +25,16 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from keras_gans import losses
+from keras_gans.parts import losses
 from keras_gans.data.source import DomainOptions
-from keras_gans.errors import UserError
-from keras_gans.images import from_uint8, make_grid, to_uint8
+from keras_gans.core.errors import UserError
+from keras_gans.core.images import from_uint8, make_grid, to_uint8
 from keras_gans.models.base import GenerativeModel
 from keras_gans.models.capabilities import TRANSLATOR
 from keras_gans.models.template_translator_config import SECTION
 from keras_gans.models.translator import Translator, check_direction, decode_samples, encode_samples
 from keras_gans.nets import build_image_net
-from keras_gans.optimizers import from_train_config
+from keras_gans.parts.optimizers import from_train_config
 
 
 class TemplateTranslator(Translator, GenerativeModel):

@@ -1,19 +1,19 @@
 """The template translator's config section (`template_translator:`), declared next to the family: its keys'
-defaults, the value tables config.py reads for the per-key checks, and `validate`. Light (no TensorFlow): config.py
+defaults, the value tables config/loader.py reads for the per-key checks, and `validate`. Light (no TensorFlow): config/loader.py
 composes it before anything heavy is imported. Copy it with models/template_translator.py (docs/extending.md)."""
 
 from __future__ import annotations
 
-from keras_gans.errors import UserError
-from keras_gans.registry import IMAGE_NETS
+from keras_gans.core.errors import UserError
+from keras_gans.core.registry import IMAGE_NETS
 from keras_gans.models.cyclegan_config import min_image_size
 
 SECTION = "template_translator"
 DEFAULTS = {  # data.path is a folder with trainA/ (photos) trainB/ (the style), or data.builtin: scenes
-    "g_net": "resnet",  # G, by name from keras_gans.registry.IMAGE_NETS
+    "g_net": "resnet",  # G, by name from keras_gans.core.registry.IMAGE_NETS
     "g_filters": 16,  # width of G's first conv
     "n_blocks": 2,  # residual blocks of the resnet G
-    "d_net": "patchgan",  # D, by name from keras_gans.registry.IMAGE_NETS
+    "d_net": "patchgan",  # D, by name from keras_gans.core.registry.IMAGE_NETS
     "d_filters": 16,  # width of D's first conv
     "d_layers": 2,  # stride-2 convs of the PatchGAN (3 = the 70x70 PatchGAN)
     "norm": "instance",  # instance | batch | none (G and D)
@@ -32,7 +32,7 @@ RANGES: dict = {}
 
 def validate(cfg: dict):
     """The rules between this section and the others (only for model: template_translator); each key's type, range
-    and allowed names (the image nets of registry.IMAGE_NETS) are checked per key before this (config_values.py)."""
+    and allowed names (the image nets of registry.IMAGE_NETS) are checked per key before this (config/values.py)."""
     c = cfg[SECTION]
     size = cfg["data"]["image_size"]
     if size % 4 or size < min_image_size(c["d_layers"]):

@@ -19,9 +19,9 @@ import json
 
 import numpy as np
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 from keras_gans.models.signatures import add_json_signature, add_translator_signatures
-from keras_gans.translate import transfer_images
+from keras_gans.parts.translate import transfer_images
 
 DIRECTIONS = ("a2b", "b2a")
 
@@ -35,7 +35,7 @@ def style_directions(photo_domain: str) -> dict:
 
 def encode_samples(images: np.ndarray) -> list[str]:
     """uint8 images -> base64 PNG strings: test images kept in data_info.json for the sample grids."""
-    from keras_gans.images import encode_png
+    from keras_gans.core.images import encode_png
 
     return [base64.b64encode(encode_png(im)).decode("ascii") for im in images]
 

@@ -25,8 +25,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gans import nets
-from keras_gans.images import from_uint8, to_uint8
-from keras_gans.losses import kl_divergence, reconstruction_error
+from keras_gans.core.images import from_uint8, to_uint8
+from keras_gans.parts.losses import kl_divergence, reconstruction_error
 from keras_gans.models.base import GenerativeModel
 from keras_gans.models.capabilities import ENCODER, LATENT
 from keras_gans.models.kl_schedule import kl_weight_at
@@ -34,7 +34,7 @@ from keras_gans.models.latent import LatentSampler
 from keras_gans.models.signatures import add_latent_signatures
 from keras_gans.models.vae_callbacks import KLSchedule, ReconstructionGrid, VAECurves, recon_grid
 from keras_gans.nets.encoder import build_encoder
-from keras_gans.optimizers import from_train_config
+from keras_gans.parts.optimizers import from_train_config
 
 EPS_SALT = 70
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_gans.images import make_grid, save_png
+from keras_gans.core.images import make_grid, save_png
 from keras_gans.models.kl_schedule import kl_weight_at
 
 
@@ -89,7 +89,7 @@ def draw_vae_curves(run_dir, out=None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_gans.io_utils import read_csv, save_figure
+    from keras_gans.core.io_utils import read_csv, save_figure
 
     run_dir = Path(run_dir)
     steps, hist = read_csv(run_dir / "steps.csv"), read_csv(run_dir / "history.csv")

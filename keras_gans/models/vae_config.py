@@ -1,4 +1,4 @@
-"""The VAE's config section (`vae:`), declared next to the family: defaults, the value tables config.py reads for
+"""The VAE's config section (`vae:`), declared next to the family: defaults, the value tables config/loader.py reads for
 the per-key checks, and `validate` (the KL schedule, parsed by models/kl_schedule.py). Light: no TensorFlow."""
 
 from __future__ import annotations

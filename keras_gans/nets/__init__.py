@@ -14,7 +14,7 @@ import keras
 from keras import layers
 
 from keras_gans.nets.blocks import initializer, maybe_sn
-from keras_gans.registry import ARCHS, IMAGE_NETS  # the one list of net.arch values, and of image -> image nets
+from keras_gans.core.registry import ARCHS, IMAGE_NETS  # the one list of net.arch values, and of image -> image nets
 
 
 def build_image_net(kind: str, image_shape, **settings):

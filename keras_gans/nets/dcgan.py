@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from keras import layers
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 from keras_gans.nets.blocks import activation, initializer, maybe_sn, norm_layer
 
 ORDERS = ("norm-act", "act-norm")

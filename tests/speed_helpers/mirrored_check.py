@@ -23,7 +23,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import numpy as np  # noqa: E402
 from conftest import tiny_config  # noqa: E402
 
-from keras_gans.train import train  # noqa: E402
+from keras_gans.training.driver import train  # noqa: E402
 
 VARIANTS = {
     "dcgan": {"gan": {"reuse_fake": True}},

@@ -18,7 +18,7 @@ os.environ["TF_CONFIG"] = json.dumps(
 
 from conftest import tiny_config  # noqa: E402
 
-from keras_gans.train import train  # noqa: E402
+from keras_gans.training.driver import train  # noqa: E402
 
 cfg = tiny_config(train={"strategy": "multiworker", "steps_per_epoch": 2, "batch_size": 8,
                          "mixed_precision": "float32"}, gan={"d_steps": 2})

@@ -10,8 +10,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_gans.errors import UserError
-from keras_gans.registry import OPTIMIZERS
+from keras_gans.core.errors import UserError
+from keras_gans.core.registry import OPTIMIZERS
 
 
 def make_optimizer(kind: str, lr, beta_1: float, beta_2: float, mixed_float16: bool = False):

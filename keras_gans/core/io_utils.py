@@ -255,7 +255,7 @@ IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"
 def image_format(path: str | Path, allowed=(".png", ".jpg", ".jpeg", ".webp"), what: str = "") -> str:
     """The Pillow format for `path`'s extension, or a UserError naming the ones accepted (checked before any work,
     so `sample --out x.jpg` writes a JPEG and `--out x.tif` is refused at once, not after the model has run)."""
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
 
     ext = Path(path).suffix.lower()
     if ext not in allowed:

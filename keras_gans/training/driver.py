@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from keras_gans.build import build_model
-from keras_gans.config import resolve_data_keys, resolve_paths, save_config
-from keras_gans.errors import UserError
-from keras_gans.resume import changed_learning_rates
-from keras_gans.runtime import configure_runtime, is_chief, make_strategy
+from keras_gans.training.build import build_model
+from keras_gans.config.loader import resolve_data_keys, resolve_paths, save_config
+from keras_gans.core.errors import UserError
+from keras_gans.config.resume import changed_learning_rates
+from keras_gans.core.runtime import configure_runtime, is_chief, make_strategy
 
 
 def default_run_dir(cfg: dict) -> Path:
@@ -44,7 +44,7 @@ def make_callbacks(cfg, run_dir: Path, model, run_ckpt, initial_epoch: int, step
     import keras
     import tensorflow as tf
 
-    from keras_gans import callbacks as cb
+    from keras_gans.training import callbacks as cb
 
     c, w = cfg["callbacks"], cfg["watchdog"]
     writer = tf.summary.create_file_writer(str(run_dir / "logs" / "samples")) if c["tensorboard"] and chief else None
@@ -77,7 +77,7 @@ def _keep_best(cfg: dict, run_dir: Path) -> list:
     e, c = cfg.get("eval") or {}, cfg["callbacks"]
     if not e.get("every") or not e.get("keep_best", True):
         return []
-    from keras_gans.callbacks import KeepBest, best_metric
+    from keras_gans.training.callbacks import KeepBest, best_metric
 
     return [KeepBest(run_dir, best_metric(cfg), export=bool(c["export_at_end"] or c["export_every"]))]
 
@@ -85,8 +85,8 @@ def _keep_best(cfg: dict, run_dir: Path) -> list:
 def rollback_to_best(model, run_dir: Path, run_ckpt, reason: str) -> int:
     """The watchdog's collapse with watchdog.on_collapse=rollback: restore RUN/best into the model and save it as
     the run's newest checkpoint (so sample, export and --resume continue from it); returns its epoch."""
-    from keras_gans.callbacks import read_best
-    from keras_gans.checkpoint import RunCheckpoint
+    from keras_gans.training.callbacks import read_best
+    from keras_gans.core.checkpoint import RunCheckpoint
 
     best = read_best(run_dir)
     if not best or not (run_dir / "best" / "checkpoints" / "checkpoint").is_file():
@@ -129,14 +129,14 @@ def train(cfg: dict, run_dir: str | Path | None = None, resume: bool = False, ve
     if cfg:
         import warnings
 
-        from keras_gans.config import unread_keys
+        from keras_gans.config.loader import unread_keys
 
         for line in unread_keys(cfg):  # valid keys this family never reads: one line each, not silence
             warnings.warn(line, stacklevel=2)
     try:
         return _train(cfg, run_dir, resume, verbose, extra_callbacks, origin)
     except Exception as e:
-        from keras_gans.io_utils import disk_error, disk_error_message, remove_stale_temps
+        from keras_gans.core.io_utils import disk_error, disk_error_message, remove_stale_temps
 
         info = disk_error(e)
         if info is None:
@@ -198,7 +198,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     epochs = int(cfg["train"]["epochs"])
     verbose, epoch_log = _progress(cfg, verbose, epochs)
     _print_header(cfg, info, plan, initial_epoch, policy, strategy, run_dir)
-    from keras_gans.callbacks import TimeBudget
+    from keras_gans.training.callbacks import TimeBudget
 
     t = cfg["train"]  # every worker reads the run's time.json; only the chief records to it
     budget = TimeBudget(t.get("max_minutes"), t.get("max_cpu_minutes"), run_dir, record=chief).prime()
@@ -234,12 +234,12 @@ def _step_plan(cfg: dict, family, arrays: dict):
 def _open_run(cfg: dict, run_dir: Path, model, info: dict, chief: bool, resume: bool, origin):
     """(the run's checkpoint, the epoch to start from): the run folder comes to exist only now, with the config,
     the data and the model known to work; its config, data_info and command files are written by the chief."""
-    from keras_gans.checkpoint import RunCheckpoint
+    from keras_gans.core.checkpoint import RunCheckpoint
 
     new_lrs = changed_learning_rates(cfg, run_dir) if resume else {}
     run_dir.mkdir(parents=True, exist_ok=True)
     if chief:
-        from keras_gans.io_utils import atomic_write_text, remove_stale_temps
+        from keras_gans.core.io_utils import atomic_write_text, remove_stale_temps
 
         remove_stale_temps(run_dir)  # what a killed run left half-written is never read, only removed
         save_config(cfg, run_dir)
@@ -263,7 +263,7 @@ def _progress(cfg: dict, verbose, epochs: int):
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     if verbose and (verbose == 2 or not sys.stdout.isatty()):
-        from keras_gans.callbacks import EpochLog
+        from keras_gans.training.callbacks import EpochLog
 
         return 0, EpochLog(epochs)
     return verbose, None
@@ -319,7 +319,7 @@ class _FitLoop:
 
     def fit_once(self, initial_epoch: int, epochs: int, history: dict):
         """One model.fit from initial_epoch; its history is appended to `history`; returns its watchdog."""
-        from keras_gans import distributed
+        from keras_gans.training import distributed
         from keras_gans.data.pipeline import make_train_dataset
 
         cfg, t, plan = self.cfg, self.cfg["train"], self.plan
@@ -362,7 +362,7 @@ class _FitLoop:
 
 
 def _export_at_end(cfg: dict, model, run_dir: Path, epoch: int):
-    from keras_gans.export import export_to_run
+    from keras_gans.export.savedmodel import export_to_run
 
     record = export_to_run(model, run_dir, epoch, cfg["callbacks"]["export_dir"])
     print(f"exported SavedModel to {run_dir / 'export' / str(record['version'])}", flush=True)

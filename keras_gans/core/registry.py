@@ -8,7 +8,7 @@ beside them (models/NAME_config.py).
 
 from __future__ import annotations
 
-# loss.type -> keras_gans/losses.py defines NAME_d (discriminator) and NAME_g (generator) for each
+# loss.type -> keras_gans/parts/losses.py defines NAME_d (discriminator) and NAME_g (generator) for each
 LOSSES = ("bce", "lsgan", "wgan", "hinge")
 
 # net.arch / net.g_arch / net.d_arch -> the module that builds the trunks (keras_gans/nets/__init__.py)
@@ -20,7 +20,7 @@ IMAGE_NETS = {
     "patchgan": "keras_gans.nets.patchgan:build_patchgan",  # image -> a map of raw real/fake scores, one per patch
 }
 
-# train.optimizer -> built by keras_gans/optimizers.py make_optimizer
+# train.optimizer -> built by keras_gans/parts/optimizers.py make_optimizer
 OPTIMIZERS = ("adam", "rmsprop")
 
 # conditional.mode -> how the conditional family feeds the conditions to D (keras_gans/models/conditional.py)

@@ -4,7 +4,7 @@ Keras 3's `fit` fails under MultiWorkerMirroredStrategy even for a plain Sequent
 ../shared/NOTES-keras3.md). `fit_distributed` drives the *same* `model.train_step` with `strategy.run` inside one
 `tf.function` per step and calls the *same* callbacks through `keras.callbacks.CallbackList` (batch and epoch
 hooks, `stop_training`, a `History`), so sample grids, CSV logs, the watchdog, checkpoints and exports behave as
-under `fit`; train.py builds the callbacks chief-aware (only the chief writes grids, logs and exports; every
+under `fit`; training/driver.py builds the callbacks chief-aware (only the chief writes grids, logs and exports; every
 worker saves its checkpoint, the non-chief ones to a scratch folder, as tf.distribute requires).
 
 Input: every worker builds the same global-batch stream (its order depends only on seed and epoch) and keeps its
@@ -109,7 +109,7 @@ def fit_distributed(model, strategy, dataset, epochs: int, initial_epoch: int, s
 
 
 def partial_fit(model, strategy):
-    """`fit_distributed` with the signature of `model.fit` (dataset first, keyword arguments), for train.py."""
+    """`fit_distributed` with the signature of `model.fit` (dataset first, keyword arguments), for training/driver.py."""
 
     def fit(dataset, epochs, initial_epoch=0, steps_per_epoch=None, callbacks=(), verbose=0):
         return fit_distributed(model, strategy, dataset, epochs, initial_epoch, steps_per_epoch, callbacks, verbose)

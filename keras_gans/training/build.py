@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from keras_gans.errors import UserError
-from keras_gans.runtime import configure_runtime
+from keras_gans.core.errors import UserError
+from keras_gans.core.runtime import configure_runtime
 
 
 def build_model(cfg: dict, info: dict, strategy=None):
@@ -32,8 +32,8 @@ def load_run(run_dir: str | Path, restore: bool = True, overrides: dict | None =
     the checkpoint of its best score, RUN/best/, kept during training with eval.every; see callbacks.KeepBest).
     `overrides` ({key: value}) change keys that do not touch the weights, e.g. train.mixed_precision=float32 to
     export a bf16-trained run with float32 compute, or cyclegan.export_directions."""
-    from keras_gans.checkpoint import RunCheckpoint
-    from keras_gans.config import load_run_config
+    from keras_gans.core.checkpoint import RunCheckpoint
+    from keras_gans.config.loader import load_run_config
 
     run_dir = Path(run_dir)
     if best and restore and not (run_dir / "best" / "checkpoints" / "checkpoint").is_file():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 
 class RunCheckpoint:

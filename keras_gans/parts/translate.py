@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from keras_gans.images import from_uint8, to_uint8_tensor
+from keras_gans.core.images import from_uint8, to_uint8_tensor
 
 
 def working_size(h, w, size: int, max_ratio: float = 4.0):

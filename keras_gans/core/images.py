@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gans.io_utils import encode_image, save_image
+from keras_gans.core.io_utils import encode_image, save_image
 
 
 SCALE = 127.5  # uint8 v <-> float x: x = v / SCALE - 1, v = round((x + 1) * SCALE)

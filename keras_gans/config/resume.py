@@ -10,9 +10,9 @@ import json
 import os
 from pathlib import Path
 
-from keras_gans.config import (apply_overrides, flatten, list_presets, load_config, load_run_config, preset_path,
+from keras_gans.config.loader import (apply_overrides, flatten, list_presets, load_config, load_run_config, preset_path,
                                read_yaml, upgrade_moved, upgrade_overrides, validate)
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 # What a --resume may change: keys that do not change what is trained (docs/reliability.md lists them). An entry
 # ending in "." allows its whole section. Anything else given on a resume must agree with RUN/config.yaml.

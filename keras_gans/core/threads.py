@@ -68,7 +68,7 @@ def resolve_threads(setting, strategy: str = "default") -> tuple[int, int]:
     step is a chain of large convolutions, so running ops side by side only oversubscribes (docs/speed.md).
     Under a tf.distribute strategy auto keeps TensorFlow's inter-op pool (0): collectives block a thread while
     they wait for their peers. An int N -> (N, 1); [intra, inter] -> as given; 'tf' -> TF's own defaults (0, 0)."""
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
 
     if setting in (None, "auto"):
         return available_cpus(), (1 if strategy == "default" else 0)

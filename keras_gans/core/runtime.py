@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 
-from keras_gans.errors import UserError
-from keras_gans.threads import configure_threads, cpu_flags
+from keras_gans.core.errors import UserError
+from keras_gans.core.threads import configure_threads, cpu_flags
 
 
 def configure_runtime(cfg: dict):

@@ -108,7 +108,7 @@ SHARED: dict[str, Any] = {
         "export_at_end": True,
     },
     FAMILY_SLOT: None,  # the families' own sections (family_sections), composed by compose_defaults
-    "augment": {  # differentiable augmentation of every image D sees (keras_gans/augment.py, docs/augment.md)
+    "augment": {  # differentiable augmentation of every image D sees (keras_gans/parts/augment.py, docs/augment.md)
         "policy": "",  # "" = off | any of color,translation,cutout, comma-separated (DiffAugment, Zhao et al. 2020)
         "p": 1.0,  # probability each op is applied to each image (fixed mode); adaptive mode starts at 0
         "adaptive": False,  # ADA-style: p follows r_t = E[sign(D(real))] towards `target` (Karras et al. 2020)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gans.io_utils import read_csv, save_figure
+from keras_gans.core.io_utils import read_csv, save_figure
 
 
 _READ = object()  # draw_curves' default target: read it from RUN/config.yaml

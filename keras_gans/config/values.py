@@ -1,7 +1,7 @@
 """Per-key value checks, read off each key's default (type, and numbers >= 0 or >= 1) plus the tables below for
 what a default cannot say; tests/test_reliability_values.py checks every key. The allowed words of the extension
 points (model, loss.type, net.*arch, train.optimizer, conditional.mode) are the registries' own lists
-(models.FAMILIES, keras_gans/registry.py), never restated; the families' own tables are merged in from their
+(models.FAMILIES, keras_gans/core/registry.py), never restated; the families' own tables are merged in from their
 sections (models/NAME_config.py)."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import difflib
 import math
 from typing import Any
 
-from keras_gans import registry
-from keras_gans.config_schema import DEFAULTS, FAMILY_SECTIONS, VALID_KEYS, flatten
+from keras_gans.core import registry
+from keras_gans.config.schema import DEFAULTS, FAMILY_SECTIONS, VALID_KEYS, flatten
 from keras_gans.data.images import RESIZE_MODES
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 from keras_gans.models import FAMILIES
 
 # ----- value checks, derived from DEFAULTS ----------------------------------------------------------------------
@@ -81,7 +81,7 @@ RANGES = {
     "eval.n": (2, None, True, True),
     "callbacks.grid_cell": (0, 1024, True, True),
     "augment.p": (0, 1, True, True),
-    "augment.target": (0, 1, True, True),  # the r_t = E[sign(D(real))] target of the adaptive mode (augment.py)
+    "augment.target": (0, 1, True, True),  # the r_t = E[sign(D(real))] target of the adaptive mode (parts/augment.py)
     "augment.translation_ratio": (0, 0.5, True, True),
     "augment.cutout_ratio": (0, 1, True, True),
 }

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 FORMATS = {"onnx": ".onnx", "litert": ".tflite"}
 NEEDS = {"onnx": ("tf2onnx", "onnxruntime"), "litert": ("ai_edge_litert",)}
@@ -28,7 +28,7 @@ TOLERANCE = 1  # uint8 levels: float rounding differs between runtimes, never mo
 
 def convertible(signatures) -> dict[str, dict]:
     """{signature: {input name: (shape, dtype)}} for the signatures a format file is made of (see the module doc)."""
-    from keras_gans.export import read_json_signature
+    from keras_gans.export.savedmodel import read_json_signature
 
     out = {}
     if "serving_default" in signatures and "z" in signatures["serving_default"].structured_input_signature[1]:

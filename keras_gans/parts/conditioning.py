@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keras_gans.errors import UserError
+from keras_gans.core.errors import UserError
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Keras callbacks that make a run something a person can watch, stop and resume.
 
-Order matters and `train.py` keeps it: samples (and the diversity signal they add to the logs) -> history rows
+Order matters and `training/driver.py` keeps it: samples (and the diversity signal they add to the logs) -> history rows
 -> curves -> checkpoint -> export. History rows are written before the checkpoint, so after a crash at most the
 rows of epochs past the last checkpoint exist; resume drops those and recomputes them.
 """
@@ -17,9 +17,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gans.curves import augment_target, draw_curves, read_augment_target
-from keras_gans.images import save_png
-from keras_gans.io_utils import atomic_write_text, read_csv
+from keras_gans.training.curves import augment_target, draw_curves, read_augment_target
+from keras_gans.core.images import save_png
+from keras_gans.core.io_utils import atomic_write_text, read_csv
 
 
 def _csv_text(rows: list[dict], fields: list[str]) -> str:
@@ -132,7 +132,7 @@ class StepLog(keras.callbacks.Callback):
 
 
 class Curves(keras.callbacks.Callback):
-    """RUN/curves.png: losses and D(x)/D(G(z)) over steps (from steps.csv), redrawn each epoch (keras_gans.curves).
+    """RUN/curves.png: losses and D(x)/D(G(z)) over steps (from steps.csv), redrawn each epoch (keras_gans.training.curves).
     What the figure needs from the run's config (the adaptive augmentation's target line) is read once, here."""
 
     def __init__(self, run_dir, cfg: dict | None = None):
@@ -239,7 +239,7 @@ class PeriodicExport(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.every and (epoch + 1) % self.every == 0:
-            from keras_gans.export import export_model, export_to_run
+            from keras_gans.export.savedmodel import export_model, export_to_run
 
             if self.run_dir is not None:
                 export_to_run(self.model, self.run_dir, epoch + 1, self.out_dir, publish_version=epoch + 1)
@@ -371,7 +371,7 @@ class KeepBest(keras.callbacks.Callback):
             return
         if not math.isfinite(v) or not self._better(v):
             return
-        from keras_gans.checkpoint import RunCheckpoint
+        from keras_gans.core.checkpoint import RunCheckpoint
 
         if self._ckpt is None:
             self._ckpt = RunCheckpoint(self.model, self.run_dir / "best", keep=1)
@@ -381,7 +381,7 @@ class KeepBest(keras.callbacks.Callback):
         if self.export:
             import shutil
 
-            from keras_gans.export import export_model
+            from keras_gans.export.savedmodel import export_model
 
             path = export_model(self.model, self.run_dir / "best", "export")
             for old in (self.run_dir / "best" / "export").glob("*"):

@@ -40,7 +40,7 @@ def parse_policy(policy) -> tuple[str, ...]:
     names = tuple(str(p).strip() for p in items if str(p).strip())
     bad = [n for n in names if n not in POLICIES]
     if bad:
-        from keras_gans.errors import UserError
+        from keras_gans.core.errors import UserError
 
         raise UserError(f"augment.policy: unknown op(s) {', '.join(bad)}; choose from {', '.join(POLICIES)}")
     return names
@@ -198,7 +198,7 @@ def colour_conditioned(cfg: dict, reads=None) -> bool:
 def check_config(cfg: dict, reads=None) -> None:
     """Validate the augment section; warn when colour augmentation meets colour conditions. `reads`: the config
     sections the run's family reads (config.sections_read; None = all): this layer names no family."""
-    from keras_gans.errors import UserError
+    from keras_gans.core.errors import UserError
 
     a = cfg["augment"]
     policy = parse_policy(a["policy"])
@@ -210,7 +210,7 @@ def check_config(cfg: dict, reads=None) -> None:
             "augment.policy includes 'color' on a colour-conditioned model: colour augmentation changes the very "
             "hair/eye colours D is asked to name; use 'translation,cutout'", stacklevel=2
         )
-    # (each key's type and range, augment.target's [0, 1] included: the per-key checks, config_values.py)
+    # (each key's type and range, augment.target's [0, 1] included: the per-key checks, config/values.py)
     if a["adaptive"] and not policy:
         raise UserError("augment.adaptive needs augment.policy (e.g. translation,cutout)")
     reads_loss = reads is None or "loss" in reads  # a family with its own losses ignores loss.type

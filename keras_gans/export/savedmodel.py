@@ -16,8 +16,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from keras_gans.errors import UserError
-from keras_gans.io_utils import atomic_dir
+from keras_gans.core.errors import UserError
+from keras_gans.core.io_utils import atomic_dir
 
 
 def next_version(base: Path) -> int:
@@ -112,7 +112,7 @@ def export_to_run(model, run_dir: str | Path, epoch: int, publish_dir: str | Pat
     import json
     import shutil
 
-    from keras_gans.io_utils import atomic_write_text
+    from keras_gans.core.io_utils import atomic_write_text
 
     run_dir = Path(run_dir)
     record = _read_record(run_dir)

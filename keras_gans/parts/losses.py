@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from keras_gans import registry
+from keras_gans.core import registry
 
 
 def per_example(x):
@@ -62,7 +62,7 @@ def hinge_g(fake):
     return -per_example(fake)
 
 
-# loss.type -> (D loss, G loss): the names come from the one list (keras_gans/registry.py), the functions from here
+# loss.type -> (D loss, G loss): the names come from the one list (keras_gans/core/registry.py), the functions from here
 LOSSES = {name: (globals()[f"{name}_d"], globals()[f"{name}_g"]) for name in registry.LOSSES}
 
 

@@ -5,7 +5,7 @@ an unknown key is an error that names the nearest valid key. ``--set section.key
 (the value is parsed as YAML, so ``--set train.epochs=5`` gives an int). The resolved config is written to
 ``RUN/config.yaml`` so later commands need only the run directory.
 
-The schema is config_schema.py (composed from the families' sections), the per-key checks config_values.py; this
+The schema is config/schema.py (composed from the families' sections), the per-key checks config/values.py; this
 module loads presets, applies overrides and runs `validate` with the one cross-section `check_compatibility`.
 `load_config` is the one way from a preset, a --config file and --set items to a config (validated once), and
 `load_run_config` from a run directory. Keys a family moved into its own section (its MOVED table, e.g.
@@ -24,12 +24,12 @@ from typing import Any
 
 import yaml
 
-from keras_gans.config_schema import DEFAULTS, FAMILY_SECTIONS, MOVED, SECTIONS, VALID_KEYS, flatten
-from keras_gans.config_values import check_values
-from keras_gans.errors import UserError
-from keras_gans.io_utils import atomic_write_text
+from keras_gans.config.schema import DEFAULTS, FAMILY_SECTIONS, MOVED, SECTIONS, VALID_KEYS, flatten
+from keras_gans.config.values import check_values
+from keras_gans.core.errors import UserError
+from keras_gans.core.io_utils import atomic_write_text
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 def nearest_key(key: str) -> str:
@@ -175,7 +175,7 @@ def validate(cfg: dict) -> dict:
         raise UserError("net.d_score_head=conv reads D's last conv map, but net.d_fc adds Dense layers after it; "
                         "use d_score_head: dense with d_fc")
     check_compatibility(cfg)  # the family's own rules (conditional heads included) before augment's TensorFlow import
-    from keras_gans.augment import check_config as check_augment
+    from keras_gans.parts.augment import check_config as check_augment
 
     check_augment(cfg, sections_read(cfg["model"]))
     e = cfg["eval"]
