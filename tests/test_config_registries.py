@@ -66,7 +66,7 @@ def test_no_config_module_restates_a_registry():
 
     lists = {"losses": set(registry.LOSSES), "archs": set(registry.ARCHS), "optimizers": set(registry.OPTIMIZERS),
              "modes": set(registry.MODES), "families": set(FAMILIES)}
-    files = sorted(PKG.glob("config*.py")) + sorted((PKG / "models").glob("*_config.py"))
+    files = sorted((PKG / "config").glob("*.py")) + sorted((PKG / "models").glob("*_config.py"))
     assert len(files) >= 7
     found = []
     for path in files:

@@ -301,7 +301,7 @@ def test_transfer_usage_errors(tmp_path):
 
     _write(tmp_path / "x.png", (8, 8), (0, 0, 0))
     res = CliRunner().invoke(main, ["transfer", "dcgan", "--input", str(tmp_path / "x.png"), "--output", str(tmp_path)])
-    assert res.exit_code == 2 and "transfer needs a translator preset (cyclegan, cyclegan_ukiyoe" in res.stderr
+    assert res.exit_code == 2 and "transfer needs a translator preset (cut_ukiyoe, cyclegan, cyclegan_ukiyoe" in res.stderr
     res = CliRunner().invoke(main, ["transfer", "ukiyoe", "--input", str(tmp_path / "x.png"), "--output",
                                     str(tmp_path / "o"), "--set-nothing"])
     assert res.exit_code == 2

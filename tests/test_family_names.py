@@ -13,8 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "keras_gans"
 
 # (module relative to keras_gans/, literal) pairs that are not a family although they spell one -- keep it short
 ALLOWED = {
-    ("conditioning.py", "acgan"): "a value of conditional.mode (the auxiliary-classifier head), not the family",
-    ("registry.py", "acgan"): "registry.MODES lists conditional.mode's values; 'acgan' is the head, not the family",
+    ("parts/conditioning.py", "acgan"): "a value of conditional.mode (the auxiliary-classifier head), not the family",
+    ("core/registry.py", "acgan"): "registry.MODES lists conditional.mode's values; 'acgan' is the head, not the family",
 }
 
 

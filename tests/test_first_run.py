@@ -42,7 +42,7 @@ def _run(args, env=None, cwd=ROOT):
 
 
 def test_filtered_stderr_drops_tensorflow_start_up_lines_and_keeps_the_rest():
-    code = ("import os\nfrom keras_gans import quiet\nwith quiet.filtered_stderr():\n"
+    code = ("import os\nfrom keras_gans.core import quiet\nwith quiet.filtered_stderr():\n"
             "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n')\n"
             "    os.write(2, b'I0000 00:00:1796656049.560317    5949 port.cc:153] oneDNN custom operations are on.\\n')\n"
             "    os.write(2, b'W0000 00:00:1796656049.560317    5949 cpu_feature_guard.cc:227] This TensorFlow binary\\n')\n"

@@ -58,9 +58,19 @@ def translator_presets(suffix: str = "") -> list[str]:
     return out
 
 
+def first_registered(presets: list[str]) -> str:
+    """Of several translator presets FAMILY_NAME for one short NAME (cyclegan_ukiyoe, cut_ukiyoe, ...), the one whose
+    family was registered first (models.FAMILIES order): `transfer ukiyoe` keeps meaning the same model when a
+    family is added."""
+    from keras_gans.models import FAMILIES
+
+    order = list(FAMILIES)
+    return min(presets, key=lambda p: (order.index(_quiet_load(p)["model"]), p))
+
+
 def resolve_preset(name: str) -> dict:
-    """PRESET may be a translator's preset name, its short form without the family (the one translator preset
-    named FAMILY_ukiyoe for `ukiyoe`) or a YAML path."""
+    """PRESET may be a translator's preset name, its short form without the family (FAMILY_ukiyoe for `ukiyoe`; of
+    several, the first family registered) or a YAML path."""
     from keras_gans.config.loader import load_config
     from keras_gans.models import family_has
     from keras_gans.models.capabilities import TRANSLATOR
@@ -69,9 +79,9 @@ def resolve_preset(name: str) -> dict:
         cfg = load_config(name)
     except UserError as first:
         found = translator_presets(f"_{name}")
-        if len(found) != 1:
+        if not found:
             raise first from None
-        cfg = load_config(found[0])
+        cfg = load_config(first_registered(found))
     if not family_has(cfg["model"], TRANSLATOR):
         raise UserError(f"preset '{name}' is a {cfg['model']} model; transfer needs a translator preset "
                         f"({', '.join(translator_presets())}), a translator's run or its export")
