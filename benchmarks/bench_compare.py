@@ -36,6 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+# the course-baseline nets at 64 px (512-256-128-64, k5), as the other arms build them; the dcgan preset itself
+# trains narrower, deeper-G nets at 28 px since issue 29
+COURSE_NETS = {"net.dim": 64, "net.g_filters": None, "net.g_strides": None}
 BATCH, SIZE, N_IMAGES = 64, 64, 512
 CG_BATCH = 4  # --model cyclegan: the `cyclegan` preset's batch (64 px, G 32 filters / 6 blocks, D 32 filters)
 
@@ -114,7 +117,7 @@ def _keras_arm(arm: str, opts: dict):
         cyclegan = opts.get("model") == "cyclegan"
         batch = CG_BATCH if cyclegan else BATCH
         overrides = {"data.image_size": SIZE, "train.batch_size": batch, "train.mixed_precision": precision,
-                     "train.verbose": 0, **({} if cyclegan else {"net.dim": 64})}
+                     "train.verbose": 0, **({} if cyclegan else COURSE_NETS)}
         extra = _overrides(arm.partition(":")[2])
         overrides.update({k: v for k, v in extra.items() if not k.startswith(("env.", "bench."))})
         cfg = load_config("cyclegan" if cyclegan else "dcgan", overrides)

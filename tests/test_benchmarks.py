@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_compare import COURSE_NETS  # noqa: E402  (the 64-px course-baseline nets every arm builds)
 
 
 def _count(model) -> int:
@@ -23,7 +25,7 @@ def test_reference_has_our_course_baseline_architecture():
     from keras_gans import nets
     from keras_gans.config.loader import load_config
 
-    cfg = load_config("dcgan", {"data.image_size": 64})
+    cfg = load_config("dcgan", {"data.image_size": 64, **COURSE_NETS})
     ours_g = nets.build_generator(cfg["net"], (64, 64, 3))
     ours_d = nets.build_discriminator(cfg["net"], (64, 64, 3))
     ref_g, ref_d = reference_generator(100, 64, 3, 64), reference_discriminator(64, 3, 64)
@@ -47,7 +49,7 @@ def test_benchmark_arms_train_the_same_nets():
     from keras_gans import nets
     from keras_gans.config.loader import load_config
 
-    cfg = load_config("dcgan", {"data.image_size": 64})
+    cfg = load_config("dcgan", {"data.image_size": 64, **COURSE_NETS})
     count = lambda ws: int(sum(np.prod(tuple(w.shape)) for w in ws))  # noqa: E731
     ours_g = count(nets.build_generator(cfg["net"], (64, 64, 3)).trainable_weights)
     ours_d = count(nets.build_discriminator(cfg["net"], (64, 64, 3)).trainable_weights)
