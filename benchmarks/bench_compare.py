@@ -12,7 +12,7 @@ and prints images/s per round, the medians, and the paired ratios ours/plain and
 turns of the same round). The course-baseline DCGAN at 64 px, batch 64 (G Dense -> 4x4x512, ConvTranspose k5 s2
 256-128-64-3 with BN; D Conv k5 s2 64-128-256-512 with BN; Adam 2e-4).
 
-Arms: ours (keras_gans `dcgan` preset via keras_gans.training.driver.build_model and its tf.data pipeline), plain
+Arms: ours (keras_gans `dcgan` preset via keras_gans.training.build.build_model and its tf.data pipeline), plain
 (benchmarks/plain_keras_dcgan.py), reference (the keras-io formulation, benchmarks/reference_dcgan.py), torch
 (eager, NCHW), torch_cl (eager, channels-last). `ours:KEY=VALUE;KEY=VALUE` is ours with config overrides (several
 variants may run side by side); `env.NAME=VALUE` among them sets an environment variable in that arm only
