@@ -30,7 +30,7 @@ def scene(objects: list[str], size: int, rng: np.random.Generator) -> np.ndarray
     from keras_gans.data import procedural
 
     idx = [procedural.OBJECT_NAMES.index(o) for o in objects]
-    return procedural._finish(procedural.draw_scene(idx, rng), size, 3)
+    return procedural.to_array(procedural.draw_scene(idx, rng), size, 3)
 
 
 def make(args) -> None:

@@ -45,7 +45,8 @@ def _shade(rgb, f):
     return tuple(int(max(0, min(255, round(c * f)))) for c in rgb)
 
 
-def _finish(img: Image.Image, size: int, channels: int | None) -> np.ndarray:
+def to_array(img: Image.Image, size: int, channels: int | None) -> np.ndarray:
+    """A drawn canvas as the uint8 array the data sets hold: resized to `size` (Lanczos), grey or RGB."""
     if size != CANVAS:
         img = img.resize((size, size), Image.Resampling.LANCZOS)
     if channels == 1:
@@ -100,7 +101,7 @@ def load_faces(size: int = 64, channels: int | None = None, seed: int = 0, n: in
     hair = np.arange(n) % len(HAIR_NAMES)
     eyes = (np.arange(n) // len(HAIR_NAMES)) % len(EYE_NAMES)
     images = np.stack([
-        _finish(draw_face(int(h), int(e), np.random.default_rng([int(seed) & 0x7FFFFFFF, 101, i])), size, channels)
+        to_array(draw_face(int(h), int(e), np.random.default_rng([int(seed) & 0x7FFFFFFF, 101, i])), size, channels)
         for i, (h, e) in enumerate(zip(hair, eyes))
     ])
     paths = [f"procedural-faces/{i:05d}.png" for i in range(n)]
@@ -154,7 +155,7 @@ def load_shapes(size: int = 64, channels: int | None = None, seed: int = 0, n: i
         k = 1 + i % 3
         objs = [int(o) for o in rng.choice(len(OBJECT_NAMES), size=k, replace=False)]
         labels[i, objs] = 1.0
-        images.append(_finish(draw_scene(objs, rng), size, channels))
+        images.append(to_array(draw_scene(objs, rng), size, channels))
     paths = [f"procedural-shapes/{i:05d}.png" for i in range(n)]
     s = ImageSet(np.stack(images), paths, labels={"labels": labels})
     s.label_names = {"labels": list(OBJECT_NAMES)}

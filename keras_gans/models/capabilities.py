@@ -37,7 +37,7 @@ WHAT = {
     LATENT: "a latent generator (model: gan, cgan, acgan or vae)",
     CONDITIONAL: "conditions (model: cgan or acgan)",
     ENCODER: "an encoder (model: vae)",
-    TRANSLATOR: "an image translator (model: cyclegan or template_translator; use `python cli.py transfer`)",
+    TRANSLATOR: "an image translator (model: cyclegan, cut or template_translator; use `python cli.py transfer`)",
 }
 
 
