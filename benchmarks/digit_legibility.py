@@ -170,16 +170,13 @@ def line(name: str, g: dict) -> str:
 def figure(images, g: dict, path: Path, title: str, k: int = 100):
     """The first k samples (10 per row) each framed green (read with confidence >= 0.9; the digit read above it)
     or red, beside the class histogram of all n samples with the 5 % floor."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
-    from PIL import Image
 
-    from keras_gans.core.io_utils import atomic_write_bytes
+    from keras_gans.core.io_utils import save_figure
 
     cols, cell, pad = 10, 56, 4
     rows = int(np.ceil(min(k, len(images)) / cols))
@@ -211,12 +208,7 @@ def figure(images, g: dict, path: Path, title: str, k: int = 100):
                 f"KL to uniform {g['kl_to_uniform']:.3f}", fontsize=9)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    small = io.BytesIO()  # a 256-colour palette: a docs-sized PNG
-    Image.open(buf).convert("RGB").quantize(256).save(small, format="PNG", optimize=True)
-    atomic_write_bytes(path, small.getvalue())
+    save_figure(fig, path, dpi=80, palette=True)
 
 
 def main():

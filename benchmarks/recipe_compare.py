@@ -130,9 +130,7 @@ def figure(rows, task, path: Path):
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    import io
-
-    from keras_gans.core.io_utils import atomic_write_bytes
+    from keras_gans.core.io_utils import save_figure
 
     fig, axes = plt.subplots(1, len(rows), figsize=(6 * len(rows), 6.6))
     for ax, r in zip(axes, rows):
@@ -144,12 +142,7 @@ def figure(rows, task, path: Path):
         nums = "\n".join(", ".join(nums[i:i + 3]) for i in range(0, len(nums), 3))
         ax.set_title(f"{r['recipe']}\n{r['cpu_min']:.0f} CPU min, {r['epochs']} epochs\n{nums}", fontsize=9)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
-    plt.close(fig)
-    small = io.BytesIO()  # a 256-colour palette: a docs-sized PNG
-    Image.open(buf).convert("RGB").quantize(256).save(small, format="PNG", optimize=True)
-    atomic_write_bytes(path, small.getvalue())
+    save_figure(fig, path, dpi=72, palette=True)
 
 
 if __name__ == "__main__":

@@ -121,3 +121,23 @@ def assert_user_error(res, *needles, last_line=False):
     assert last_line or len(lines) == 1, res.stderr
     for n in needles:
         assert n in err, err
+
+
+def train_straight_and_resumed(cfg: dict, tmp_path):
+    """(model of `cfg` trained in one go, model of the same config stopped after epoch 1 and resumed with --resume):
+    the pair every exact-resume test compares."""
+    import copy
+
+    import keras
+
+    from keras_gans.training.driver import train
+
+    full, _, _ = train(copy.deepcopy(cfg), tmp_path / "full")
+
+    class StopAfterOne(keras.callbacks.Callback):  # an interrupted run: the same config, stopped after epoch 1
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    train(copy.deepcopy(cfg), tmp_path / "resumed", extra_callbacks=[StopAfterOne()])
+    resumed, _, _ = train(copy.deepcopy(cfg), tmp_path / "resumed", resume=True)
+    return full, resumed

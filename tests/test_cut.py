@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_user_error, cycle_config, run_cli
+from conftest import assert_user_error, cycle_config, run_cli, train_straight_and_resumed
 from keras_gans.core.errors import UserError
 
 TINY_LAYERS = ["in_pad", "down1", "down2", "res1_add", "res2_add"]
@@ -376,18 +376,9 @@ def test_transfer_command_on_a_cut_run(trained, tmp_path):
 @pytest.mark.slow
 def test_resume_is_exact_including_the_heads(tmp_path):
     """2 epochs in one go == 1 epoch + --resume 1 epoch: G, D, the MLP heads, optimizers and the LR schedule."""
-    from keras_gans.training.driver import train
-
     cfg = cut_config(tmp_path, mode="fastcut")  # the flip's coin comes from the restored step counter too
     cfg["train"]["deterministic"] = True
-    full, _, _ = train(copy.deepcopy(cfg), tmp_path / "full")
-
-    class StopAfterOne(keras.callbacks.Callback):  # an interrupted run: the same config, stopped after epoch 1
-        def on_epoch_end(self, epoch, logs=None):
-            self.model.stop_training = True
-
-    train(copy.deepcopy(cfg), tmp_path / "resumed", extra_callbacks=[StopAfterOne()])
-    resumed, _, _ = train(copy.deepcopy(cfg), tmp_path / "resumed", resume=True)
+    full, resumed = train_straight_and_resumed(cfg, tmp_path)
     assert len(full.weights) == len(resumed.weights) and any("head" in w.path for w in full.weights)
     for a, b in zip(full.weights, resumed.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)

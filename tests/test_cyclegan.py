@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from conftest import cycle_config, shared_data, tiny_config
+from conftest import cycle_config, shared_data, tiny_config, train_straight_and_resumed
 
 
 def tiny_model(**cyc):
@@ -313,19 +313,9 @@ def test_transfer_usage_errors(tmp_path):
 @pytest.mark.slow
 def test_resume_is_exact_including_pools(tmp_path):
     """2 epochs in one go == 1 epoch + --resume 1 epoch: nets, optimizers, pools and LR schedule all restored."""
-    from keras_gans.training.driver import train
-
     cfg = cycle_config(tmp_path)
     cfg["train"]["deterministic"] = True
-    full, _, _ = train(copy.deepcopy(cfg), tmp_path / "full")
-    import keras
-
-    class StopAfterOne(keras.callbacks.Callback):  # an interrupted run: the same config, stopped after epoch 1
-        def on_epoch_end(self, epoch, logs=None):
-            self.model.stop_training = True
-
-    train(copy.deepcopy(cfg), tmp_path / "resumed", extra_callbacks=[StopAfterOne()])
-    resumed, _, _ = train(copy.deepcopy(cfg), tmp_path / "resumed", resume=True)
+    full, resumed = train_straight_and_resumed(cfg, tmp_path)
     for a, b in zip(full.weights, resumed.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
     np.testing.assert_array_equal(full.pool_b.numpy(), resumed.pool_b.numpy())

@@ -303,9 +303,10 @@ def save_image(path: str | Path, image, fmt: str | None = None, quality: int = 9
     return path
 
 
-def save_figure(fig, path: str | Path, dpi: int = 100, **savefig_kwargs) -> Path:
+def save_figure(fig, path: str | Path, dpi: int = 100, palette: bool = False, **savefig_kwargs) -> Path:
     """Write a matplotlib figure as a PNG atomically (rendered in memory first, so a reader never sees half a
-    file) and close it. The one figure writer: every plot in the package ends here (checked writes, as save_image)."""
+    file) and close it. The one figure writer: every plot in the package ends here (checked writes, as save_image).
+    palette: a 256-colour palette PNG, docs-sized (the benchmarks' figures for docs/img)."""
     import io
 
     import matplotlib.pyplot as plt
@@ -315,7 +316,14 @@ def save_figure(fig, path: str | Path, dpi: int = 100, **savefig_kwargs) -> Path
         fig.savefig(buf, format="png", dpi=dpi, **savefig_kwargs)
     finally:
         plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    data = buf.getvalue()
+    if palette:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.open(io.BytesIO(data)).convert("RGB").quantize(256).save(buf, format="PNG", optimize=True)
+        data = buf.getvalue()
+    atomic_write_bytes(path, data)
     return Path(path)
 
 
