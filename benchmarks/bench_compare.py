@@ -121,7 +121,9 @@ def _keras_arm(arm: str, opts: dict):
         extra = _overrides(arm.partition(":")[2])
         overrides.update({k: v for k, v in extra.items() if not k.startswith(("env.", "bench."))})
         cfg = load_config("cyclegan" if cyclegan else "dcgan", overrides)
-        policy = configure_runtime(cfg)
+        from keras_gans.models import family_class
+
+        policy = configure_runtime(cfg, family_class(cfg["model"]).thread_layout)  # as `train` lays the threads out
         if extra.get("bench.from_generator"):
             _touch_generator_dataset()  # after the thread pools are set: only the allocator setting differs
         t = cfg["train"]
@@ -171,7 +173,9 @@ def worker(arm: str, opts: dict, conn):
     os.environ.update(opts.get("env") or {})
     if ":" in arm:  # per-arm environment: ours:env.KERAS_GANS_FUSED_BN=0
         os.environ.update({k[4:]: str(v) for k, v in _overrides(arm.partition(":")[2]).items() if k.startswith("env.")})
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from keras_gans.core import quiet
+
+    quiet.install()  # TensorFlow's start-up log lines off this child's stderr too (the parent's hook is not inherited)
     import warnings
 
     warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # fit on a tf.data stream: benign

@@ -1,12 +1,14 @@
 """Two recipes side by side at equal CPU time, same seed, same data, the same `train.max_cpu_minutes` budget, graded
 by classifiers that are not the models' own D. faces: the preset as it was before issue 12 against today's;
-ukiyoe: today's photo -> ukiyo-e preset with the paper's transposed convs against resize-convolutions (issue 22).
+ukiyoe: today's photo -> ukiyo-e preset with the paper's transposed convs against resize-convolutions (issue 22);
+ukiyoe_family: CycleGAN, CUT and FastCUT on the same data, nets and budget (issue 22).
 
     python benchmarks/recipe_compare.py faces  --cpu-minutes 10 --runs runs/compare --figure docs/img/recipe_faces.png
     python benchmarks/recipe_compare.py ukiyoe --cpu-minutes 8 --runs runs/ukiyoe --figure docs/img/recipe_ukiyoe.png
+    python benchmarks/recipe_compare.py ukiyoe_family --cpu-minutes 15 --runs runs/ukiyoe
 
-The two trainings run at once, each pinned to its own core where there are two (so neither steals from the other;
-a budget in CPU seconds is fair even on a shared machine). Then the grader (benchmarks/anime_quality.py or
+The trainings run at once, each pinned to its own core where there are enough (so none steals from another; a
+budget in CPU seconds is fair even on a shared machine, and where there are fewer cores they share them). Then the grader (benchmarks/anime_quality.py or
 benchmarks/ukiyoe_quality.py) scores both runs, and the script writes benchmarks/results/recipe_TASK.{json,md} (the
 table) and a figure (--figure, default benchmarks/results/recipe_TASK.png): the last sample grid of each run beside
 the other with its numbers. A finished run (RUN/export.json) is graded again, not retrained; --figure-only redraws.
@@ -46,6 +48,19 @@ TASKS = {
         },
         "run_names": ["ukiyoe-transpose", "ukiyoe-resize"],
         "epochs": None,  # each recipe's own epochs: the learning-rate decay is part of the recipe
+        "grader": "ukiyoe_quality.py",
+        "columns": [("called_prints", "called prints"), ("edge_corr_median", "edge corr 256 px"),
+                    ("border_bands", "border bands"), ("checkerboard_flagged", "checkerboard")],
+    },
+    "ukiyoe_family": {  # issue 22, item 3: the three translator families on the same data, nets and budget
+        "data": SHARED / "ukiyoe2photo",
+        "recipes": {
+            "CycleGAN (cyclegan_ukiyoe)": ["cyclegan_ukiyoe"],
+            "CUT (cut_ukiyoe)": ["cut_ukiyoe"],
+            "FastCUT (fastcut_ukiyoe)": ["fastcut_ukiyoe"],
+        },
+        "run_names": ["family-cyclegan", "family-cut", "family-fastcut"],
+        "epochs": None,
         "grader": "ukiyoe_quality.py",
         "columns": [("called_prints", "called prints"), ("edge_corr_median", "edge corr 256 px"),
                     ("border_bands", "border bands"), ("checkerboard_flagged", "checkerboard")],

@@ -173,11 +173,10 @@ def translator(path: str, work_size: int | None):
     """fn(uint8 [1, H, W, 3]) -> uint8 [1, H, W, 3], photo -> print, from an export or a run directory."""
     p = Path(path)
     if (p / "config.yaml").is_file():
-        from keras_gans.models.cyclegan import style_directions
         from keras_gans.training.build import load_run
 
         cfg, model, epoch = load_run(p)
-        d = style_directions(cfg["cyclegan"]["photo_domain"])
+        d = model.direction_meta()  # any translator family: CycleGAN, CUT, FastCUT
         kw = {"work_size": work_size} if work_size else {}
         return (lambda x: model.transfer(x, d["photo2style"], **kw)), f"{p} (epoch {epoch})"
     import tensorflow as tf

@@ -91,6 +91,25 @@ def test_model_gradient_penalty_on_linear_critic():
     assert float(logs["gp"]) == pytest.approx(expected, rel=1e-4)
 
 
+def test_model_r1_penalty_on_linear_critic():
+    """Through the model's D update (bce, r1_gamma 2): the logged gp equals gamma/2 * ||w||^2 for D(x) = <w, x>,
+    and D's loss carries it (the same update without R1 has a loss smaller by exactly that)."""
+    import keras
+
+    cfg = tiny_config(gan={"r1_gamma": 2.0}, net={"d_norm": "none"})
+    model = _model(cfg, build=False)
+    model.discriminator = keras.Sequential(
+        [keras.Input((16, 16, 1)), keras.layers.Flatten(), keras.layers.Dense(1)], name="linear_critic"
+    )
+    model.d_optimizer.build(model.discriminator.trainable_variables)
+    w = model.discriminator.layers[-1].kernel.numpy().ravel()
+    data = _batch(16)
+    fake = tf.zeros_like(data["image"])
+    logs = model.d_update(data["image"], data, 0, fake=fake)
+    assert float(logs["gp"]) == pytest.approx(np.sum(w**2), rel=1e-4)
+    assert float(logs["d_loss"]) == pytest.approx(float(logs["d_adv_loss"]) + np.sum(w**2), rel=1e-4)
+
+
 # ----- spectral norm -------------------------------------------------------------------------------------------
 def test_spectral_norm_keeps_top_singular_value_near_one():
     import keras

@@ -54,11 +54,27 @@ def test_resolve_threads_values_and_errors(monkeypatch):
     assert threads.resolve_threads(None) == (3, 1)
     assert threads.resolve_threads("auto", "mirrored") == (3, 0)  # collectives keep TF's inter-op pool
     assert threads.resolve_threads("tf") == (0, 0)
+    # the translators' layout: each op on one thread, independent ops side by side; explicit values win
+    assert threads.resolve_threads("auto", layout="ops") == (1, 3)
+    assert threads.resolve_threads("auto", "mirrored", layout="ops") == (3, 0)
+    assert threads.resolve_threads([2, 1], layout="ops") == (2, 1)
     assert threads.resolve_threads(2) == (2, 1)
     assert threads.resolve_threads([2, 2]) == (2, 2)
     for bad in ("many", -1, [1], [1, "x"], True, 1.5):
         with pytest.raises(UserError, match="train.threads"):
             threads.resolve_threads(bad)
+
+
+def test_families_declare_their_thread_layout():
+    """Every family names a layout `auto` knows; the translators run their branches side by side (docs/speed.md)."""
+    from keras_gans.core.threads import LAYOUTS
+    from keras_gans.models import FAMILIES, family_class
+    from keras_gans.models.capabilities import TRANSLATOR, has
+
+    for name in FAMILIES:
+        cls = family_class(name)
+        assert cls.thread_layout in LAYOUTS, name
+        assert cls.thread_layout == ("ops" if has(cls, TRANSLATOR) else "kernels"), name
 
 
 def test_threads_config_key_reaches_configure_runtime():

@@ -47,7 +47,9 @@ _OUR_LEVEL: dict = {}
 def install() -> None:
     """Quiet TensorFlow from here on (idempotent): its C++ level, its start-up lines, its Python loggers."""
     if "TF_CPP_MIN_LOG_LEVEL" not in os.environ and not verbose():
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = _OUR_LEVEL["value"] = "2"
+        # 3: C++ ERROR lines too, e.g. grappler's "remapper failed" on a PatchGAN train step (benign: that graph
+        # runs unfused). A failure that matters reaches the user as a Python exception, which is not touched.
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = _OUR_LEVEL["value"] = "3"
     if "tensorflow" in sys.modules:
         _quiet_python_loggers()
         return

@@ -10,13 +10,15 @@ from keras_gans.core.errors import UserError
 from keras_gans.core.threads import configure_threads, cpu_flags
 
 
-def configure_runtime(cfg: dict):
-    """Seeds, op determinism and the mixed-precision policy, before any layer is built."""
+def configure_runtime(cfg: dict, thread_layout: str = "kernels"):
+    """Thread pools (laid out for the family's step: core/threads.LAYOUTS), seeds, op determinism and the
+    mixed-precision policy, before any layer is built."""
     import keras
     import tensorflow as tf
 
     t = cfg["train"]
-    configure_threads(t.get("threads", "auto"), t["strategy"])  # before any op runs: TF's pools are fixed from then on
+    # before any op runs: TF's pools are fixed from then on
+    configure_threads(t.get("threads", "auto"), t["strategy"], thread_layout)
     keras.utils.set_random_seed(int(t["seed"]))
     if t["deterministic"]:
         tf.config.experimental.enable_op_determinism()

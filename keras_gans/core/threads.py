@@ -5,7 +5,7 @@ inter-op pool, each op on an intra-op pool of the same size: on a 2-core machine
 for 2 cores, and a container limited by a cgroup CPU quota still sees every core of the host. Oversubscribed
 pools cost most on shared machines (threads preempted inside a parallel op, futex churn = system time).
 `train.threads` (default `auto`) sizes the pools from what the process may use: its CPU affinity and cgroup
-quota. Measured choices are in docs/speed.md.
+quota, and lays them out for the family's step (`LAYOUTS`). Measured choices are in docs/speed.md.
 """
 
 from __future__ import annotations
@@ -61,17 +61,27 @@ def available_cpus() -> int:
     return max(1, n)
 
 
-def resolve_threads(setting, strategy: str = "default") -> tuple[int, int]:
+# How `auto` lays the CPUs out, by the shape of a family's train step (a family declares its own, models/base.py):
+# kernels: (CPUs, 1), one op at a time on every CPU: a chain of large convolutions (the DCGAN-style step);
+# ops: (1, CPUs), each op on one thread and independent ops side by side: many small ops in branches that do not
+# wait for each other (a translator's two generators and two discriminators at batch 4), where waking a second
+# thread for every small op costs more than it gives (docs/speed.md: CycleGAN 1.59x, system time 11 % -> 2 %).
+LAYOUTS = ("kernels", "ops")
+
+
+def resolve_threads(setting, strategy: str = "default", layout: str = "kernels") -> tuple[int, int]:
     """(intra-op, inter-op) threads for a `train.threads` value.
 
-    auto -> (available CPUs, 1): one parallel op at a time, using every CPU the process may use. This DCGAN-style
-    step is a chain of large convolutions, so running ops side by side only oversubscribes (docs/speed.md).
-    Under a tf.distribute strategy auto keeps TensorFlow's inter-op pool (0): collectives block a thread while
-    they wait for their peers. An int N -> (N, 1); [intra, inter] -> as given; 'tf' -> TF's own defaults (0, 0)."""
+    auto -> by `layout` (LAYOUTS above): (available CPUs, 1) or (1, available CPUs). Under a tf.distribute
+    strategy auto keeps TensorFlow's inter-op pool (0): collectives block a thread while they wait for their
+    peers. An int N -> (N, 1); [intra, inter] -> as given; 'tf' -> TF's own defaults (0, 0)."""
     from keras_gans.core.errors import UserError
 
     if setting in (None, "auto"):
-        return available_cpus(), (1 if strategy == "default" else 0)
+        n = available_cpus()
+        if strategy != "default":
+            return n, 0
+        return (1, n) if layout == "ops" else (n, 1)
     if setting in (0, "tf", "default"):
         return 0, 0
     if isinstance(setting, bool):
@@ -85,7 +95,7 @@ def resolve_threads(setting, strategy: str = "default") -> tuple[int, int]:
     raise UserError(f"train.threads must be auto, tf, a positive integer or [intra, inter]; got {setting!r}")
 
 
-def configure_threads(setting="auto", strategy: str = "default") -> tuple[int, int]:
+def configure_threads(setting="auto", strategy: str = "default", layout: str = "kernels") -> tuple[int, int]:
     """Apply `train.threads` to TensorFlow's pools (before the runtime starts); returns what is in force.
 
     Once TensorFlow has run an op its pools are fixed: a different request is then ignored (with one line on
@@ -94,7 +104,7 @@ def configure_threads(setting="auto", strategy: str = "default") -> tuple[int, i
 
     import tensorflow as tf
 
-    intra, inter = resolve_threads(setting, strategy)
+    intra, inter = resolve_threads(setting, strategy, layout)
     th = tf.config.threading
     if (th.get_intra_op_parallelism_threads(), th.get_inter_op_parallelism_threads()) == (intra, inter):
         return intra, inter

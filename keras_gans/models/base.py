@@ -50,6 +50,9 @@ class GenerativeModel(keras.Model):
     image_keys: tuple[str, ...] = ("image",)  # dataset keys that hold images
     data_kind = "images"  # what keras_gans.data.source.load_training_data hands prepare_data: images|labelled|domains
     lr_keys = {"g": "train.g_lr", "d": "train.d_lr"}  # optimizer name -> the config key of its learning rate
+    # how train.threads=auto lays out the CPUs for this family's step (core/threads.LAYOUTS): kernels = one op at a
+    # time on every CPU (chains of large convolutions); ops = independent ops side by side, one thread each
+    thread_layout = "kernels"
 
     @classmethod
     def from_config(cls, cfg: dict, data_info: dict):

@@ -37,7 +37,7 @@ class GAN(LatentSampler, GenerativeModel):
 
     def active_trackers(self, cfg):
         names = list(self.tracker_names)
-        if not cfg["gan"]["gp_weight"]:
+        if not (cfg["gan"]["gp_weight"] or cfg["gan"].get("r1_gamma")):
             names.remove("gp")
         if cfg["augment"]["adaptive"] and cfg["augment"]["policy"]:
             names += ["aug_p", "ada_rt"]
@@ -61,6 +61,7 @@ class GAN(LatentSampler, GenerativeModel):
         self.d_steps = g["d_steps"]
         self.g_steps = g["g_steps"]
         self.gp_weight = float(g["gp_weight"] or 0.0)
+        self.r1_gamma = float(g.get("r1_gamma") or 0.0)
         self.clip_value = float(g["clip_value"] or 0.0)
         self.smoothing = float(g["label_smoothing"] or 0.0)
         self.instance_noise = float(g["instance_noise"] or 0.0)
@@ -219,6 +220,10 @@ class GAN(LatentSampler, GenerativeModel):
                     lambda x: self.discriminate(x, data, training=True)["score"], real, fake, alpha,
                     self.weight("gp_weight", self.gp_weight),
                 )
+            if self.r1_gamma:
+                gp = gp + losses.r1_penalty(
+                    lambda x: self.discriminate(x, data, training=True)["score"], self._noisy(real, 20 + i),
+                    self.r1_gamma)
             return per_example + gp, (real_out["score"], fake_out["score"], adv, gp, extra_logs)
 
         loss, norm, (real_score, fake_score, adv, gp, extra_logs) = self.minimize("d", compute)

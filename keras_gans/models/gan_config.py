@@ -16,6 +16,7 @@ DEFAULTS = {  # see keras_gans/models/gan.py
     "schedule": None,
     "ema": 0.0,  # decay of G's exponential moving average (0 = off); used for samples and export
     "gp_weight": 0.0,  # WGAN-GP gradient penalty lambda (0 = off)
+    "r1_gamma": 0.0,  # R1 penalty gamma/2 * ||grad D(real)||^2 (0 = off); with bce/lsgan/hinge
     "clip_value": 0.0,  # WGAN weight clipping c (0 = off)
     "label_smoothing": 0.0,  # one-sided: real targets become 1 - s (bce/lsgan)
     "instance_noise": 0.0,  # stddev of Gaussian noise added to D's inputs (real and fake)
@@ -34,7 +35,7 @@ MOVED = {  # old key -> new key; a config that writes the old key gets one warni
 }
 NULLABLE = {"gan.schedule": "any"}
 CHOICES: dict = {}
-RANGES = {"gan.ema": (0, 1, True, False), "gan.label_smoothing": (0, 1, True, False)}
+RANGES = {"gan.ema": (0, 1, True, False), "gan.r1_gamma": (0, float("inf"), True, False), "gan.label_smoothing": (0, 1, True, False)}
 
 
 def validate(cfg: dict):

@@ -60,6 +60,9 @@ class Translator:
     """Mixin of the TRANSLATOR families (see the module docstring for what a family supplies)."""
 
     translator_directions: tuple[str, ...] = DIRECTIONS
+    # small ops at small batches, in branches that do not wait for each other (two G, two D; the PatchNCE heads):
+    # independent ops side by side beat one op on every CPU (docs/speed.md, "CycleGAN step")
+    thread_layout = "ops"
 
     @classmethod
     def photo_domain(cls, cfg: dict) -> str:

@@ -45,7 +45,7 @@ def load_run(run_dir: str | Path, restore: bool = True, overrides: dict | None =
         raise UserError(f"{run_dir} has no data_info.json; was it written by `train`?")
     info = json.loads(info_path.read_text())
     cfg["train"]["strategy"] = "default"
-    configure_runtime(cfg)
+    configure_runtime(cfg)  # inference (sample, transfer, export) is one chain of ops: the kernels layout
     model = build_model(cfg, info)
     epoch = 0
     if restore:

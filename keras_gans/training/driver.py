@@ -19,6 +19,7 @@ from keras_gans.config.loader import resolve_data_keys, resolve_paths, save_conf
 from keras_gans.core.errors import UserError
 from keras_gans.config.resume import changed_learning_rates
 from keras_gans.core.runtime import configure_runtime, is_chief, make_strategy
+from keras_gans.models import family_class
 
 
 def default_run_dir(cfg: dict) -> Path:
@@ -28,8 +29,6 @@ def default_run_dir(cfg: dict) -> Path:
 def prepare(cfg: dict):
     """(family class, arrays for the pipeline, data_info) for a config (resolve_data_keys then records what the
     data settled, the channel count, in the config the run uses)."""
-    from keras_gans.models import family_class
-
     from keras_gans.data.source import load_training_data
 
     family = family_class(cfg["model"])
@@ -186,7 +185,7 @@ def _train(cfg: dict, run_dir: Path, resume: bool, verbose, extra_callbacks, ori
     guard, the export."""
     resume = _check_run_dir(run_dir, resume)
     cfg = resolve_paths(cfg)  # the config the run uses and records: absolute paths, then the data's channels
-    policy = configure_runtime(cfg)
+    policy = configure_runtime(cfg, family_class(cfg["model"]).thread_layout)
     strategy = make_strategy(cfg["train"]["strategy"])
     chief = is_chief(strategy)
     family, arrays, info = prepare(cfg)
