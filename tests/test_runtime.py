@@ -85,6 +85,9 @@ def test_threads_config_key_reaches_configure_runtime():
     from keras_gans.core.runtime import configure_runtime
 
     assert load_config("dcgan")["train"]["threads"] == "auto"
+    # the documented forms pass the config check (they once failed it: "must be a string")
+    assert load_config("dcgan", {"train.threads": 2})["train"]["threads"] == 2
+    assert load_config("dcgan", {"train.threads": [1, 2]})["train"]["threads"] == [1, 2]
     with pytest.raises(UserError, match="train.threads"):
         configure_runtime(load_config("dcgan", {"train.threads": "lots", "train.mixed_precision": "float32"}))
     configure_runtime(load_config("dcgan", {"train.mixed_precision": "float32"}))  # started runtime: no error

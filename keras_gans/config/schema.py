@@ -88,7 +88,9 @@ SHARED: dict[str, Any] = {
         "mixed_precision": "auto",  # auto | float32 | mixed_bfloat16 | mixed_float16
         "jit_compile": False,
         "steps_per_execution": 1,
-        "threads": "auto",  # TF intra-op threads: auto (CPUs this process may use) | tf (TF's defaults) | N | [intra, inter]
+        # TF thread pools: auto (the CPUs this process may use, laid out for the family's step: one op at a time on
+        # all of them, or a translator's independent ops side by side) | tf (TF's defaults) | N | [intra, inter]
+        "threads": "auto",
         "strategy": "default",  # default | mirrored | multiworker
         "steps_per_epoch": None,  # None = one pass over the data
         "max_minutes": None,  # stop (checkpoint, samples, export) after this many wall-clock minutes of training

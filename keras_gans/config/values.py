@@ -31,6 +31,7 @@ NULLABLE = {  # key -> type of its non-null values (these defaults are None)
     # nets as drawn (docs/nets.md): a scalar or a per-layer list, checked with one line by the net builder
     "net.g_project": int, "net.g_start": int, "net.mlp_hidden": int, "net.d_fc_activation": str,
     "net.conv_bias": bool,
+    "train.threads": "any",  # auto | tf | N | [intra, inter]: checked by core/threads.resolve_threads, before any data
     **{f"net.{k}": "ints" for k in ("g_filters", "g_strides", "g_kernel", "g_fc", "d_filters", "d_strides",
                                     "d_kernel", "d_fc")},
     **{f"net.{k}": "words" for k in ("g_padding", "d_padding", "d_pool")},

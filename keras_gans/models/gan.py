@@ -280,8 +280,8 @@ class GAN(LatentSampler, GenerativeModel):
         n = tf.cast(self.g_optimizer.iterations, tf.float32)
         d = tf.minimum(self.ema_decay, (1.0 + n) / (10.0 + n))
         for e, w in zip(self.ema_generator.weights, self.generator.weights):
-            if w.trainable:
-                e.assign(d * e + (1.0 - d) * tf.cast(w, e.dtype))
+            if w.trainable:  # e <- d * e + (1 - d) * w, as one in-place update (fewer temporaries per step)
+                e.assign_sub((1.0 - d) * (e - tf.cast(w, e.dtype)))
             else:  # batch-norm statistics are copied, not averaged
                 e.assign(w)
 
