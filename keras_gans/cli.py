@@ -137,7 +137,6 @@ def train(model, config_file, data, epochs, batch_size, run_dir, set_items, resu
                    "size; 0 keeps the raw size.")
 def sample(source, n, out, seed, nrow, label, labels, hair, eyes, cond_items, vary, z_std, truncation, best, cell):
     """Write a grid of N samples from a run directory or a SavedModel export (conditional: chosen labels)."""
-    import numpy as np
 
     from keras_gans.core.images import save_grid
     from keras_gans.core.io_utils import image_format

@@ -3,7 +3,6 @@ per-image probability, the ADA update, and augmentation wired into every family 
 
 from __future__ import annotations
 
-import copy
 import warnings
 
 import numpy as np

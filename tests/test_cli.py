@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PIL import Image
 from conftest import TINY_CLI as TINY, assert_user_error, run_cli
 

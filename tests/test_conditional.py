@@ -3,7 +3,6 @@ trainings of the presets through the real CLI."""
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys

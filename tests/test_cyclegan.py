@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from conftest import cycle_config, shared_data, tiny_config, train_straight_and_resumed
+from conftest import cycle_config, shared_data, train_straight_and_resumed
 
 
 def tiny_model(**cyc):

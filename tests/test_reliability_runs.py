@@ -5,7 +5,6 @@ rows naming no image are counted, and the output reads well in a log (no ANSI co
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest

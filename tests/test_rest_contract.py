@@ -345,7 +345,7 @@ def test_upgrade_marks_unseen_classes_and_sample_warns(tmp_path, tiny):
                                     "--out", str(out)], catch_exceptions=False)
     assert res.exit_code == 0 and out.exists(), res.output
     assert "never learnt" in res.output, res.output
-    for bad in (["--unseen", "nose=big"], ["--unseen", f"eyes=notacolour"], ["--unseen", "eyes"]):
+    for bad in (["--unseen", "nose=big"], ["--unseen", "eyes=notacolour"], ["--unseen", "eyes"]):
         res = CliRunner().invoke(main, ["export", "--upgrade", str(src), "--out", str(tmp_path / "bad"), *bad])
         assert res.exit_code == 2 and "--unseen" in res.output, res.output
         assert not (tmp_path / "bad").exists()

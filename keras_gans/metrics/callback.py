@@ -5,7 +5,6 @@ the epoch logs, so history.csv, TensorBoard and curves.png record them."""
 from __future__ import annotations
 
 import keras
-import numpy as np
 
 from keras_gans.metrics.fid import feature_stats, frechet_distance
 from keras_gans.metrics.kid import kid

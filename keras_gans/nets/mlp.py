@@ -4,7 +4,6 @@ net.mlp_hidden = h they are the MNIST lab's 4h-2h-h (G) and h-2h-4h (D)."""
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 from keras import layers
 
