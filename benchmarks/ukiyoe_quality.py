@@ -35,6 +35,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from keras_gans.core import quiet  # noqa: E402
+
+quiet.install()
 from keras_gans.metrics import translation as T  # noqa: E402
 
 VIEW = 128  # the grader's input size
@@ -233,7 +236,7 @@ def main():
     ap.add_argument("--model", action="append", default=[], help="an export or a run directory (repeatable)")
     ap.add_argument("--outputs", action="append", default=[], help="a folder `transfer` wrote for testB (repeatable)")
     ap.add_argument("--work-size", type=int, help="for runs: the working size G runs at (default: the run's own)")
-    ap.add_argument("--epochs", type=int, default=8, help="the grader's training epochs (when it is trained)")
+    ap.add_argument("--epochs", type=int, default=12, help="the grader's training epochs (when it is trained)")
     ap.add_argument("--classifier", default="benchmarks/results/ukiyoe_grader.keras")
     ap.add_argument("--out", default="benchmarks/results/ukiyoe_quality.json")
     ap.add_argument("--sheet", help="write a before/now sheet (photo | each --outputs folder) here and stop")

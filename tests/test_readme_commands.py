@@ -26,6 +26,7 @@ KNOWN = {
     "export RUN": "test_train_dcgan_then_export",
     "train acgan_anime --data ../shared/data/anime-faces": "test_train_acgan_anime_preset",
     "train cyclegan_ukiyoe --data ../shared/data/ukiyoe2photo --set cyclegan.upsample=resize": "test_train_ukiyoe_preset",
+    "train cut_ukiyoe --data ../shared/data/ukiyoe2photo": "test_train_cut_ukiyoe_preset",
     "demo saved_models/acgan": "tests/test_demo_api.py (the demo over Gradio's HTTP API)",
     "demo": "tests/test_demo_api.py",
     "...": "prose: `python cli.py ...` stands for any command",
@@ -101,6 +102,15 @@ def test_train_ukiyoe_preset(tmp_path):
     data = _shared("ukiyoe2photo")
     res = cli("train", "cyclegan_ukiyoe", "--data", data, "--set", "cyclegan.upsample=resize", "--epochs", "1",
               "--set", "cyclegan.decay_epochs=1",
+              "--set", "train.steps_per_epoch=1", "--set", "data.max_images=16", "--run-dir", "run", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "run" / "export" / "1" / "saved_model.pb").is_file()
+
+
+def test_train_cut_ukiyoe_preset(tmp_path):
+    """The shipped ukiyo-e model's recipe (README, Shipped models) trains from the CLI and exports photo -> print."""
+    data = _shared("ukiyoe2photo")
+    res = cli("train", "cut_ukiyoe", "--data", data, "--epochs", "1", "--set", "cut.decay_epochs=1",
               "--set", "train.steps_per_epoch=1", "--set", "data.max_images=16", "--run-dir", "run", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "run" / "export" / "1" / "saved_model.pb").is_file()
