@@ -37,8 +37,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 # the course-baseline nets at 64 px (512-256-128-64, k5), as the other arms build them; the dcgan preset itself
-# trains narrower, deeper-G nets at 28 px since issue 29
-COURSE_NETS = {"net.dim": 64, "net.g_filters": None, "net.g_strides": None}
+# trains narrower, deeper-G nets at 28 px since issue 29, with resize-convolutions and an R1 penalty since its round 3:
+# the arms here keep the course baseline's step (transposed convs, no R1), as plain Keras and PyTorch run it
+COURSE_NETS = {"net.dim": 64, "net.g_filters": None, "net.g_strides": None, "net.g_upsample": "transpose",
+               "gan.r1_gamma": 0.0}
 BATCH, SIZE, N_IMAGES = 64, 64, 512
 CG_BATCH = 4  # --model cyclegan: the `cyclegan` preset's batch (64 px, G 32 filters / 6 blocks, D 32 filters)
 

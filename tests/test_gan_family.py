@@ -36,6 +36,18 @@ def _batch(n=16, seed=0):
     return {"image": tf.constant(rng.uniform(-1, 1, (n, 16, 16, 1)).astype("float32"))}
 
 
+def _with_linear_critic(cfg):
+    """(model, w): the config's GAN with D replaced by D(x) = <w, x> + b, whose input gradient is w everywhere."""
+    import keras
+
+    model = _model(cfg, build=False)
+    model.discriminator = keras.Sequential(
+        [keras.Input((16, 16, 1)), keras.layers.Flatten(), keras.layers.Dense(1)], name="linear_critic"
+    )
+    model.d_optimizer.build(model.discriminator.trainable_variables)
+    return model, model.discriminator.layers[-1].kernel.numpy().ravel()
+
+
 # ----- gradient penalty ----------------------------------------------------------------------------------------
 def test_gradient_penalty_closed_form_linear_critic():
     """D(x) = <w, x> + b has gradient w everywhere: the penalty is lambda * (||w|| - 1)^2 for every sample."""
@@ -74,15 +86,8 @@ def test_gradient_penalty_uses_one_alpha_per_sample():
 
 def test_model_gradient_penalty_on_linear_critic():
     """Through the model's D update (wgan, gp_weight 10): the logged gp equals lambda * (||w|| - 1)^2."""
-    import keras
-
     cfg = tiny_config(loss={"type": "wgan"}, gan={"gp_weight": 10.0}, net={"d_norm": "none"})
-    model = _model(cfg, build=False)
-    model.discriminator = keras.Sequential(
-        [keras.Input((16, 16, 1)), keras.layers.Flatten(), keras.layers.Dense(1)], name="linear_critic"
-    )
-    model.d_optimizer.build(model.discriminator.trainable_variables)
-    w = model.discriminator.layers[-1].kernel.numpy().ravel()
+    model, w = _with_linear_critic(cfg)
     data = _batch(16)
     logs = model.d_update(data["image"], data, 0)
     expected = 10.0 * (np.linalg.norm(w) - 1.0) ** 2
@@ -93,15 +98,8 @@ def test_model_gradient_penalty_on_linear_critic():
 def test_model_r1_penalty_on_linear_critic():
     """Through the model's D update (bce, r1_gamma 2): the logged gp equals gamma/2 * ||w||^2 for D(x) = <w, x>,
     and D's loss carries it (the same update without R1 has a loss smaller by exactly that)."""
-    import keras
-
     cfg = tiny_config(gan={"r1_gamma": 2.0}, net={"d_norm": "none"})
-    model = _model(cfg, build=False)
-    model.discriminator = keras.Sequential(
-        [keras.Input((16, 16, 1)), keras.layers.Flatten(), keras.layers.Dense(1)], name="linear_critic"
-    )
-    model.d_optimizer.build(model.discriminator.trainable_variables)
-    w = model.discriminator.layers[-1].kernel.numpy().ravel()
+    model, w = _with_linear_critic(cfg)
     data = _batch(16)
     fake = tf.zeros_like(data["image"])
     logs = model.d_update(data["image"], data, 0, fake=fake)
