@@ -31,7 +31,10 @@ def test_train_sample_export_on_real_digits(tmp_path, digits_dir):
 
     res = run_cli("sample", tmp_path / "sm" / "dcgan", "--n", 64, "--out", tmp_path / "g2.png")
     assert res.exit_code == 0, res.output
-    np.testing.assert_array_equal(grid, np.asarray(Image.open(tmp_path / "g2.png")))  # export == run
+    # export == run: the same pixels, up to one grey level where the exported graph rounds a resize-convolution
+    # differently (issue 29's preset: 0.3 % of the pixels measured)
+    diff = np.abs(grid.astype(int) - np.asarray(Image.open(tmp_path / "g2.png")).astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01, (diff.max(), (diff > 0).mean())
 
     res = run_cli("export", run, "--out", tmp_path / "exports", "--version", 7)
     assert res.exit_code == 0, res.output

@@ -73,7 +73,7 @@ def resume_config(run_dir: str | Path, preset: str | None, overrides: dict, conf
         if new != old and not may_change_on_resume(k):
             diffs.append(f"{k} is {old!r} in the run, {new!r} in the command")
     if diffs:
-        shown = "; ".join(diffs[:6]) + (f"; and {len(diffs) - 6} more" if len(diffs) > 6 else "")
+        shown = "; ".join(diffs[:8]) + (f"; and {len(diffs) - 8} more" if len(diffs) > 8 else "")
         raise UserError(
             f"--resume: the command contradicts the run in {run_dir} ({shown}); a resume may change only "
             "train.epochs, the learning rates and keys that do not change what is trained (callbacks.*, watchdog.*, "
