@@ -349,27 +349,26 @@ def test_demo_serves_the_export(trained):
     assert np.abs(got.astype(int) - model.transfer(img[None])[0].astype(int)).max() <= 1
 
 
+def _transfer_one_photo(tmp_path, seed, shape, *args):
+    """(photo, what `transfer ARGS --input p.png` wrote for it): a random photo of `shape` through the command."""
+    img = np.random.default_rng(seed).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    Image.fromarray(img).save(tmp_path / "p.png")
+    res = run_cli("transfer", *args, "--input", tmp_path / "p.png", "--output", tmp_path / "out")
+    assert res.exit_code == 0, (res.output, res.exception)
+    return img, np.asarray(Image.open(tmp_path / "out" / "p.png"))
+
+
 def test_transfer_command_serves_the_export(trained, tmp_path):
     """The export's signatures are the ones `transfer` reads: given with --model, the command translates with it."""
     tmp, model, run_dir, _ = trained
-    img = np.random.default_rng(5).integers(0, 256, (30, 18, 3), dtype=np.uint8)
-    Image.fromarray(img).save(tmp_path / "p.png")
-    res = run_cli("transfer", "cyclegan", "--input", tmp_path / "p.png", "--output", tmp_path / "out",
-                  "--model", run_dir / "export")
-    assert res.exit_code == 0, (res.output, res.exception)
-    got = np.asarray(Image.open(tmp_path / "out" / "p.png"))
+    img, got = _transfer_one_photo(tmp_path, 5, (30, 18), "cyclegan", "--model", run_dir / "export")
     assert got.shape == (30, 18, 3)
     assert np.abs(got.astype(int) - model.transfer(img[None])[0].astype(int)).max() <= 1
 
 
 def test_transfer_command_on_a_cut_run(trained, tmp_path):
     tmp, model, run_dir, _ = trained
-    img = np.random.default_rng(6).integers(0, 256, (24, 20, 3), dtype=np.uint8)
-    Image.fromarray(img).save(tmp_path / "p.png")
-    res = run_cli("transfer", "cut_ukiyoe", "--input", tmp_path / "p.png", "--output", tmp_path / "out",
-                  "--run", run_dir)
-    assert res.exit_code == 0, (res.output, res.exception)
-    got = np.asarray(Image.open(tmp_path / "out" / "p.png"))
+    img, got = _transfer_one_photo(tmp_path, 6, (24, 20), "cut_ukiyoe", "--run", run_dir)
     np.testing.assert_array_equal(got, model.transfer(img[None])[0])
 
 

@@ -107,9 +107,10 @@ def test_r1_penalty_closed_forms():
     D(x) = sum(x^2) gives gamma/2 * 4 * ||x||^2, different per example; a constant critic costs nothing."""
     w = tf.constant(np.full((1, 2, 2, 1), 1.5, np.float32))  # ||w||^2 = 9
     real = tf.random.stateless_normal([3, 2, 2, 1], seed=[5, 6])
-    lin = losses.r1_penalty(lambda x: tf.reduce_sum(x * w, axis=[1, 2, 3]), real, 10.0)
+    lin, out = losses.r1_penalty(lambda x: tf.reduce_sum(x * w, axis=[1, 2, 3]), real, 10.0)
+    np.testing.assert_allclose(_v(out), np.sum(_v(real) * _v(w), axis=(1, 2, 3)), rtol=1e-5)  # D(real), reusable
     np.testing.assert_allclose(_v(lin), [45.0] * 3, rtol=1e-5)
-    quad = losses.r1_penalty(lambda x: tf.reduce_sum(tf.square(x), axis=[1, 2, 3]), real, 2.0)
+    quad, _ = losses.r1_penalty(lambda x: tf.reduce_sum(tf.square(x), axis=[1, 2, 3]), real, 2.0)
     np.testing.assert_allclose(_v(quad), 4.0 * np.sum(np.square(_v(real)), axis=(1, 2, 3)), rtol=1e-5)
-    flat = losses.r1_penalty(lambda x: tf.zeros([tf.shape(x)[0], 1]) + 0.0 * tf.reduce_sum(x), real, 10.0)
+    flat, _ = losses.r1_penalty(lambda x: tf.zeros([tf.shape(x)[0], 1]) + 0.0 * tf.reduce_sum(x), real, 10.0)
     np.testing.assert_allclose(_v(flat), [0.0] * 3, atol=1e-7)

@@ -207,8 +207,15 @@ class GAN(LatentSampler, GenerativeModel):
         if self.augmenter.on:  # augment once: D's loss and the gradient penalty see the same images
             real, fake = self.augmented(real, 20 + i), self.augmented(fake, 30 + i)
 
+        def critic(x):
+            return self.discriminate(x, data, training=True)
+
         def compute(tape):
-            real_out = self.discriminate(self._noisy(real, 20 + i), data, training=True)
+            real_in = self._noisy(real, 20 + i)
+            if self.r1_gamma:  # one D forward pass on the real batch serves both its loss and the R1 penalty
+                r1, real_out = losses.r1_penalty(critic, real_in, self.r1_gamma, score=lambda out: out["score"])
+            else:
+                r1, real_out = 0.0, critic(real_in)
             fake_out = self.discriminate(self._noisy(fake, 30 + i), fake_data, training=True)
             adv = d_loss_fn(real_out["score"], fake_out["score"], self.smoothing)
             extra, extra_logs = self.extra_d_loss(real_out, fake_out, data, fake_data)
@@ -217,13 +224,9 @@ class GAN(LatentSampler, GenerativeModel):
             if self.gp_weight or "gp_weight" in self._sched_vars:
                 alpha = self.uniform([batch], 40 + i)
                 gp = losses.gradient_penalty(
-                    lambda x: self.discriminate(x, data, training=True)["score"], real, fake, alpha,
-                    self.weight("gp_weight", self.gp_weight),
+                    lambda x: critic(x)["score"], real, fake, alpha, self.weight("gp_weight", self.gp_weight),
                 )
-            if self.r1_gamma:
-                gp = gp + losses.r1_penalty(
-                    lambda x: self.discriminate(x, data, training=True)["score"], self._noisy(real, 20 + i),
-                    self.r1_gamma)
+            gp = gp + r1
             return per_example + gp, (real_out["score"], fake_out["score"], adv, gp, extra_logs)
 
         loss, norm, (real_score, fake_score, adv, gp, extra_logs) = self.minimize("d", compute)

@@ -99,15 +99,17 @@ def gradient_penalty(critic, real, fake, alpha, weight: float):
     return weight * tf.square(norm - 1.0)
 
 
-def r1_penalty(critic, real, gamma: float):
-    """Per-example R1 penalty gamma/2 * ||grad_x D(x)||^2 on the real images (Mescheder, Geiger & Nowozin 2018):
-    D is kept flat around the data, so it cannot sharpen into a memoriser of a small training set; cheaper than
-    WGAN-GP (no interpolates) and used with the ordinary losses."""
+def r1_penalty(critic, real, gamma: float, score=lambda out: out):
+    """(per-example R1 penalty gamma/2 * ||grad_x D(x)||^2 on the real images, critic(real)) (Mescheder, Geiger &
+    Nowozin 2018): D is kept flat around the data, so it cannot sharpen into a memoriser of a small training set;
+    cheaper than WGAN-GP (no interpolates) and used with the ordinary losses. The critic's output is returned so
+    the caller's loss reuses this forward pass (`score` picks the scores out of it)."""
     with tf.GradientTape() as tape:
         tape.watch(real)
-        total = tf.reduce_sum(tf.cast(critic(real), tf.float32))  # examples are independent: d total / d x_i
+        out = critic(real)
+        total = tf.reduce_sum(tf.cast(score(out), tf.float32))  # examples are independent: d total / d x_i
     grads = tf.cast(tape.gradient(total, real), tf.float32)
-    return 0.5 * gamma * tf.reduce_sum(tf.square(grads), axis=list(range(1, len(real.shape))))
+    return 0.5 * gamma * tf.reduce_sum(tf.square(grads), axis=list(range(1, len(real.shape)))), out
 
 
 # ----- the VAE's terms ----------------------------------------------------------------------------------------
