@@ -107,6 +107,26 @@ def test_model_r1_penalty_on_linear_critic():
     assert float(logs["d_loss"]) == pytest.approx(float(logs["d_adv_loss"]) + np.sum(w**2), rel=1e-4)
 
 
+def test_top_k_fraction_decays_per_epoch_to_its_floor_and_cuts_g_loss():
+    """gan.top_k: k / batch = max(floor, decay ** epoch), the epoch counted in G updates x batch / images; G's loss
+    is then the mean over the fakes D scores highest, so it is lower than the whole batch's (same nets, same z)."""
+    import keras
+
+    def model_at(updates, top_k):
+        keras.utils.set_random_seed(3)
+        model, _ = _with_linear_critic(tiny_config(gan={"top_k": top_k, "top_k_decay": 0.5}, net={"d_norm": "none"}))
+        model.g_optimizer.build(model.generator.trainable_variables)
+        model.g_optimizer.iterations.assign(int(updates))
+        return model
+
+    per_epoch = INFO["n_images"] / tiny_config()["train"]["batch_size"]
+    for updates, want in ((0, 1.0), (per_epoch, 0.5), (5 * per_epoch, 0.5)):
+        assert float(model_at(updates, 0.5).top_k_fraction()) == pytest.approx(want)
+    data = _batch(16)
+    top = float(model_at(5 * per_epoch, 0.5).g_update(16, data, 0)["g_loss"])
+    assert float(model_at(5 * per_epoch, 0.0).g_update(16, data, 0)["g_loss"]) > top + 1e-4
+
+
 # ----- spectral norm -------------------------------------------------------------------------------------------
 def test_spectral_norm_keeps_top_singular_value_near_one():
     import keras

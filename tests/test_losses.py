@@ -114,3 +114,16 @@ def test_r1_penalty_closed_forms():
     np.testing.assert_allclose(_v(quad), 4.0 * np.sum(np.square(_v(real)), axis=(1, 2, 3)), rtol=1e-5)
     flat, _ = losses.r1_penalty(lambda x: tf.zeros([tf.shape(x)[0], 1]) + 0.0 * tf.reduce_sum(x), real, 10.0)
     np.testing.assert_allclose(_v(flat), [0.0] * 3, atol=1e-7)
+
+
+def test_top_k_weights_keep_the_fakes_d_scores_most_real():
+    """Sinha et al.'s top-k: half of [3, 1, 2, 0] keeps 3 and 2, each weighing 2 (the batch mean of the weighted
+    loss is the mean over the kept ones); a fraction of 1 keeps all; a score map is judged by its mean."""
+    s = tf.constant([[3.0], [1.0], [2.0], [0.0]])
+    np.testing.assert_allclose(_v(losses.top_k_weights(s, 0.5)), [2.0, 0.0, 2.0, 0.0])
+    np.testing.assert_allclose(_v(losses.top_k_weights(s, 1.0)), [1.0] * 4)
+    np.testing.assert_allclose(_v(losses.top_k_weights(s, 0.01)), [4.0, 0.0, 0.0, 0.0])  # at least one kept
+    maps = tf.reshape(tf.constant([0.0, 0.0, 5.0, 5.0, 1.0, 1.0]), [3, 1, 2, 1])
+    np.testing.assert_allclose(_v(losses.top_k_weights(maps, 1 / 3)), [0.0, 3.0, 0.0])
+    loss = tf.constant([1.0, 9.0, 3.0, 9.0])
+    assert float(tf.reduce_mean(loss * losses.top_k_weights(s, 0.5))) == pytest.approx(2.0)

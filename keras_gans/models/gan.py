@@ -72,6 +72,9 @@ class GAN(LatentSampler, GenerativeModel):
             warnings.warn("gan.gp_weight with net.d_norm=batch: batch norm mixes the samples, so the gradient "
                           "penalty is not per-sample (WGAN-GP uses net.d_norm=layer or none)", stacklevel=2)
         self.reuse_fake = bool(g.get("reuse_fake", False))
+        self.top_k, self.top_k_decay = float(g.get("top_k") or 0.0), float(g.get("top_k_decay", 0.99))
+        # epochs per G update, for top-k's per-epoch decay
+        self.epochs_per_update = cfg["train"]["batch_size"] / max(1, int(data_info.get("n_images") or 1))
         self.augmenter = augment.Augmenter(cfg["augment"])
         # The adaptive p is a model weight (checkpointed); only adaptive runs have it, so other checkpoints keep
         # their layout.
@@ -267,6 +270,8 @@ class GAN(LatentSampler, GenerativeModel):
             fake_out = self.discriminate(self.d_input(fake, 60 + j), fake_data, training=True)
             extra, extra_logs = self.extra_g_loss(fake_out, fake_data)
             adv = g_loss_fn(fake_out["score"])
+            if self.top_k:
+                adv = adv * losses.top_k_weights(fake_out["score"], self.top_k_fraction())
             return adv + extra, (d_logs, fake_out["score"], adv, extra_logs)
 
         loss, norm, (d_logs, fake_score, adv, extra_logs) = self.minimize("g", compute)
@@ -276,6 +281,11 @@ class GAN(LatentSampler, GenerativeModel):
                 "D_G_z2": self.reduce(losses.score_to_prob(self.loss_type, fake_score))}
         logs.update(extra_logs)
         return logs
+
+    def top_k_fraction(self):
+        """k / batch for G's top-k loss at this update: max(gan.top_k, gan.top_k_decay ** epoch)."""
+        epoch = tf.floor(tf.cast(self.g_optimizer.iterations, tf.float32) * self.epochs_per_update)
+        return tf.maximum(self.top_k, tf.pow(self.top_k_decay, epoch))
 
     def update_ema(self):
         # Warm-up (as tf.train.ExponentialMovingAverage with num_updates): early on the average follows G closely,

@@ -17,6 +17,8 @@ DEFAULTS = {  # see keras_gans/models/gan.py
     "ema": 0.0,  # decay of G's exponential moving average (0 = off); used for samples and export
     "gp_weight": 0.0,  # WGAN-GP gradient penalty lambda (0 = off)
     "r1_gamma": 0.0,  # R1 penalty gamma/2 * ||grad D(real)||^2 (0 = off); with bce/lsgan/hinge
+    "top_k": 0.0,  # G's loss on the top-k fakes by D's score: the floor of k / batch (0 = off; Sinha et al. 2020)
+    "top_k_decay": 0.99,  # k / batch = max(top_k, top_k_decay ** epoch): all fakes at first, the floor later
     "clip_value": 0.0,  # WGAN weight clipping c (0 = off)
     "label_smoothing": 0.0,  # one-sided: real targets become 1 - s (bce/lsgan)
     "instance_noise": 0.0,  # stddev of Gaussian noise added to D's inputs (real and fake)
@@ -35,7 +37,8 @@ MOVED = {  # old key -> new key; a config that writes the old key gets one warni
 }
 NULLABLE = {"gan.schedule": "any"}
 CHOICES: dict = {}
-RANGES = {"gan.ema": (0, 1, True, False), "gan.r1_gamma": (0, float("inf"), True, False), "gan.label_smoothing": (0, 1, True, False)}
+RANGES = {"gan.ema": (0, 1, True, False), "gan.r1_gamma": (0, float("inf"), True, False),
+          "gan.top_k": (0, 1, True, True), "gan.top_k_decay": (0, 1, False, True), "gan.label_smoothing": (0, 1, True, False)}
 
 
 def validate(cfg: dict):

@@ -112,6 +112,17 @@ def r1_penalty(critic, real, gamma: float, score=lambda out: out):
     return 0.5 * gamma * tf.reduce_sum(tf.square(grads), axis=list(range(1, len(real.shape)))), out
 
 
+def top_k_weights(score, fraction):
+    """Per-example weights for G's loss that keep only the `fraction` of fakes D scores as most real (Sinha et al.
+    2020, "Top-k training of GANs"): the worst fakes' gradients point G at the wrong modes. Kept examples weigh
+    1/fraction, so the batch mean equals the mean over the kept ones."""
+    s = per_example(score)
+    n = tf.shape(s)[0]
+    k = tf.maximum(1, tf.cast(tf.round(tf.cast(fraction, tf.float32) * tf.cast(n, tf.float32)), tf.int32))
+    kth = tf.math.top_k(s, k=k).values[-1]
+    return tf.cast(s >= kth, tf.float32) * tf.cast(n, tf.float32) / tf.cast(k, tf.float32)
+
+
 # ----- the VAE's terms ----------------------------------------------------------------------------------------
 def kl_divergence(mu, logvar):
     """KL(N(mu, exp(logvar)) || N(0, I)) per example, summed over the latent dimensions (closed form)."""
