@@ -143,3 +143,23 @@ def test_speckle_is_grain_at_the_small_size():
     assert np.abs(out - clean).mean() > 15  # grain of about the given strength on the 64 px picture
     soft = T.speckle(img, rng, small=64, amount=30.0).astype(np.float32)
     assert np.abs(np.diff(soft, axis=1)).mean() < np.abs(np.diff(out, axis=1)).mean()
+
+
+def test_grader_views_stay_inside_the_margins_and_cover_the_interior():
+    """The ukiyo-e grader's 10 views (benchmarks/ukiyoe_quality.py): 128 px squares, five places each mirrored, none
+    reaching into the outer 10 % where a frame or a cartouche sits, and each sees its own part of it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from ukiyoe_quality import VIEW, grader_views
+
+    img = np.full((200, 300, 3), 255, np.uint8)  # a white frame ...
+    img[20:180, 30:270] = 0  # ... around a black interior
+    img[20:60, 30:100, 0] = 200  # a red patch in the top-left corner of it
+    views = grader_views(img)
+    assert len(views) == 10 and all(v.shape == (VIEW, VIEW, 3) for v in views)
+    assert max(int(v[..., 1].max()) for v in views) <= 8  # no white from the frame in any view
+    reds = [float(v[..., 0].mean()) for v in views]
+    assert reds[1] > 20 and reds[4] < 1  # the top-left view sees the red patch, the bottom-right does not
+    np.testing.assert_array_equal(views[5], views[0][:, ::-1])  # the mirrored half

@@ -27,6 +27,10 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: numpy is imported where the work is done
+    import numpy as np
 
 import click
 
