@@ -68,9 +68,10 @@ def test_bad_input_is_exactly_one_stderr_line_on_sample_train_transfer(tmp_path)
         assert r.returncode == 2 and len(lines) == 1, (args, r.stderr)
         assert lines[0].startswith("error: ") and words in lines[0], (args, r.stderr)
         assert "absl" not in r.stdout and "oneDNN" not in r.stdout
-    # --verbose (or KERAS_GANS_VERBOSE=1) lets TensorFlow's own lines through again
+    # --verbose (or KERAS_GANS_VERBOSE=1) lets TensorFlow's own lines through again: how many there are depends on
+    # the CPU (an AVX-512 machine logs oneDNN's line, an AVX2-only Zen 3 none), so only our line is certain
     r = _run([str(ROOT / "cli.py"), "--verbose", "sample", str(empty)])
-    assert r.returncode == 2 and len(r.stderr.splitlines()) > 1 and r.stderr.splitlines()[-1].startswith("error: ")
+    assert r.returncode == 2 and r.stderr.splitlines()[-1].startswith("error: ")
 
 
 def test_legibility_grader_numbers_and_its_data_split():
