@@ -159,36 +159,35 @@ def grader_views(img: np.ndarray) -> list[np.ndarray]:
     return views + [v[:, ::-1] for v in views]
 
 
-def print_probability(clf, images, tta: bool = True) -> np.ndarray:
-    """P(print) per image: the mean over grader_views (tta) or the centre view alone."""
-    views = [grader_views(im) if tta else [T.central_view(im, VIEW)] for im in images]
-    k = len(views[0])
-    p = np.asarray(clf.predict(np.stack([v for vs in views for v in vs]), verbose=0, batch_size=100))[:, 0]
-    return p.reshape(len(images), k).mean(axis=1)
+def view_probabilities(clf, images) -> np.ndarray:
+    """P(print) of each of grader_views per image, [N, 10]; column 0 is the centre view."""
+    views = np.stack([v for im in images for v in grader_views(im)])
+    return np.asarray(clf.predict(views, verbose=0, batch_size=100))[:, 0].reshape(len(images), -1)
+
+
+def verdict(p: np.ndarray, tta: bool = True) -> np.ndarray:
+    """Called a print: the mean over the 10 views (tta) or the centre view alone."""
+    return (p.mean(axis=1) if tta else p[:, 0]) > 0.5
 
 
 def called_prints(clf, images, tta: bool = True) -> np.ndarray:
-    return print_probability(clf, images, tta) > 0.5
+    return verdict(view_probabilities(clf, images), tta)
 
 
 def held_out(clf, root: Path, tta: bool = True) -> dict:
     """The grader's own accuracy on images it never saw: test prints, test photos, test photos degraded each way."""
     prints, _ = load_raw(root / "testA")
     photos, _ = load_raw(root / "testB")
-
-    def called_prints(clf, images):
-        return print_probability(clf, images, tta) > 0.5
-
-    out = {"views": "tta" if tta else "centre", "prints_called_prints": float(called_prints(clf, prints).mean()),
-           "photos_called_prints": float(called_prints(clf, photos).mean()), "degraded_called_prints": {}}
+    out = {"views": "tta" if tta else "centre", "prints_called_prints": float(called_prints(clf, prints, tta).mean()),
+           "photos_called_prints": float(called_prints(clf, photos, tta).mean()), "degraded_called_prints": {}}
     rng = np.random.default_rng(12345)
     pal = print_palettes(prints)  # the held-out prints' palettes
     for kind in T.DEGRADATIONS:
-        out["degraded_called_prints"][kind] = float(called_prints(clf, [T.degrade(p, kind, rng) for p in photos]).mean())
+        out["degraded_called_prints"][kind] = float(called_prints(clf, [T.degrade(p, kind, rng) for p in photos], tta).mean())
     recol = [T.recolour(p, pal[i % len(pal)]) for i, p in enumerate(photos)]
-    out["recoloured_called_prints"] = float(called_prints(clf, recol).mean())
+    out["recoloured_called_prints"] = float(called_prints(clf, recol, tta).mean())
     out["recoloured_degraded_called_prints"] = float(called_prints(clf, [
-        T.degrade(p, T.DEGRADATIONS[i % len(T.DEGRADATIONS)], rng) for i, p in enumerate(recol)]).mean())
+        T.degrade(p, T.DEGRADATIONS[i % len(T.DEGRADATIONS)], rng) for i, p in enumerate(recol)], tta).mean())
     deg = np.mean(list(out["degraded_called_prints"].values()))
     out["accuracy"] = {"prints": out["prints_called_prints"], "photos": 1 - out["photos_called_prints"],
                        "degraded_photos": float(1 - deg), "photos_in_print_colours": 1 - out["recoloured_called_prints"],
@@ -218,6 +217,7 @@ def translator(path: str, work_size: int | None):
 
 def grade(clf, photos, outputs, name: str, cpu_s: float | None = None, tta: bool = True) -> dict:
     same = all(o.shape == p.shape for o, p in zip(outputs, photos))
+    p = view_probabilities(clf, outputs)  # one pass serves both verdicts
     o256 = np.stack([T.central_view(o, 256, 1.0) for o in outputs])  # whole (square) images at 256 px
     p256 = np.stack([T.central_view(p, 256, 1.0) for p in photos])
     band, _ = T.border_band(o256)
@@ -225,8 +225,7 @@ def grade(clf, photos, outputs, name: str, cpu_s: float | None = None, tta: bool
     cb = T.checkerboard(o256)
     ec = T.edge_corr(p256, o256)
     return {"model": name, "n": len(outputs), "same_size": bool(same),
-            "called_prints": float(called_prints(clf, outputs, tta).mean()),
-            "called_prints_centre_view": float(called_prints(clf, outputs, False).mean()),
+            "called_prints": float(verdict(p, tta).mean()), "called_prints_centre_view": float(verdict(p, False).mean()),
             "edge_corr_median": float(np.median(ec)), "edge_corr_mean": float(np.mean(ec)),
             "border_bands": int(band.sum()), "new_border_bands": int((band & ~band_in).sum()),
             "checkerboard_flagged": int((cb > CB_LIMIT).sum()), "checkerboard_median": float(np.median(cb)),
